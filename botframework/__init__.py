@@ -1,0 +1,54 @@
+"""botframework: a plugin-based Messenger bot framework with a seq2seq chatbot behind it.
+
+The public API, for users and plugin authors alike (built-in plugins use only these names)::
+
+    from botframework import Bot
+    Bot.load("bots/chitchat.yaml").reply("hi")
+"""
+
+from typing import TYPE_CHECKING, Any
+
+from botframework.config import BotConfig, ConfigError
+from botframework.data.corpus import CorpusError, CorpusReader, Pair
+from botframework.data.tokenizer import SPECIAL_TOKENS, Tokenizer
+from botframework.decoding.candidate import Candidate
+from botframework.decoding.context import ScoringContext
+from botframework.decoding.rescorer import CandidateRescorer, StepRescorer
+from botframework.hookspecs import hookimpl, hookspec
+from botframework.pipeline import Conversation, Event, IncomingMessage, MessagePipeline, Reply
+from botframework.version import __version__
+
+if TYPE_CHECKING:
+    from botframework.bot import Bot
+
+__all__ = [
+    "SPECIAL_TOKENS",
+    "Bot",
+    "BotConfig",
+    "Candidate",
+    "CandidateRescorer",
+    "ConfigError",
+    "Conversation",
+    "CorpusError",
+    "CorpusReader",
+    "Event",
+    "IncomingMessage",
+    "MessagePipeline",
+    "Pair",
+    "Reply",
+    "ScoringContext",
+    "StepRescorer",
+    "Tokenizer",
+    "__version__",
+    "hookimpl",
+    "hookspec",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # Bot pulls in torch and the built-in plugins; import it only when asked for.
+    if name == "Bot":
+        from botframework.bot import Bot
+
+        return Bot
+    raise AttributeError(f"module 'botframework' has no attribute {name!r}")

@@ -1,0 +1,144 @@
+"""The bot YAML schema: every section, its keys, types and defaults.
+
+Every option of the original project that still makes sense has a home here (its name in brackets):
+model name [model_name] -> ``name``; vocab size [vocab_size] -> ``tokenizer.vocab_size``; layer size
+[size] -> ``model.hidden_size``; number of layers [num_layers] -> ``model.num_layers``; learning rate
+and its decay [learning_rate, learning_rate_decay_factor] -> ``training.learning_rate`` /
+``training.lr_decay``; gradient-norm clip [max_gradient_norm] -> ``training.gradient_clip``; batch size
+-> ``training.batch_size``; max training data [max_train_data_size] -> ``corpus.max_pairs``; steps per
+checkpoint -> ``training.steps_per_checkpoint``; beam size / anti-LM weight / length bonus [beam_size,
+antilm, n_bonus] -> ``decoding``; GPU memory fraction [gpu_usage] -> ``training.accelerator`` and
+``training.devices``; sampled classes [num_samples] -> ``model.sampled_softmax``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
+
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class NamedPart(BaseModel):
+    """A plugin part chosen by name with its arguments: ``{name: beam, beam_size: 10}``."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1)
+    args: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _collect_args(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"name": value}
+        if isinstance(value, dict) and "args" not in value:
+            rest = {k: v for k, v in value.items() if k != "name"}
+            return {"name": value.get("name"), "args": rest} if "name" in value else value
+        return value
+
+
+class CorpusConfig(Section):
+    reader: str = Field("twitter", min_length=1)
+    path: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+    max_pairs: PositiveInt | None = None
+    context_turns: PositiveInt = 1
+    validation_fraction: float = Field(0.05, ge=0.0, lt=1.0)
+    max_source_length: PositiveInt = 40
+    max_target_length: PositiveInt = 40
+
+
+class TokenizerConfig(Section):
+    name: str = Field("word", min_length=1)
+    vocab_size: PositiveInt = 20000
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class ModelConfig(Section):
+    cell: Literal["gru", "lstm"] = "gru"
+    embedding_size: PositiveInt = 256
+    hidden_size: PositiveInt = 256
+    num_layers: PositiveInt = 2
+    attention: Literal["luong", "bahdanau"] = "luong"
+    reverse_source: bool = True
+    dropout: float = Field(0.1, ge=0.0, lt=1.0)
+    sampled_softmax: int = Field(512, ge=0, description="negatives per batch; 0 = full softmax")
+
+
+class TrainingConfig(Section):
+    seed: int | None = 1234
+    batch_size: PositiveInt = 64
+    optimizer: Literal["adam", "sgd"] = "adam"
+    learning_rate: float = Field(0.001, gt=0.0)
+    lr_decay: float = Field(0.5, gt=0.0, le=1.0)
+    lr_decay_patience: int = Field(2, ge=0)
+    gradient_clip: float = Field(5.0, ge=0.0)
+    steps_per_checkpoint: PositiveInt = 500
+    max_steps: int = Field(-1, ge=-1)
+    max_epochs: int | None = Field(None, ge=1)
+    max_time: str | None = Field(None, description='"DD:HH:MM:SS", e.g. "00:01:00:00"')
+    accelerator: str = "cpu"
+    devices: int | str = 1
+    strategy: str = "auto"
+    num_nodes: PositiveInt = 1
+    precision: str = "32-true"
+    num_workers: int = Field(0, ge=0)
+    reverse_model: bool = Field(False, description="also train a replies -> prompts model")
+
+
+class DecodingConfig(Section):
+    decoder: NamedPart = Field(default_factory=lambda: NamedPart(name="greedy"))
+    max_length: PositiveInt = 30
+    rescorers: list[NamedPart] = Field(default_factory=list)
+
+
+class RewardEntry(NamedPart):
+    """A reward rule by name with its weight and arguments."""
+
+    weight: float = 1.0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _collect_args(cls, value: Any) -> Any:
+        if isinstance(value, dict) and "args" not in value and "name" in value:
+            rest = {k: v for k, v in value.items() if k not in ("name", "weight")}
+            out = {"name": value["name"], "args": rest}
+            if "weight" in value:
+                out["weight"] = value["weight"]
+            return out
+        return value
+
+
+class ReinforceConfig(Section):
+    max_turns: PositiveInt = 5
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class PluginsConfig(Section):
+    load: list[str] = Field(default_factory=list, description="import paths of local plugins")
+    block: list[str] = Field(default_factory=list, description="plugin names not to register")
+
+
+class ChannelConfig(Section):
+    greeting: str = "Hi! Say something and I will answer."
+    messenger: dict[str, Any] = Field(default_factory=dict)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class BotConfig(Section):
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    description: str = ""
+    workspace: str | None = None
+    corpus: CorpusConfig = Field(default_factory=CorpusConfig)
+    tokenizer: TokenizerConfig = Field(default_factory=TokenizerConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    decoding: DecodingConfig = Field(default_factory=DecodingConfig)
+    rewards: list[RewardEntry] = Field(default_factory=list)
+    reinforce: ReinforceConfig = Field(default_factory=ReinforceConfig)
+    plugins: PluginsConfig = Field(default_factory=PluginsConfig)
+    channel: ChannelConfig = Field(default_factory=ChannelConfig)

@@ -1,0 +1,1 @@
+"""Decoding: the scoring context, candidates and the rescorer base classes."""

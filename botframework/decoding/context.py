@@ -1,0 +1,41 @@
+"""The one context object handed to decoders, rescorers and reward rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+if TYPE_CHECKING:
+    from botframework.data.tokenizer import Tokenizer
+    from botframework.model.seq2seq import Seq2Seq
+
+
+@dataclass
+class ScoringContext:
+    """Everything a decoder, rescorer or reward rule may need besides the scores themselves.
+
+    ``model`` exposes the scoring functions (``encode``, ``start``, ``step``, ``reorder``,
+    ``sequence_log_probs``); ``extra_models`` holds optional others by name (e.g. ``"reverse"``, a
+    model trained on replies -> prompts). ``source_ids`` is a padded batch (one row per input) and
+    ``dialogues`` the turns so far for each input, the user's latest message last. Decoders update
+    ``step`` (0-based index of the token being chosen) and ``rows`` (for each live row of the
+    decoder's batch, the index of the input it belongs to). Reward rules also get ``reply``.
+    """
+
+    model: Seq2Seq
+    tokenizer: Tokenizer
+    source_ids: torch.Tensor
+    source_lengths: torch.Tensor
+    dialogues: list[list[str]] = field(default_factory=list)
+    max_length: int = 30
+    step: int = 0
+    rows: torch.Tensor | None = None
+    extra_models: dict[str, Seq2Seq] = field(default_factory=dict)
+    reply: str | None = None
+    state: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def batch_size(self) -> int:
+        return int(self.source_ids.shape[0])

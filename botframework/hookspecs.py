@@ -1,0 +1,139 @@
+"""Every extension point of botframework, in one place.
+
+Two families of hooks:
+
+* ``register_*(register)`` hooks hand a plugin a callback, ``register(name, factory)``, with which it
+  adds named parts (tokenizers, corpus readers, decoders, rescorers, reward rules). A bot YAML picks
+  parts by these names; an unknown name fails at load and lists the registered ones.
+* Message-pipeline hooks run for every incoming message, in this order::
+
+      preprocess_message  ->  answer_without_model  ->  (model generates)  ->  postprocess_reply
+
+  and ``handle_event`` receives every event that gets no reply (deliveries, reads, echoes, ...).
+
+pluggy is synchronous. Hooks documented as "may be awaitable" may be written as ``async def``; the
+core awaits whatever awaitable they return. ``answer_without_model`` stops at the first non-None result
+and must therefore be a plain function (a coroutine object would count as an answer).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from botframework.pipeline import Conversation, Event, IncomingMessage, Reply
+
+PROJECT_NAME = "botframework"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+#: The callback handed to every ``register_*`` hook: ``register(name, factory)``.
+Register = Callable[[str, Callable[..., Any]], None]
+
+
+@hookspec
+def register_tokenizers(register: Register) -> None:
+    """Add tokenizer classes under the names a bot YAML uses in ``tokenizer.name``.
+
+    Called once when a bot is loaded. ``register(name, cls)`` takes a subclass of
+    :class:`botframework.Tokenizer`. Returns nothing.
+    """
+
+
+@hookspec
+def register_corpus_readers(register: Register) -> None:
+    """Add corpus readers under the names a bot YAML uses in ``corpus.reader``.
+
+    Called once when a bot is loaded. ``register(name, cls)`` takes a subclass of
+    :class:`botframework.CorpusReader`; it is built with the corpus path and the YAML's
+    ``corpus.options``. Returns nothing.
+    """
+
+
+@hookspec
+def register_decoders(register: Register) -> None:
+    """Add decoders under the names a bot YAML uses in ``decoding.decoder.name``.
+
+    Called once when a bot is loaded. ``register(name, cls)`` takes a class built with the YAML
+    entry's arguments and called as ``decoder(ctx, rescorers)`` with a
+    :class:`botframework.ScoringContext`; it returns, for every input, its candidates best first.
+    Returns nothing.
+    """
+
+
+@hookspec
+def register_rescorers(register: Register) -> None:
+    """Add rescorers under the names a bot YAML lists in ``decoding.rescorers``.
+
+    Called once when a bot is loaded. ``register(name, cls)`` takes a subclass of
+    :class:`botframework.StepRescorer` (changes next-token log-probabilities while decoding) or of
+    :class:`botframework.CandidateRescorer` (re-scores finished candidates). They are applied in the
+    order the YAML lists them, not in plugin registration order. Returns nothing.
+    """
+
+
+@hookspec
+def register_reward_rules(register: Register) -> None:
+    """Add reinforcement-learning reward rules under the names a bot YAML lists in ``rewards``.
+
+    Called once when a bot is loaded. ``register(name, cls)`` takes a class built with the YAML
+    entry's arguments (except ``weight``) and called as ``rule(ctx) -> float`` with a
+    :class:`botframework.ScoringContext` whose ``reply`` is set. Returns nothing.
+    """
+
+
+@hookspec
+def register_commands(subparsers: argparse._SubParsersAction) -> None:
+    """Add sub-commands to the ``botframework`` command line.
+
+    Called once when the CLI starts. ``subparsers`` is the :mod:`argparse` sub-parser collection;
+    a plugin adds a parser and sets its ``handler`` default to a function ``handler(args) -> int``.
+    Returns nothing.
+    """
+
+
+@hookspec
+def preprocess_message(
+    message: IncomingMessage, conversation: Conversation
+) -> Awaitable[None] | None:
+    """Inspect or rewrite an incoming message before anything answers it.
+
+    Called for every message that gets a reply, before :func:`answer_without_model`. A plugin may
+    change ``message.text`` in place. Every implementation runs. May be awaitable. Returns nothing.
+    """
+
+
+@hookspec(firstresult=True)
+def answer_without_model(message: IncomingMessage, conversation: Conversation) -> str | None:
+    """Answer a message without the model (a help command, a greeting, a canned FAQ answer).
+
+    Called after :func:`preprocess_message`. Return the reply text to short-circuit: the model is not
+    called and the remaining implementations are skipped (stops at the first non-None result).
+    Return None to let the model answer. Must be a plain function, not ``async``.
+    """
+
+
+@hookspec
+def postprocess_reply(
+    message: IncomingMessage, reply: Reply, conversation: Conversation
+) -> Awaitable[None] | None:
+    """Inspect, rewrite, replace or veto a reply before it is sent.
+
+    Called for every reply, including short-circuit ones. A plugin may change ``reply.text``, call
+    ``reply.replace(text, by=...)``, or ``reply.veto(by=..., fallback=...)`` (a vetoed reply with no
+    fallback sends nothing). Every implementation runs. May be awaitable. Returns nothing.
+    """
+
+
+@hookspec
+def handle_event(event: Event) -> Awaitable[None] | None:
+    """Be notified of an event that gets no reply (delivery, read, echo, reaction, unknown kinds).
+
+    Called once per such event, after it was accepted. Every implementation runs. May be awaitable.
+    Returns nothing.
+    """

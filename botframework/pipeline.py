@@ -1,0 +1,122 @@
+"""The message pipeline: an incoming text in, a reply out, through the plugin hooks.
+
+The terminal chat, the Python API and the Messenger server all answer through
+:class:`MessagePipeline`, so a plugin behaves the same everywhere.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import pluggy
+
+from botframework.decoding.candidate import Candidate
+
+T = TypeVar("T")
+
+#: Produces the n-best candidates for one message; the server batches these calls.
+Generate = Callable[["IncomingMessage", "Conversation"], Awaitable[list[Candidate]]]
+
+
+@dataclass
+class IncomingMessage:
+    """A message a user sent: text plus where it came from."""
+
+    text: str
+    user_id: str = "local"
+    channel: str = "terminal"
+    message_id: str | None = None
+    payload: str | None = None  # a quick-reply or postback payload
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Turn:
+    speaker: str  # "user" or "bot"
+    text: str
+
+
+@dataclass
+class Conversation:
+    """The turns exchanged with one user so far, oldest first."""
+
+    user_id: str = "local"
+    turns: list[Turn] = field(default_factory=list)
+
+    def texts(self) -> list[str]:
+        return [turn.text for turn in self.turns]
+
+    def add(self, speaker: str, text: str) -> None:
+        self.turns.append(Turn(speaker, text))
+
+
+@dataclass
+class Event:
+    """Anything that arrives and gets no reply: a delivery, a read, an echo, a reaction, ..."""
+
+    kind: str
+    user_id: str | None = None
+    channel: str = "terminal"
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Reply:
+    """What the bot answers. ``text`` None means: send nothing."""
+
+    text: str | None
+    answered_by: str = "model"
+    candidates: list[Candidate] = field(default_factory=list)
+    vetoed_by: list[str] = field(default_factory=list)
+    replaced_by: list[str] = field(default_factory=list)
+
+    def veto(self, by: str, fallback: str | None = None) -> None:
+        """Refuse this reply; send ``fallback`` instead, or nothing when it is None."""
+        self.vetoed_by.append(by)
+        self.text = fallback
+
+    def replace(self, text: str, by: str) -> None:
+        self.replaced_by.append(by)
+        self.text = text
+
+
+async def await_me_maybe(value: T | Awaitable[T]) -> T:
+    """Await ``value`` if a hook returned an awaitable, else return it unchanged."""
+    if inspect.isawaitable(value):
+        return await value
+    return value
+
+
+class MessagePipeline:
+    """pre-process -> answer without the model, or generate -> post-process."""
+
+    def __init__(self, hook: pluggy.HookRelay, generate: Generate) -> None:
+        self.hook = hook
+        self.generate = generate
+
+    async def handle(self, message: IncomingMessage, conversation: Conversation) -> Reply:
+        for result in self.hook.preprocess_message(message=message, conversation=conversation):
+            await await_me_maybe(result)
+        reply = await self._answer(message, conversation)
+        for result in self.hook.postprocess_reply(
+            message=message, reply=reply, conversation=conversation
+        ):
+            await await_me_maybe(result)
+        return reply
+
+    async def notify(self, event: Event) -> None:
+        for result in self.hook.handle_event(event=event):
+            await await_me_maybe(result)
+
+    async def _answer(self, message: IncomingMessage, conversation: Conversation) -> Reply:
+        canned = self.hook.answer_without_model(message=message, conversation=conversation)
+        if inspect.isawaitable(canned):
+            raise TypeError("answer_without_model must be a plain function, not async")
+        if canned is not None:
+            return Reply(text=str(canned), answered_by="plugin")
+        candidates = await self.generate(message, conversation)
+        text = candidates[0].text if candidates else None
+        return Reply(text=text, candidates=candidates)

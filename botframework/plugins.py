@@ -1,0 +1,137 @@
+"""Building the plugin manager and collecting the named parts plugins register."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pluggy
+
+from botframework import hookspecs
+from botframework.config.loader import ConfigError
+
+#: Built-in plugins, registered like third-party ones under these names (block them by name).
+BUILTIN_PLUGINS: dict[str, str] = {
+    "tokenizers.word": "botframework_plugins.tokenizers.word",
+    "tokenizers.subword": "botframework_plugins.tokenizers.subword",
+    "tokenizers.jieba": "botframework_plugins.tokenizers.jieba_words",
+    "corpora.twitter": "botframework_plugins.corpora.twitter",
+    "corpora.chitchat": "botframework_plugins.corpora.chitchat",
+    "corpora.pairs": "botframework_plugins.corpora.pairs",
+    "decoders.greedy": "botframework_plugins.decoders.greedy",
+}
+
+
+def build_plugin_manager(
+    load: Iterable[str] = (), block: Iterable[str] = (), entry_points: bool = True
+) -> pluggy.PluginManager:
+    """A fresh plugin manager: built-ins, installed entry points, then local import paths."""
+    manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+    manager.add_hookspecs(hookspecs)
+    for name in block:
+        manager.set_blocked(name)
+    for name, module in BUILTIN_PLUGINS.items():
+        if not manager.is_blocked(name):
+            manager.register(importlib.import_module(module), name=name)
+    if entry_points:
+        manager.load_setuptools_entrypoints(hookspecs.PROJECT_NAME)
+    for import_path in load:
+        if manager.is_blocked(import_path) or manager.has_plugin(import_path):
+            continue
+        try:
+            module = importlib.import_module(import_path)
+        except ImportError as error:
+            raise ConfigError(f"plugins.load: cannot import plugin {import_path!r}: {error}") from None
+        manager.register(module, name=import_path)
+    manager.check_pending()
+    known = {name for name, _ in manager.list_name_plugin()} | set(BUILTIN_PLUGINS)
+    unknown = sorted(set(block) - known - _entry_point_names())
+    if unknown:
+        raise ConfigError(
+            f"plugins.block: unknown plugin {', '.join(map(repr, unknown))}; "
+            f"registered plugins: {', '.join(sorted(known))}"
+        )
+    return manager
+
+
+def _entry_point_names() -> set[str]:
+    from importlib.metadata import entry_points
+
+    return {ep.name for ep in entry_points(group=hookspecs.PROJECT_NAME)}
+
+
+@dataclass
+class PartRegistry:
+    """Named factories of one kind (e.g. every decoder), filled through a ``register_*`` hook."""
+
+    kind: str
+    factories: dict[str, Callable[..., Any]] = field(default_factory=dict)
+
+    def register(self, name: str, factory: Callable[..., Any]) -> None:
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"a {self.kind} name must be a non-empty string, got {name!r}")
+        if name in self.factories and self.factories[name] is not factory:
+            raise ValueError(f"two plugins register a {self.kind} named {name!r}")
+        self.factories[name] = factory
+
+    def get(self, name: str, where: str) -> Callable[..., Any]:
+        """The factory registered as ``name``; a :class:`ConfigError` listing the known names if none."""
+        try:
+            return self.factories[name]
+        except KeyError:
+            known = ", ".join(sorted(self.factories)) or "(none)"
+            raise ConfigError(
+                f"{where}: unknown {self.kind} {name!r}; registered {self.kind}s: {known}"
+            ) from None
+
+    def create(self, name: str, args: dict[str, Any], where: str) -> Any:
+        """Build the part with the YAML's arguments; bad arguments become a :class:`ConfigError`."""
+        factory = self.get(name, where)
+        try:
+            part = factory(**args)
+        except (TypeError, ValueError) as error:
+            raise ConfigError(f"{where}: {self.kind} {name!r}: {error}") from None
+        if not getattr(part, "name", ""):
+            try:
+                part.name = name
+            except AttributeError:
+                pass
+        return part
+
+
+@dataclass
+class Parts:
+    """Every named part the registered plugins provide."""
+
+    tokenizers: PartRegistry
+    corpus_readers: PartRegistry
+    decoders: PartRegistry
+    rescorers: PartRegistry
+    reward_rules: PartRegistry
+
+
+def collect_parts(manager: pluggy.PluginManager) -> Parts:
+    parts = Parts(
+        tokenizers=PartRegistry("tokenizer"),
+        corpus_readers=PartRegistry("corpus reader"),
+        decoders=PartRegistry("decoder"),
+        rescorers=PartRegistry("rescorer"),
+        reward_rules=PartRegistry("reward rule"),
+    )
+    manager.hook.register_tokenizers(register=parts.tokenizers.register)
+    manager.hook.register_corpus_readers(register=parts.corpus_readers.register)
+    manager.hook.register_decoders(register=parts.decoders.register)
+    manager.hook.register_rescorers(register=parts.rescorers.register)
+    manager.hook.register_reward_rules(register=parts.reward_rules.register)
+    return parts
+
+
+def describe_plugins(manager: pluggy.PluginManager) -> list[tuple[str, list[str]]]:
+    """Every registered plugin's name and the hooks it implements, sorted by name."""
+    rows = []
+    for name, plugin in manager.list_name_plugin():
+        hooks = sorted(caller.name for caller in manager.get_hookcallers(plugin) or [])
+        rows.append((name, hooks))
+    return sorted(rows)
