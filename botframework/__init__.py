@@ -13,7 +13,13 @@ from botframework.data.corpus import CorpusError, CorpusReader, Pair
 from botframework.data.tokenizer import SPECIAL_TOKENS, Tokenizer
 from botframework.decoding.candidate import Candidate
 from botframework.decoding.context import ScoringContext
-from botframework.decoding.rescorer import CandidateRescorer, StepRescorer
+from botframework.decoding.decoder_batch import DecoderBatch, language_model_log_probs
+from botframework.decoding.rescorer import (
+    CandidateRescorer,
+    StepRescorer,
+    apply_candidate_rescorers,
+    apply_step_rescorers,
+)
 from botframework.hookspecs import hookimpl, hookspec
 from botframework.pipeline import Conversation, Event, IncomingMessage, MessagePipeline, Reply
 from botframework.version import __version__
@@ -31,6 +37,7 @@ __all__ = [
     "Conversation",
     "CorpusError",
     "CorpusReader",
+    "DecoderBatch",
     "Event",
     "IncomingMessage",
     "MessagePipeline",
@@ -40,8 +47,11 @@ __all__ = [
     "StepRescorer",
     "Tokenizer",
     "__version__",
+    "apply_candidate_rescorers",
+    "apply_step_rescorers",
     "hookimpl",
     "hookspec",
+    "language_model_log_probs",
 ]
 
 

@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorsError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
-from safetensors import safe_open
 
 from botframework.config.schema import BotConfig
 from botframework.data.tokenizer import Tokenizer
@@ -75,7 +74,7 @@ def load_checkpoint(path: Path) -> Checkpoint:
         with safe_open(str(path), framework="pt") as handle:
             metadata = handle.metadata() or {}
         state_dict = load_file(str(path))
-    except (SafetensorsError, OSError, ValueError) as error:
+    except (SafetensorError, OSError, ValueError) as error:
         raise CheckpointError(f"{path}: not a safetensors checkpoint: {error}") from None
     if metadata.get("format") != "botframework":
         raise CheckpointError(f"{path}: not a botframework checkpoint")

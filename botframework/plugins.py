@@ -21,6 +21,14 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "corpora.chitchat": "botframework_plugins.corpora.chitchat",
     "corpora.pairs": "botframework_plugins.corpora.pairs",
     "decoders.greedy": "botframework_plugins.decoders.greedy",
+    "decoders.beam": "botframework_plugins.decoders.beam",
+    "decoders.sampling": "botframework_plugins.decoders.sampling",
+    "rescorers.antilm": "botframework_plugins.rescorers.antilm",
+    "rescorers.length_bonus": "botframework_plugins.rescorers.length_bonus",
+    "rescorers.mmi_bidi": "botframework_plugins.rescorers.mmi_bidi",
+    "rescorers.no_copy": "botframework_plugins.rescorers.no_copy",
+    "rescorers.no_repeat_ngram": "botframework_plugins.rescorers.no_repeat_ngram",
+    "rescorers.no_unknown": "botframework_plugins.rescorers.no_unknown",
 }
 
 
@@ -46,7 +54,8 @@ def build_plugin_manager(
             raise ConfigError(f"plugins.load: cannot import plugin {import_path!r}: {error}") from None
         manager.register(module, name=import_path)
     manager.check_pending()
-    known = {name for name, _ in manager.list_name_plugin()} | set(BUILTIN_PLUGINS)
+    known = {name for name, plugin in manager.list_name_plugin() if plugin is not None}
+    known |= set(BUILTIN_PLUGINS)
     unknown = sorted(set(block) - known - _entry_point_names())
     if unknown:
         raise ConfigError(
@@ -132,6 +141,8 @@ def describe_plugins(manager: pluggy.PluginManager) -> list[tuple[str, list[str]
     """Every registered plugin's name and the hooks it implements, sorted by name."""
     rows = []
     for name, plugin in manager.list_name_plugin():
+        if plugin is None:  # blocked
+            continue
         hooks = sorted(caller.name for caller in manager.get_hookcallers(plugin) or [])
         rows.append((name, hooks))
     return sorted(rows)

@@ -124,9 +124,51 @@ class PluginsConfig(Section):
 
 
 class ChannelConfig(Section):
-    greeting: str = "Hi! Say something and I will answer."
-    messenger: dict[str, Any] = Field(default_factory=dict)
+    """How the bot meets its users: greeting, Messenger server settings, moderation, retention.
+
+    Secrets never live here: the Page access token is read from the environment variable that
+    ``page_token_env`` names (``${VAR}`` references elsewhere are substituted at load).
+    """
+
+    greeting: str = Field("Hi! Say something and I will answer.", min_length=1)
+    profile_greeting: str | None = Field(
+        None, min_length=1, max_length=160, description="welcome-screen text (Meta: <= 160 chars)"
+    )
+    get_started_payload: str = Field("GET_STARTED", min_length=1, max_length=1000)
+    attachment_reply: str | None = "I can only read text messages for now."
+    privacy_policy: str | None = Field(None, description="privacy-policy text served at /privacy")
+    privacy_policy_file: str | None = Field(None, description="or a file, relative to the YAML")
+    blocklist: list[str] = Field(default_factory=list, description="words that veto a reply")
+    blocklist_fallback: str | None = "Let's talk about something else."
+    page_id: str | None = Field(None, pattern=r"^[0-9]+$", description="routes webhook entries")
+    page_token_env: str = Field("MESSENGER_PAGE_ACCESS_TOKEN", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    transport: str = Field("aiohttp", min_length=1, description="aiohttp, pymessenger or module:Class")
+    appsecret_proof: bool = True
+    sender_actions: bool = Field(True, description="mark_seen and typing_on while generating")
+    batching: bool = True
+    batch_max_size: PositiveInt = 32
+    batch_max_wait_ms: float = Field(10.0, ge=0.0, le=10_000.0)
+    context_turns: int = Field(10, ge=0, le=1000, description="stored turns handed to the pipeline")
+    retention_days: PositiveInt | None = 30
+    send_timeout_s: float = Field(10.0, gt=0.0, le=300.0)
+    send_max_attempts: PositiveInt = 8
+    retry_base_delay_s: float = Field(0.5, ge=0.0, le=60.0)
+    retry_max_delay_s: float = Field(30.0, ge=0.0, le=3600.0)
+    web_chat_candidates: int = Field(5, ge=1, le=100)
+    messenger: dict[str, Any] = Field(
+        default_factory=dict, description="free-form settings for third-party transports"
+    )
     options: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check(self) -> ChannelConfig:
+        if self.privacy_policy is not None and self.privacy_policy_file is not None:
+            raise ValueError("set privacy_policy or privacy_policy_file, not both")
+        if any(not word.strip() for word in self.blocklist):
+            raise ValueError("blocklist words must be non-empty")
+        if self.retry_max_delay_s < self.retry_base_delay_s:
+            raise ValueError("retry_max_delay_s must be at least retry_base_delay_s")
+        return self
 
 
 class BotConfig(Section):

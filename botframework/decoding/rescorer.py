@@ -48,3 +48,22 @@ def apply_candidate_rescorers(
                     amount
                 )
     return [sorted(row, key=lambda c: c.score, reverse=True) for row in candidates]
+
+
+def apply_step_rescorers(
+    ctx: ScoringContext,
+    rescorers: list[StepRescorer],
+    prefixes: torch.Tensor,
+    log_probs: torch.Tensor,
+) -> tuple[torch.Tensor, list[tuple[str, torch.Tensor]]]:
+    """Run the per-step rescorers in the listed order.
+
+    Returns the final log-probabilities and, for each rescorer, the (rows, vocab) change it made,
+    so decoders can report each rescorer's share of a candidate's score.
+    """
+    changes = []
+    for rescorer in rescorers:
+        rescored = rescorer(ctx, prefixes, log_probs)
+        changes.append((rescorer.name, rescored - log_probs))
+        log_probs = rescored
+    return log_probs, changes

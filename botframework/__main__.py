@@ -1,0 +1,5 @@
+import sys
+
+from botframework.cli import main
+
+sys.exit(main())

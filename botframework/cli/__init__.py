@@ -1,0 +1,44 @@
+"""The ``botframework`` command line: one small module per sub-command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from botframework.version import __version__
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from botframework.cli import bench, chat, plugins_command, test, train
+    from botframework.plugins import build_plugin_manager
+
+    parser = argparse.ArgumentParser(
+        prog="botframework",
+        description="Train seq2seq chatbots from a bot YAML, talk to them, and serve them on Messenger.",
+    )
+    parser.add_argument("--version", action="version", version=f"botframework {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in (train, test, chat, plugins_command, bench):
+        module.add_parser(subparsers)
+    build_plugin_manager().hook.register_commands(subparsers=subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from botframework.checkpoint import CheckpointError
+    from botframework.config import ConfigError
+    from botframework.data.corpus import CorpusError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.handler(args) or 0)
+    except (ConfigError, CorpusError, CheckpointError) as error:
+        print(f"botframework: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,31 @@
+"""Options shared by several sub-commands."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_bot_options(parser: argparse.ArgumentParser, checkpoint: bool = True) -> None:
+    """The bot YAML, ``--set`` overrides and (for commands that use a model) ``--checkpoint``."""
+    parser.add_argument("bot", metavar="BOT.yaml", help="bot definition, e.g. bots/chitchat.yaml")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY.PATH=VALUE",
+        help="override a YAML value, e.g. --set training.batch_size=32 (repeatable)",
+    )
+    if checkpoint:
+        parser.add_argument(
+            "--checkpoint",
+            metavar="PATH",
+            help="model file; default: the newest in the bot's workspace, else the shipped one",
+        )
+
+
+def load_bot(args: argparse.Namespace):
+    """The trained bot the command line names."""
+    from botframework.bot import Bot
+
+    return Bot.load(args.bot, args.overrides, args.checkpoint)

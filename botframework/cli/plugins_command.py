@@ -1,0 +1,34 @@
+"""``botframework plugins``: every registered plugin, the hooks it implements and the named parts."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "plugins",
+        help="list registered plugins, their hooks and the parts they provide",
+        description="Lists built-in plugins, installed ones (entry-point group 'botframework') and, "
+        "with --bot, the local plugins a bot YAML loads.",
+    )
+    parser.add_argument("--bot", metavar="BOT.yaml", help="also load this bot's local plugins")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from botframework.config.loader import load_definition
+    from botframework.plugins import build_plugin_manager, collect_parts, describe_plugins
+
+    load, block = [], []
+    if args.bot:
+        plugins = load_definition(args.bot).config.plugins
+        load, block = plugins.load, plugins.block
+    manager = build_plugin_manager(load, block)
+    for name, hooks in describe_plugins(manager):
+        print(f"{name}: {', '.join(hooks)}")
+    parts = collect_parts(manager)
+    print()
+    for registry in vars(parts).values():
+        print(f"{registry.kind}s: {', '.join(sorted(registry.factories)) or '(none)'}")
+    return 0

@@ -1,0 +1,117 @@
+"""The training and validation data of one bot, served as padded, length-bucketed batches."""
+
+from __future__ import annotations
+
+import random
+from functools import partial
+
+import pytorch_lightning as pl
+from torch.utils.data import DataLoader, SequentialSampler
+
+from botframework.config.schema import BotConfig
+from botframework.data.batch import collate
+from botframework.data.bucketing import LengthBucketSampler, ShuffledIndices
+from botframework.data.corpus import Pair, pairs_from_conversations
+from botframework.data.encoding import encode_source, encode_target
+from botframework.data.prepare import split_dialogues
+from botframework.data.tokenizer import Tokenizer
+
+Example = tuple[list[int], list[int]]
+
+
+class DialogueDataModule(pl.LightningDataModule):
+    """Splits whole conversations into training and validation, then encodes their pairs.
+
+    ``train_pairs`` and ``val_pairs`` are known as soon as it is built (evaluation reuses them);
+    the ids are encoded once, on first use. Training batches hold examples of similar length in an
+    order fixed by ``training.seed``; validation batches are sorted by length. With no validation
+    conversations, :meth:`val_dataloader` returns an empty list and Lightning skips validation.
+    """
+
+    def __init__(
+        self, config: BotConfig, tokenizer: Tokenizer, conversations: list[list[str]]
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.tokenizer = tokenizer
+        training, validation = split_dialogues(config, conversations)
+        self.train_pairs: list[Pair] = list(
+            pairs_from_conversations(training, config.corpus.context_turns)
+        )
+        self.val_pairs: list[Pair] = list(
+            pairs_from_conversations(validation, config.corpus.context_turns)
+        )
+        seed = config.training.seed
+        self.seed = seed if seed is not None else random.randrange(2**31)
+        self._train_examples: list[Example] | None = None
+        self._val_examples: list[Example] | None = None
+
+    def setup(self, stage: str | None = None) -> None:
+        """Encode every pair (once; later calls do nothing)."""
+        if self._train_examples is None:
+            self._train_examples = self.encode(self.train_pairs)
+            self._val_examples = self.encode(self.val_pairs)
+
+    def encode(self, pairs: list[Pair]) -> list[Example]:
+        """(source ids, target ids ending with EOS) for each pair, cut to the configured lengths."""
+        corpus = self.config.corpus
+        return [
+            (
+                encode_source(self.tokenizer, pair.context, corpus.max_source_length),
+                encode_target(self.tokenizer, pair.reply, corpus.max_target_length),
+            )
+            for pair in pairs
+        ]
+
+    @property
+    def train_examples(self) -> list[Example]:
+        self.setup()
+        assert self._train_examples is not None
+        return self._train_examples
+
+    @property
+    def val_examples(self) -> list[Example]:
+        self.setup()
+        assert self._val_examples is not None
+        return self._val_examples
+
+    def train_dataloader(self) -> DataLoader:
+        examples = self.train_examples
+        if not examples:
+            raise ValueError("no training pairs: the corpus holds no conversation for training")
+        sampler = LengthBucketSampler(
+            ShuffledIndices(len(examples), self.seed),
+            self.config.training.batch_size,
+            lengths=_lengths(examples),
+            shuffle=True,
+            seed=self.seed,
+        )
+        return self._loader(examples, sampler)
+
+    def val_dataloader(self) -> DataLoader | list[DataLoader]:
+        examples = self.val_examples
+        if not examples:
+            return []
+        sampler = LengthBucketSampler(
+            SequentialSampler(examples),
+            self.config.training.batch_size,
+            lengths=_lengths(examples),
+            chunk_batches=None,
+            shuffle=False,
+        )
+        return self._loader(examples, sampler)
+
+    def _loader(self, examples: list[Example], sampler: LengthBucketSampler) -> DataLoader:
+        workers = self.config.training.num_workers
+        return DataLoader(
+            examples,
+            batch_sampler=sampler,
+            collate_fn=partial(collate, pad_id=self.tokenizer.pad_id, bos_id=self.tokenizer.bos_id),
+            num_workers=workers,
+            persistent_workers=workers > 0,
+        )
+
+
+def _lengths(examples: list[Example]) -> list[int]:
+    # A batch is padded on both sides, so the longer side decides how much of it is padding.
+    return [max(len(source), len(target)) for source, target in examples]

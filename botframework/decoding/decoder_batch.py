@@ -1,0 +1,99 @@
+"""The rows of one batched decoding run, with the language-model rows the anti-LM needs.
+
+MMI-antiLM (Li et al., 2016) subtracts λ·log U(t), where U is the same decoder run with an empty
+source, for the first g tokens of a reply. :class:`DecoderBatch` runs that language-model stream as
+extra rows of the same batched decoder step, so the anti-LM costs no second decoding pass: the
+empty source (a lone EOS, as :func:`botframework.data.encoding.encode_source` encodes an empty
+prompt) is encoded once with the real sources, its rows follow the real rows through every reorder,
+and they are dropped as soon as no rescorer needs them. A step rescorer asks for the stream with a
+``language_model_steps`` attribute (how many first steps it needs) and reads it with
+:func:`language_model_log_probs`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+from botframework.decoding.context import ScoringContext
+
+_STATE_KEY = "language_model_log_probs"
+
+
+def language_model_steps(rescorers: Sequence[object]) -> int:
+    """How many first steps any of ``rescorers`` needs the language-model stream for."""
+    return max((int(getattr(r, "language_model_steps", 0) or 0) for r in rescorers), default=0)
+
+
+class DecoderBatch:
+    """The model's decoder state for every row, advanced one token per row at each step.
+
+    Rows start as ``rows_per_input`` copies of each input's encoder state (input-major). While
+    ``ctx.step`` is below the rescorers' :func:`language_model_steps`, every row has a twin decoded
+    from the empty source in the same ``model.step`` call; its next-token log-probabilities go to
+    ``ctx.state`` for :func:`language_model_log_probs`.
+    """
+
+    def __init__(
+        self, ctx: ScoringContext, rescorers: Sequence[object], rows_per_input: int = 1
+    ) -> None:
+        self.ctx = ctx
+        ctx.state.pop(_STATE_KEY, None)
+        self.lm_steps = language_model_steps(rescorers)
+        model, size = ctx.model, ctx.batch_size
+        source_ids, lengths = ctx.source_ids, ctx.source_lengths
+        if self.lm_steps:
+            empty = torch.zeros_like(source_ids[:1])
+            empty[0, 0] = ctx.tokenizer.eos_id
+            source_ids = torch.cat([source_ids, empty])
+            lengths = torch.cat([lengths, lengths.new_ones(1)])
+        state = model.start(model.encode(source_ids, lengths))
+        index = torch.arange(size).repeat_interleave(rows_per_input)
+        self.rows = len(index)
+        if self.lm_steps:
+            index = torch.cat([index, torch.full_like(index, size)])
+        self.state = model.reorder(state, index)
+        self.with_lm = bool(self.lm_steps)
+
+    def step(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Feed one token per row; return the next-token log-probabilities (rows, vocab)."""
+        if self.with_lm and self.ctx.step >= self.lm_steps:
+            self.state = self.ctx.model.reorder(self.state, torch.arange(self.rows))
+            self.with_lm = False
+            self.ctx.state.pop(_STATE_KEY, None)
+        if not self.with_lm:
+            log_probs, self.state = self.ctx.model.step(tokens, self.state)
+            return log_probs
+        log_probs, self.state = self.ctx.model.step(torch.cat([tokens, tokens]), self.state)
+        self.ctx.state[_STATE_KEY] = (self.ctx.step, log_probs[self.rows :])
+        return log_probs[: self.rows]
+
+    def reorder(self, index: torch.Tensor) -> None:
+        """Keep (or repeat) the rows ``index``; their language-model twins follow them."""
+        if self.with_lm:
+            self.state = self.ctx.model.reorder(self.state, torch.cat([index, index + self.rows]))
+        else:
+            self.state = self.ctx.model.reorder(self.state, index)
+        self.rows = len(index)
+
+
+def language_model_log_probs(ctx: ScoringContext, prefixes: torch.Tensor) -> torch.Tensor:
+    """log U(next token | prefix) for every row (rows, vocab): the decoder with an empty source.
+
+    Taken from the rows a :class:`DecoderBatch` carries for this step; a decoder that carries none
+    (e.g. a third-party one) gets them computed here over the whole prefix, which is affordable
+    only because the anti-LM needs the first few steps alone.
+    """
+    carried = ctx.state.get(_STATE_KEY)
+    if carried is not None and carried[0] == ctx.step and len(carried[1]) == len(prefixes):
+        return carried[1]
+    model, rows = ctx.model, len(prefixes)
+    empty = torch.full((rows, 1), ctx.tokenizer.eos_id, dtype=torch.long)
+    state = model.start(model.encode(empty, torch.ones(rows, dtype=torch.long)))
+    tokens = torch.full((rows,), ctx.tokenizer.bos_id, dtype=torch.long)
+    for position in range(prefixes.shape[1] + 1):
+        log_probs, state = model.step(tokens, state)
+        if position < prefixes.shape[1]:
+            tokens = prefixes[:, position]
+    return log_probs

@@ -1,0 +1,191 @@
+"""The server's application factory: routes, and the workers its ``cleanup_ctx`` owns."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+
+from aiohttp import web
+
+from botframework.messenger import keys, webchat, webhook
+from botframework.messenger.logs import register_secret
+from botframework.messenger.metrics import CONTENT_TYPE, Metrics
+from botframework.messenger.responder import Responder
+from botframework.messenger.runtime import BotRuntime
+from botframework.messenger.send_api import AiohttpTransport, RetryPolicy, SendApi, Transport
+from botframework.messenger.served import ServedBot, ServerSettings
+from botframework.messenger.store import SQLiteStore, Store
+
+log = logging.getLogger(__name__)
+
+#: Transport names a bot YAML's ``channel.transport`` may use (or give ``module:Class``).
+TRANSPORTS = {
+    "aiohttp": "botframework.messenger.send_api:AiohttpTransport",
+    "pymessenger": "botframework_plugins.transports.pymessenger_send:PymessengerTransport",
+}
+
+def create_app(
+    bots: list[ServedBot],
+    settings: ServerSettings,
+    *,
+    store: Store | None = None,
+    transport: Transport | None = None,
+) -> web.Application:
+    """The whole server for ``bots``: webhook, web chat, health, metrics and privacy page.
+
+    ``store`` defaults to SQLite in ``settings.state_dir``; ``transport`` to the one the first
+    bot's ``channel.transport`` names (one transport serves every bot; tokens differ per bot).
+    """
+    if not bots:
+        raise ValueError("create_app needs at least one bot")
+    names = [bot.name for bot in bots]
+    if len(set(names)) != len(names):
+        raise ValueError(f"two served bots share a name: {names}")
+    app = web.Application(client_max_size=settings.max_body_bytes)
+    app[keys.SETTINGS] = settings
+    app[keys.BOTS] = bots
+    app[keys.PAGES] = _pages(bots)
+    app[keys.METRICS] = Metrics()
+    app[keys.MISSING] = settings.missing(bots)
+    for secret in (settings.app_secret, settings.verify_token, *map(settings.page_token, bots)):
+        register_secret(secret)
+    app.cleanup_ctx.append(_workers(store, transport))
+    app.router.add_routes(webhook.routes)
+    if settings.web_chat:
+        app.router.add_routes(webchat.routes)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/privacy", privacy)
+    return app
+
+
+def _pages(bots: list[ServedBot]) -> dict[str, str]:
+    pages = {bot.channel.page_id: bot.name for bot in bots if bot.channel.page_id}
+    if len(pages) != sum(1 for bot in bots if bot.channel.page_id):
+        raise ValueError("two served bots share a channel.page_id")
+    unrouted = [bot.name for bot in bots if not bot.channel.page_id]
+    if len(bots) == 1:
+        pages[""] = bots[0].name
+    elif len(unrouted) == 1:
+        pages[""] = unrouted[0]
+    elif unrouted:
+        raise ValueError(
+            f"serving several bots needs channel.page_id on all but one; missing on {unrouted}"
+        )
+    return pages
+
+
+def load_transport(
+    name: str, graph_api_url: str, app_secret: str | None, timeout: float
+) -> Transport:
+    """The transport ``name`` (a key of :data:`TRANSPORTS` or ``module:Class``); it is built as
+    ``cls(graph_api_url, app_secret=..., timeout=...)``."""
+    target = TRANSPORTS.get(name, name)
+    module_name, _, attribute = target.partition(":")
+    if not attribute:
+        raise ValueError(f"unknown transport {name!r}; known: {', '.join(TRANSPORTS)} or module:Class")
+    cls = getattr(importlib.import_module(module_name), attribute)
+    return cls(graph_api_url, app_secret=app_secret, timeout=timeout)
+
+
+def _workers(
+    store: Store | None, transport: Transport | None
+) -> Callable[[web.Application], contextlib.AbstractAsyncContextManager[None]]:
+    @contextlib.asynccontextmanager
+    async def workers(app: web.Application) -> AsyncIterator[None]:
+        settings, bots, metrics = app[keys.SETTINGS], app[keys.BOTS], app[keys.METRICS]
+        channel = bots[0].channel
+        app[keys.STORE] = store or SQLiteStore(settings.state_dir / "messenger.sqlite3")
+        secret = settings.app_secret if channel.appsecret_proof else None
+        sender = transport or load_transport(
+            channel.transport, settings.graph_api_url, secret, channel.send_timeout_s
+        )
+        policy = RetryPolicy(
+            channel.send_max_attempts, channel.retry_base_delay_s, channel.retry_max_delay_s
+        )
+        app[keys.SEND_API] = SendApi(sender, policy, metrics)
+        runtimes = {bot.name: BotRuntime(bot, metrics, settings.page_token(bot)) for bot in bots}
+        app[keys.RUNTIMES] = runtimes
+        responder = Responder(runtimes, app[keys.STORE], app[keys.SEND_API], metrics)
+        app[keys.RESPONDER] = responder
+        _add_gauges(app)
+        if app[keys.MISSING]:
+            log.warning(
+                "Messenger disabled (webhook POSTs refused): set %s. The web chat works.",
+                ", ".join(app[keys.MISSING]),
+            )
+        else:
+            await responder.recover()
+        retention = asyncio.create_task(_retention(app), name="retention")
+        try:
+            yield
+        finally:
+            retention.cancel()
+            await responder.close(settings.shutdown_grace)
+            for runtime in runtimes.values():
+                await runtime.close()
+            await sender.close()
+            await app[keys.STORE].close()
+
+    return workers
+
+
+async def _retention(app: web.Application) -> None:
+    settings = app[keys.SETTINGS]
+    while True:
+        for bot in app[keys.BOTS]:
+            days = bot.channel.retention_days
+            if days:
+                deleted = await app[keys.STORE].purge(time.time() - days * 86400, bot.name)
+                if deleted:
+                    log.info("retention: deleted %d rows of %s older than %d days", deleted, bot.name, days)
+        await asyncio.sleep(settings.retention_interval)
+
+
+def _add_gauges(app: web.Application) -> None:
+    metrics = app[keys.METRICS]
+    runtimes = app[keys.RUNTIMES]
+    responder = app[keys.RESPONDER]
+    metrics.add_gauge(
+        "botframework_batch_queue",
+        "Dialogues waiting for the decoder, per bot.",
+        lambda: {(("bot", name),): float(r.batcher.waiting) for name, r in runtimes.items()},
+    )
+    metrics.add_gauge(
+        "botframework_responder_queue",
+        "Events queued in this process and not yet finished.",
+        lambda: {(): float(responder.in_flight)},
+    )
+
+
+async def healthz(request: web.Request) -> web.Response:
+    missing = request.app[keys.MISSING]
+    return web.json_response(
+        {
+            "status": "ok",
+            "bots": [bot.name for bot in request.app[keys.BOTS]],
+            "messenger": not missing,
+            "missing": missing,
+        }
+    )
+
+
+async def metrics(request: web.Request) -> web.Response:
+    counts = await request.app[keys.STORE].counts()
+    extra = ["# HELP botframework_inbox_events Stored events by state.", "# TYPE botframework_inbox_events gauge"]
+    extra += [f'botframework_inbox_events{{state="{state}"}} {count}' for state, count in sorted(counts.items())]
+    body = request.app[keys.METRICS].render(extra)
+    return web.Response(body=body.encode(), headers={"Content-Type": CONTENT_TYPE})
+
+
+async def privacy(request: web.Request) -> web.Response:
+    texts = [(bot.name, bot.privacy_policy) for bot in request.app[keys.BOTS] if bot.privacy_policy]
+    if not texts:
+        return web.Response(status=404, text="No privacy policy configured (channel.privacy_policy).")
+    if len(texts) == 1:
+        return web.Response(text=texts[0][1])
+    return web.Response(text="\n\n".join(f"# {name}\n\n{text}" for name, text in texts))

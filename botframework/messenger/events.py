@@ -1,0 +1,231 @@
+"""Webhook payloads parsed into typed events; partial or odd events become :class:`Unknown`.
+
+Only :class:`UserMessage` and :class:`Postback` events are answered; every other kind goes to the
+``handle_event`` hook.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True)
+class Attachment:
+    type: str
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class WebhookEvent:
+    """One item of an entry's ``messaging`` (or ``standby``/``changes``) array."""
+
+    kind: ClassVar[str] = "unknown"
+    answerable: ClassVar[bool] = False
+
+    page_id: str
+    sender_id: str | None
+    timestamp: int
+    raw: dict[str, Any] = field(repr=False, compare=False)
+
+    @property
+    def key(self) -> str:
+        """What identifies this event across Meta's re-deliveries (the dedupe key)."""
+        canonical = json.dumps([self.page_id, self.raw], sort_keys=True, default=str)
+        return f"{self.kind}:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class UserMessage(WebhookEvent):
+    """A message a person sent to the Page: text, attachments, or a quick-reply tap."""
+
+    kind: ClassVar[str] = "text"
+    answerable: ClassVar[bool] = True
+
+    mid: str = ""
+    text: str = ""
+    attachments: tuple[Attachment, ...] = ()
+    payload: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"mid:{self.mid}"
+
+
+@dataclass(frozen=True)
+class QuickReply(UserMessage):
+    kind: ClassVar[str] = "quick_reply"
+
+
+@dataclass(frozen=True)
+class AttachmentMessage(UserMessage):
+    kind: ClassVar[str] = "attachments"
+
+
+@dataclass(frozen=True)
+class Postback(WebhookEvent):
+    """A button tap: ``Get Started``, a persistent-menu item, a template button."""
+
+    kind: ClassVar[str] = "postback"
+    answerable: ClassVar[bool] = True
+
+    mid: str | None = None
+    title: str = ""
+    payload: str = ""
+
+    @property
+    def key(self) -> str:
+        if self.mid:
+            return f"mid:{self.mid}"
+        return super().key
+
+
+@dataclass(frozen=True)
+class Echo(WebhookEvent):
+    """A copy of a message the Page itself sent; never answered (that would loop)."""
+
+    kind: ClassVar[str] = "echo"
+    mid: str = ""
+
+
+@dataclass(frozen=True)
+class Delivery(WebhookEvent):
+    kind: ClassVar[str] = "delivery"
+    mids: tuple[str, ...] = ()
+    watermark: int = 0
+
+
+@dataclass(frozen=True)
+class Read(WebhookEvent):
+    kind: ClassVar[str] = "read"
+    watermark: int = 0
+
+
+@dataclass(frozen=True)
+class Reaction(WebhookEvent):
+    kind: ClassVar[str] = "reaction"
+    mid: str = ""
+    reaction: str = ""
+    emoji: str = ""
+    action: str = ""
+
+
+@dataclass(frozen=True)
+class Standby(WebhookEvent):
+    """An event for a thread another app controls (handover protocol); never answered."""
+
+    kind: ClassVar[str] = "standby"
+
+
+@dataclass(frozen=True)
+class Change(WebhookEvent):
+    """An entry's ``changes`` item (Page feed and other field subscriptions)."""
+
+    kind: ClassVar[str] = "change"
+    field_name: str = ""
+
+
+@dataclass(frozen=True)
+class Unknown(WebhookEvent):
+    kind: ClassVar[str] = "unknown"
+    reason: str = ""
+
+
+def parse_body(body: dict[str, Any]) -> list[WebhookEvent]:
+    """Every event of every entry, in order; never raises on odd content."""
+    entries = body.get("entry")
+    if not isinstance(entries, list):
+        return []
+    return [event for entry in entries if isinstance(entry, dict) for event in _entry_events(entry)]
+
+
+def _entry_events(entry: dict[str, Any]) -> Iterator[WebhookEvent]:
+    page_id = _text(entry.get("id"))
+    for item in _dicts(entry.get("messaging")):
+        yield parse_messaging(page_id, item)
+    for item in _dicts(entry.get("standby")):
+        yield Standby(page_id, _sender(item), _int(item.get("timestamp")), item)
+    for item in _dicts(entry.get("changes")):
+        yield Change(page_id, None, _int(entry.get("time")), item, _text(item.get("field")))
+
+
+def parse_messaging(page_id: str, item: dict[str, Any]) -> WebhookEvent:
+    """One ``messaging`` item as its typed event."""
+    try:
+        return _parse_messaging(page_id, item)
+    except (TypeError, ValueError, AttributeError) as error:
+        return Unknown(page_id, _sender(item), _int(item.get("timestamp")), item, str(error))
+
+
+def _parse_messaging(page_id: str, item: dict[str, Any]) -> WebhookEvent:
+    sender, timestamp = _sender(item), _int(item.get("timestamp"))
+    common = (page_id, sender, timestamp, item)
+    message = item.get("message")
+    if isinstance(message, dict):
+        mid = _text(message.get("mid"))
+        if message.get("is_echo"):
+            return Echo(*common, mid=mid)
+        if not mid or not sender:
+            return Unknown(*common, reason="message without mid or sender")
+        text = message.get("text") if isinstance(message.get("text"), str) else ""
+        attachments = tuple(_attachments(message.get("attachments")))
+        quick_reply = message.get("quick_reply")
+        if isinstance(quick_reply, dict):
+            return QuickReply(*common, mid, text, attachments, _text(quick_reply.get("payload")))
+        if attachments and not text.strip():
+            return AttachmentMessage(*common, mid, text, attachments)
+        return UserMessage(*common, mid, text, attachments)
+    postback = item.get("postback")
+    if isinstance(postback, dict) and sender:
+        return Postback(
+            *common,
+            mid=_text(postback.get("mid")) or None,
+            title=_text(postback.get("title")),
+            payload=_text(postback.get("payload")),
+        )
+    delivery = item.get("delivery")
+    if isinstance(delivery, dict):
+        mids = tuple(_text(mid) for mid in delivery.get("mids") or [] if mid)
+        return Delivery(*common, mids=mids, watermark=_int(delivery.get("watermark")))
+    if isinstance(item.get("read"), dict):
+        return Read(*common, watermark=_int(item["read"].get("watermark")))
+    reaction = item.get("reaction")
+    if isinstance(reaction, dict):
+        return Reaction(
+            *common,
+            mid=_text(reaction.get("mid")),
+            reaction=_text(reaction.get("reaction")),
+            emoji=_text(reaction.get("emoji")),
+            action=_text(reaction.get("action")),
+        )
+    return Unknown(*common, reason="unrecognised messaging event")
+
+
+def _attachments(value: Any) -> Iterator[Attachment]:
+    for item in _dicts(value):
+        payload = item.get("payload") if isinstance(item.get("payload"), dict) else {}
+        url = payload.get("url")
+        yield Attachment(_text(item.get("type")) or "unknown", url if isinstance(url, str) else None)
+
+
+def _dicts(value: Any) -> list[dict[str, Any]]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _sender(item: dict[str, Any]) -> str | None:
+    sender = item.get("sender")
+    return _text(sender.get("id")) or None if isinstance(sender, dict) else None
+
+
+def _text(value: Any) -> str:
+    return str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0

@@ -1,0 +1,177 @@
+"""Works through the inbox: one user's messages in order, different users in parallel.
+
+A message is finished (``done``) only after the Send API accepted every part of its reply; until
+then it stays ``pending`` in the store and a restart picks it up again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+
+from botframework.messenger.events import Postback, UserMessage, parse_messaging
+from botframework.messenger.metrics import Metrics
+from botframework.messenger.runtime import BotRuntime, conversation_from
+from botframework.messenger.send_api import GraphApiError, SendApi, TransportError
+from botframework.messenger.store import Store, StoredEvent, StoredTurn
+from botframework.messenger.text import split_message
+
+log = logging.getLogger(__name__)
+
+#: Messenger turns typing off after 20 s; re-send it before that while generation is slow.
+TYPING_REFRESH_S = 15.0
+
+
+class Responder:
+    """Answers stored events; ``submit`` never blocks, work happens in per-user tasks."""
+
+    def __init__(
+        self,
+        runtimes: dict[str, BotRuntime],
+        store: Store,
+        send_api: SendApi,
+        metrics: Metrics,
+        max_parallel: int = 256,
+    ) -> None:
+        self.runtimes = runtimes
+        self.store = store
+        self.send_api = send_api
+        self.metrics = metrics
+        self._slots = asyncio.Semaphore(max_parallel)
+        self._queues: dict[tuple[str, str], deque[StoredEvent]] = {}
+        self._workers: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._closing = False
+
+    @property
+    def in_flight(self) -> int:
+        return sum(len(queue) for queue in self._queues.values())
+
+    def submit(self, events: list[StoredEvent]) -> None:
+        """Queue freshly stored events behind the same user's earlier ones."""
+        if self._closing:
+            return  # they stay pending in the store for the next start
+        for event in events:
+            key = (event.bot, event.user_id)
+            self._queues.setdefault(key, deque()).append(event)
+            if key not in self._workers:
+                self._workers[key] = asyncio.create_task(self._drain(key), name=f"user-{key}")
+
+    async def recover(self) -> int:
+        """Queue what a previous process accepted but did not finish."""
+        pending = [event for event in await self.store.pending() if event.bot in self.runtimes]
+        if pending:
+            log.info("resuming %d unanswered events from the store", len(pending))
+        self.submit(pending)
+        return len(pending)
+
+    async def close(self, grace: float) -> None:
+        """Let running work finish for up to ``grace`` seconds; what is left stays pending."""
+        self._closing = True
+        workers = list(self._workers.values())
+        if workers:
+            done, running = await asyncio.wait(workers, timeout=grace)
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
+        if self.in_flight:
+            log.info("%d events left pending for the next start", self.in_flight)
+
+    async def _drain(self, key: tuple[str, str]) -> None:
+        queue = self._queues[key]
+        try:
+            while queue and not self._closing:
+                async with self._slots:
+                    await self.process(queue[0])
+                queue.popleft()
+        finally:
+            del self._workers[key]
+            if not queue:
+                self._queues.pop(key, None)
+
+    async def process(self, stored: StoredEvent) -> None:
+        """Answer or notify one event and finish it; only cancellation leaves it pending."""
+        runtime = self.runtimes[stored.bot]
+        try:
+            event = parse_messaging(stored.page_id, stored.event) if stored.kind in _ANSWERED else None
+            if isinstance(event, (UserMessage, Postback)):
+                await self._answer(runtime, stored, event)
+            else:
+                await runtime.notify(stored.kind, stored.user_id or None, stored.event)
+                await self.store.finish(stored.id, [])
+        except asyncio.CancelledError:
+            raise
+        except (GraphApiError, TransportError) as error:
+            reason = str(getattr(error, "code", None) or "transport")
+            await self._fail(stored, reason, str(error))
+        except Exception as error:  # noqa: BLE001 - one bad event must not stop its user's queue
+            log.exception("answering event %s of bot %s failed", stored.key, stored.bot)
+            await self._fail(stored, type(error).__name__, f"{type(error).__name__}: {error}")
+
+    async def _fail(self, stored: StoredEvent, reason: str, error: str) -> None:
+        self.metrics.failures.inc(reason=reason)
+        await self.store.finish(stored.id, [], error=error)
+
+    async def _answer(
+        self, runtime: BotRuntime, stored: StoredEvent, event: UserMessage | Postback
+    ) -> None:
+        token = runtime.access_token or ""
+        user_id = stored.user_id
+        text = event.text if isinstance(event, UserMessage) else (event.title or event.payload)
+        reply = stored.reply
+        if reply is None:
+            reply = await self._generate(runtime, stored, event, text) or ""
+            await self.store.save_reply(stored.id, reply)
+        parts = split_message(reply) if reply else []
+        for index in range(stored.parts_sent, len(parts)):
+            await self.send_api.send_text(token, user_id, parts[index])
+            await self.store.part_sent(stored.id, index + 1)
+        turns = [StoredTurn("user", text)] if text.strip() else []
+        if reply:
+            turns.append(StoredTurn("bot", reply))
+            self.metrics.replies.inc()
+        await self.store.finish(stored.id, turns)
+        self.metrics.reply_seconds.observe(max(0.0, time.time() - stored.received_at))
+
+    async def _generate(
+        self, runtime: BotRuntime, stored: StoredEvent, event: UserMessage | Postback, text: str
+    ) -> str | None:
+        channel = runtime.bot.channel
+        turns = await self.store.recent_turns(stored.bot, stored.user_id, channel.context_turns)
+        conversation = conversation_from(stored.user_id, turns)
+        message = runtime.message(
+            text,
+            stored.user_id,
+            "messenger",
+            message_id=getattr(event, "mid", None),
+            payload=event.payload,
+            metadata={
+                "page_id": stored.page_id,
+                "kind": stored.kind,
+                "attachments": [a.__dict__ for a in getattr(event, "attachments", ())],
+            },
+        )
+        greeting = isinstance(event, Postback) and event.payload == channel.get_started_payload
+        typing = (
+            asyncio.create_task(self._typing(runtime.access_token or "", stored.user_id))
+            if channel.sender_actions
+            else None
+        )
+        try:
+            reply = await runtime.respond(message, conversation, greeting=greeting)
+        finally:
+            if typing is not None:
+                typing.cancel()
+        if reply.vetoed_by:
+            log.info("reply to %s vetoed by %s", stored.key, ", ".join(reply.vetoed_by))
+        return reply.text
+
+    async def _typing(self, token: str, user_id: str) -> None:
+        await self.send_api.sender_action(token, user_id, "mark_seen")
+        while True:
+            await self.send_api.sender_action(token, user_id, "typing_on")
+            await asyncio.sleep(TYPING_REFRESH_S)
+
+
+_ANSWERED = frozenset({"text", "quick_reply", "attachments", "postback"})

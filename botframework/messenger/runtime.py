@@ -1,0 +1,78 @@
+"""A served bot at run time: its batcher and the message pipeline that answers through it."""
+
+from __future__ import annotations
+
+from botframework.decoding.candidate import Candidate
+from botframework.messenger.batching import Batcher
+from botframework.messenger.metrics import Metrics
+from botframework.messenger.served import ServedBot
+from botframework.pipeline import (
+    Conversation,
+    IncomingMessage,
+    MessagePipeline,
+    Reply,
+    Turn,
+    await_me_maybe,
+)
+from botframework.messenger.store import StoredTurn
+
+
+class BotRuntime:
+    """Answers one bot's messages: pre-process -> (plugin or batched model) -> post-process."""
+
+    def __init__(self, bot: ServedBot, metrics: Metrics, access_token: str | None = None) -> None:
+        self.bot = bot
+        self.access_token = access_token
+        channel = bot.channel
+        self.batcher = Batcher(
+            bot.generate,
+            max_size=channel.batch_max_size if channel.batching else 1,
+            max_wait=channel.batch_max_wait_ms / 1000 if channel.batching else 0.0,
+            on_batch=metrics.observe_batch,
+        )
+        self.pipeline = MessagePipeline(bot.hook, self._generate)
+
+    @property
+    def name(self) -> str:
+        return self.bot.name
+
+    async def _generate(self, message: IncomingMessage, conversation: Conversation) -> list[Candidate]:
+        if not message.text.strip():
+            return []
+        return await self.batcher.submit([*conversation.texts(), message.text])
+
+    def message(self, text: str, user_id: str, channel: str, **fields: object) -> IncomingMessage:
+        """An incoming message whose metadata carries this bot's channel settings (for plugins)."""
+        metadata = {"channel": self.bot.channel, "bot": self.bot.name}
+        metadata.update(fields.pop("metadata", {}) or {})  # type: ignore[arg-type]
+        return IncomingMessage(text, user_id, channel, metadata=metadata, **fields)  # type: ignore[arg-type]
+
+    async def respond(
+        self, message: IncomingMessage, conversation: Conversation, greeting: bool = False
+    ) -> Reply:
+        """The reply to ``message``; ``greeting`` answers with the YAML's greeting (Get Started)."""
+        if greeting:
+            reply = Reply(text=self.bot.channel.greeting, answered_by="greeting")
+            for result in self.bot.hook.postprocess_reply(
+                message=message, reply=reply, conversation=conversation
+            ):
+                await await_me_maybe(result)
+        else:
+            reply = await self.pipeline.handle(message, conversation)
+            if reply.text is None and not reply.vetoed_by and not message.text.strip():
+                reply.text = self.bot.channel.attachment_reply
+        if reply.text is not None and not reply.text.strip():
+            reply.text = None
+        return reply
+
+    async def notify(self, kind: str, user_id: str | None, data: dict[str, object]) -> None:
+        from botframework.pipeline import Event
+
+        await self.pipeline.notify(Event(kind, user_id, "messenger", dict(data)))
+
+    async def close(self) -> None:
+        await self.batcher.close()
+
+
+def conversation_from(user_id: str, turns: list[StoredTurn]) -> Conversation:
+    return Conversation(user_id, [Turn(turn.speaker, turn.text) for turn in turns])

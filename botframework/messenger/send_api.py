@@ -1,0 +1,220 @@
+"""The Send API client: retries with backoff and jitter on transient failures, none on permanent.
+
+A *transport* only moves one request (:class:`AiohttpTransport` by default; the pymessenger plugin
+is another); :class:`SendApi` decides what a response means and whether to try again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import aiohttp
+
+from botframework.messenger.logs import scrub
+from botframework.messenger.metrics import Metrics
+from botframework.messenger.signature import appsecret_proof
+
+log = logging.getLogger(__name__)
+
+DEFAULT_GRAPH_API_URL = "https://graph.facebook.com/v25.0"
+#: Meta's transient, rate-limit and temporary-failure codes: retried with backoff.
+TRANSIENT_CODES = frozenset({1, 2, 4, 17, 32, 613, 1200})
+#: Invalid token, outside the messaging window, user unavailable, no matching user: never retried.
+PERMANENT_CODES = frozenset({10, 100, 190, 551})
+
+
+@dataclass(frozen=True)
+class GraphResponse:
+    status: int
+    body: dict[str, Any]
+
+
+class TransportError(Exception):
+    """The request got no HTTP answer (connection failure, timeout); worth retrying."""
+
+
+class Transport(Protocol):
+    """Sends one Graph API POST; raises :class:`TransportError` when no answer came back."""
+
+    async def post(self, path: str, access_token: str, payload: dict[str, Any]) -> GraphResponse:
+        ...
+
+    async def close(self) -> None:
+        ...
+
+
+class GraphApiError(Exception):
+    """The Graph API refused a request; the message never contains the token."""
+
+    def __init__(
+        self, status: int, code: int | None, message: str, retryable: bool, subcode: int | None = None
+    ) -> None:
+        self.status, self.code, self.subcode, self.retryable = status, code, subcode, retryable
+        detail = f"code {code}" + (f"/{subcode}" if subcode else "") if code is not None else "no code"
+        super().__init__(scrub(f"Graph API error ({detail}, HTTP {status}): {message}"))
+
+    @classmethod
+    def from_response(cls, response: GraphResponse) -> GraphApiError:
+        error = response.body.get("error")
+        error = error if isinstance(error, dict) else {}
+        code = _as_int(error.get("code"))
+        subcode = _as_int(error.get("error_subcode"))
+        message = str(error.get("message") or f"HTTP {response.status}")
+        return cls(response.status, code, message, _retryable(response.status, error), subcode)
+
+
+def _retryable(status: int, error: dict[str, Any]) -> bool:
+    code = _as_int(error.get("code"))
+    if code in PERMANENT_CODES:
+        return False
+    if code in TRANSIENT_CODES or error.get("is_transient") is True:
+        return True
+    return status >= 500 or status == 429
+
+
+def _as_int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with jitter: attempt ``n`` waits between half and all of
+    ``min(max_delay, base_delay * 2**n)``."""
+
+    max_attempts: int = 8
+    base_delay: float = 0.5
+    max_delay: float = 30.0
+
+    def delay(self, attempt: int) -> float:
+        ceiling = min(self.max_delay, self.base_delay * 2**attempt)
+        return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+class AiohttpTransport:
+    """The default transport: one ``aiohttp.ClientSession`` with a total timeout per request.
+
+    The token travels as the documented ``access_token`` query parameter, with
+    ``appsecret_proof`` when an app secret is given; neither ever appears in an error message.
+    """
+
+    def __init__(
+        self,
+        graph_api_url: str,
+        app_secret: str | None = None,
+        timeout: float = 10.0,
+        session: aiohttp.ClientSession | None = None,
+    ) -> None:
+        self.graph_api_url = graph_api_url.rstrip("/")
+        self.app_secret = app_secret
+        self.timeout = aiohttp.ClientTimeout(total=timeout)
+        self._session = session
+        self._owns_session = session is None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                timeout=self.timeout, connector=aiohttp.TCPConnector(limit=200)
+            )
+        return self._session
+
+    async def post(self, path: str, access_token: str, payload: dict[str, Any]) -> GraphResponse:
+        params = {"access_token": access_token}
+        if self.app_secret:
+            params["appsecret_proof"] = appsecret_proof(self.app_secret, access_token)
+        try:
+            async with self.session.post(
+                self.graph_api_url + path, params=params, json=payload, timeout=self.timeout
+            ) as response:
+                try:
+                    body = await response.json(content_type=None)
+                except ValueError:
+                    body = None
+                return GraphResponse(response.status, body if isinstance(body, dict) else {})
+        except asyncio.TimeoutError:
+            raise TransportError(f"no answer from the Graph API within {self.timeout.total} s") from None
+        except aiohttp.ClientError as error:
+            raise TransportError(scrub(f"{type(error).__name__}: {error}")) from None
+
+    async def close(self) -> None:
+        if self._session is not None and self._owns_session:
+            await self._session.close()
+
+
+class SendApi:
+    """Messages and sender actions through a transport, with the retry policy applied."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        policy: RetryPolicy = RetryPolicy(),
+        metrics: Metrics | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.transport = transport
+        self.policy = policy
+        self.metrics = metrics or Metrics()
+        self.sleep = sleep
+
+    async def send_text(self, access_token: str, recipient_id: str, text: str) -> dict[str, Any]:
+        """Send one text message (at most 2000 characters) as a ``RESPONSE``."""
+        if not text.strip():
+            raise ValueError("refusing to send an empty message")
+        payload = {
+            "recipient": {"id": recipient_id},
+            "messaging_type": "RESPONSE",
+            "message": {"text": text},
+        }
+        return await self.call("/me/messages", access_token, payload)
+
+    async def sender_action(self, access_token: str, recipient_id: str, action: str) -> bool:
+        """``mark_seen`` / ``typing_on`` / ``typing_off``: one attempt, failures only logged."""
+        payload = {"recipient": {"id": recipient_id}, "sender_action": action}
+        try:
+            await self.call("/me/messages", access_token, payload, retry=False)
+        except (GraphApiError, TransportError) as error:
+            log.debug("sender action %s failed: %s", action, error)
+            return False
+        return True
+
+    async def call(
+        self, path: str, access_token: str, payload: dict[str, Any], retry: bool = True
+    ) -> dict[str, Any]:
+        """POST ``payload``; retry transient failures; raise the last error when giving up."""
+        attempts = self.policy.max_attempts if retry else 1
+        for attempt in range(attempts):
+            try:
+                response = await self.transport.post(path, access_token, payload)
+            except TransportError as error:
+                failure: GraphApiError | TransportError = error
+                self.metrics.send_errors.inc(code="transport")
+            else:
+                if 200 <= response.status < 300 and "error" not in response.body:
+                    return response.body
+                failure = GraphApiError.from_response(response)
+                self.metrics.send_errors.inc(code=str(failure.code))
+                if not failure.retryable:
+                    self._log_permanent(failure)
+                    raise failure
+            if attempt + 1 < attempts:
+                delay = self.policy.delay(attempt)
+                self.metrics.send_retries.inc()
+                log.info("Send API call failed (%s); retry %d in %.2f s", failure, attempt + 1, delay)
+                await self.sleep(delay)
+        log.warning("Send API call failed after %d attempts: %s", attempts, failure)
+        raise failure
+
+    @staticmethod
+    def _log_permanent(error: GraphApiError) -> None:
+        if error.code == 190:
+            log.error("%s — the Page access token is invalid or expired; replace it", error)
+        else:
+            log.warning("not retrying: %s", error)

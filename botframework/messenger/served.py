@@ -1,0 +1,95 @@
+"""What the server serves: bots (hooks + a batch generate function) and the server's settings."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pluggy
+
+from botframework.config.schema import ChannelConfig
+from botframework.messenger.batching import BatchGenerate
+from botframework.messenger.send_api import DEFAULT_GRAPH_API_URL
+
+if TYPE_CHECKING:
+    from botframework.bot import Bot
+
+APP_SECRET_ENV = "MESSENGER_APP_SECRET"
+VERIFY_TOKEN_ENV = "MESSENGER_VERIFY_TOKEN"
+GRAPH_API_URL_ENV = "MESSENGER_GRAPH_API_URL"
+MAX_BODY_BYTES = 1 << 20
+
+#: Built-in pipeline plugins the server adds to a bot's plugin manager when they are missing.
+SERVER_PLUGINS = {"pipeline.blocklist": "botframework_plugins.pipeline.blocklist"}
+
+
+@dataclass
+class ServedBot:
+    """One bot as the server sees it.
+
+    ``hook`` runs the message-pipeline hooks; ``generate`` has :meth:`Bot.generate`'s shape and is
+    called from a worker thread with a batch of dialogues.
+    """
+
+    name: str
+    hook: pluggy.HookRelay
+    generate: BatchGenerate
+    channel: ChannelConfig = field(default_factory=ChannelConfig)
+    privacy_policy: str | None = None
+
+    @classmethod
+    def from_bot(cls, bot: Bot) -> ServedBot:
+        import importlib
+
+        manager = bot.plugin_manager
+        for name, module in SERVER_PLUGINS.items():
+            if not manager.has_plugin(name) and not manager.is_blocked(name):
+                manager.register(importlib.import_module(module), name=name)
+        channel = bot.definition.config.channel
+        privacy = channel.privacy_policy
+        if channel.privacy_policy_file:
+            privacy = bot.definition.resolve(channel.privacy_policy_file).read_text(encoding="utf-8")
+        return cls(bot.definition.config.name, manager.hook, bot.generate, channel, privacy)
+
+
+@dataclass
+class ServerSettings:
+    """Secrets and endpoints (from the environment) and server-wide limits."""
+
+    state_dir: Path
+    app_secret: str | None = None
+    verify_token: str | None = None
+    graph_api_url: str = DEFAULT_GRAPH_API_URL
+    environ: Mapping[str, str] = field(default_factory=dict, repr=False)
+    max_body_bytes: int = MAX_BODY_BYTES
+    web_chat: bool = True
+    shutdown_grace: float = 10.0
+    retention_interval: float = 3600.0
+
+    @classmethod
+    def from_env(cls, state_dir: str | Path, environ: Mapping[str, str] | None = None, **kwargs: object) -> ServerSettings:
+        env = dict(os.environ if environ is None else environ)
+        return cls(
+            Path(state_dir),
+            app_secret=env.get(APP_SECRET_ENV) or None,
+            verify_token=env.get(VERIFY_TOKEN_ENV) or None,
+            graph_api_url=(env.get(GRAPH_API_URL_ENV) or DEFAULT_GRAPH_API_URL).rstrip("/"),
+            environ=env,
+            **kwargs,  # type: ignore[arg-type]
+        )
+
+    def page_token(self, bot: ServedBot) -> str | None:
+        return self.environ.get(bot.channel.page_token_env) or None
+
+    def missing(self, bots: list[ServedBot]) -> list[str]:
+        """The environment variables Messenger still needs (empty when it can run)."""
+        names = [] if self.app_secret else [APP_SECRET_ENV]
+        if not self.verify_token:
+            names.append(VERIFY_TOKEN_ENV)
+        for bot in bots:
+            if not self.page_token(bot) and bot.channel.page_token_env not in names:
+                names.append(bot.channel.page_token_env)
+        return names

@@ -1,0 +1,334 @@
+"""The durable inbox and conversation state.
+
+:class:`Store` is the small interface the server needs; :class:`SQLiteStore` implements it on one
+SQLite file (WAL, ``synchronous=FULL``: a committed message survives ``kill -9`` and power loss).
+A shared database can replace it when several server processes run behind a load balancer: keys
+must stay unique across processes, and ``claim``-style locking would be added there.
+
+A message's life: ``accept`` (stored, deduplicated by its key) -> ``save_reply`` (the reply text,
+so a restart sends the same words) -> ``part_sent`` after each part the Send API accepted ->
+``finish`` (done or failed, and the user's and bot's turns recorded in the same transaction).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import time
+from abc import ABC, abstractmethod
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+T = TypeVar("T")
+
+PENDING, DONE, FAILED = "pending", "done", "failed"
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """An accepted webhook event, before it is stored."""
+
+    key: str
+    bot: str
+    user_id: str
+    kind: str
+    timestamp: int
+    event: dict[str, Any]
+    page_id: str = ""
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """An event in the inbox, with what was done about it so far."""
+
+    id: int
+    key: str
+    bot: str
+    user_id: str
+    kind: str
+    timestamp: int
+    event: dict[str, Any]
+    page_id: str
+    received_at: float
+    reply: str | None = None
+    parts_sent: int = 0
+
+
+@dataclass(frozen=True)
+class StoredTurn:
+    speaker: str  # "user" or "bot"
+    text: str
+
+
+class Store(ABC):
+    """What the server needs from durable storage. Every method is safe to call concurrently."""
+
+    @abstractmethod
+    async def accept(self, events: list[NewEvent]) -> list[StoredEvent]:
+        """Store ``events`` durably; return the ones not seen before (by key), in order."""
+
+    @abstractmethod
+    async def pending(self) -> list[StoredEvent]:
+        """Events accepted but not finished, oldest first per user (for a restart)."""
+
+    @abstractmethod
+    async def save_reply(self, event_id: int, reply: str | None) -> None:
+        """Remember the reply chosen for an event before any part of it is sent."""
+
+    @abstractmethod
+    async def part_sent(self, event_id: int, parts_sent: int) -> None:
+        """Record that the first ``parts_sent`` parts of the reply were accepted."""
+
+    @abstractmethod
+    async def finish(
+        self, event_id: int, turns: list[StoredTurn], error: str | None = None
+    ) -> None:
+        """Mark an event done (or failed when ``error``) and record its conversation turns."""
+
+    @abstractmethod
+    async def add_turns(self, bot: str, user_id: str, turns: list[StoredTurn]) -> None:
+        """Record turns of a conversation that has no inbox events (the web chat)."""
+
+    @abstractmethod
+    async def recent_turns(self, bot: str, user_id: str, limit: int) -> list[StoredTurn]:
+        """The last ``limit`` turns with a user, oldest first."""
+
+    @abstractmethod
+    async def delete_user(self, user_id: str, bot: str | None = None) -> int:
+        """Delete everything stored about a user (of one bot, or all); return rows deleted."""
+
+    @abstractmethod
+    async def purge(self, older_than: float, bot: str | None = None) -> int:
+        """Delete finished events and turns older than ``older_than`` (epoch seconds)."""
+
+    @abstractmethod
+    async def counts(self) -> dict[str, int]:
+        """Events per state (``pending``, ``done``, ``failed``)."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Release the database."""
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS inbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    key TEXT NOT NULL UNIQUE,
+    bot TEXT NOT NULL,
+    page_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    timestamp INTEGER NOT NULL,
+    event TEXT NOT NULL,
+    received_at REAL NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending',
+    reply TEXT,
+    parts_sent INTEGER NOT NULL DEFAULT 0,
+    finished_at REAL,
+    error TEXT
+);
+CREATE INDEX IF NOT EXISTS inbox_state ON inbox (state, bot, user_id, timestamp, id);
+CREATE INDEX IF NOT EXISTS inbox_user ON inbox (user_id, bot);
+CREATE INDEX IF NOT EXISTS inbox_received ON inbox (received_at);
+CREATE TABLE IF NOT EXISTS turns (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    bot TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    speaker TEXT NOT NULL,
+    text TEXT NOT NULL,
+    at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS turns_user ON turns (bot, user_id, id);
+CREATE INDEX IF NOT EXISTS turns_at ON turns (at);
+"""
+
+_COLUMNS = "id, key, bot, user_id, kind, timestamp, event, page_id, received_at, reply, parts_sent"
+
+
+class SQLiteStore(Store):
+    """The default store: one SQLite file, used from one dedicated thread (never the event loop)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-store")
+        self._db: sqlite3.Connection | None = None
+        self._executor.submit(self._open).result()
+
+    def _open(self) -> None:
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        db.execute("PRAGMA busy_timeout=5000")
+        db.executescript(_SCHEMA)
+        self._db = db
+
+    async def _run(self, function: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, function, *args)
+
+    def _transaction(self, function: Callable[[sqlite3.Connection], T]) -> T:
+        assert self._db is not None, "store is closed"
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            result = function(self._db)
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+        return result
+
+    async def accept(self, events: list[NewEvent]) -> list[StoredEvent]:
+        return await self._run(self._transaction, lambda db: self._insert(db, events))
+
+    @staticmethod
+    def _insert(db: sqlite3.Connection, events: list[NewEvent]) -> list[StoredEvent]:
+        now, fresh = time.time(), []
+        for event in events:
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO inbox (key, bot, page_id, user_id, kind, timestamp, event,"
+                " received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    event.key,
+                    event.bot,
+                    event.page_id,
+                    event.user_id,
+                    event.kind,
+                    event.timestamp,
+                    json.dumps(event.event, ensure_ascii=False),
+                    now,
+                ),
+            )
+            if cursor.rowcount:
+                fresh.append(
+                    StoredEvent(
+                        cursor.lastrowid or 0,
+                        event.key,
+                        event.bot,
+                        event.user_id,
+                        event.kind,
+                        event.timestamp,
+                        event.event,
+                        event.page_id,
+                        now,
+                    )
+                )
+        return fresh
+
+    async def pending(self) -> list[StoredEvent]:
+        def query() -> list[StoredEvent]:
+            assert self._db is not None
+            rows = self._db.execute(
+                f"SELECT {_COLUMNS} FROM inbox WHERE state = ? ORDER BY bot, user_id, timestamp, id",
+                (PENDING,),
+            ).fetchall()
+            return [_stored(row) for row in rows]
+
+        return await self._run(query)
+
+    async def save_reply(self, event_id: int, reply: str | None) -> None:
+        await self._write("UPDATE inbox SET reply = ? WHERE id = ?", (reply, event_id))
+
+    async def part_sent(self, event_id: int, parts_sent: int) -> None:
+        await self._write("UPDATE inbox SET parts_sent = ? WHERE id = ?", (parts_sent, event_id))
+
+    async def finish(
+        self, event_id: int, turns: list[StoredTurn], error: str | None = None
+    ) -> None:
+        def update(db: sqlite3.Connection) -> None:
+            row = db.execute("SELECT bot, user_id FROM inbox WHERE id = ?", (event_id,)).fetchone()
+            if row is None:  # the user's data was deleted meanwhile
+                return
+            now = time.time()
+            db.execute(
+                "UPDATE inbox SET state = ?, finished_at = ?, error = ? WHERE id = ?",
+                (FAILED if error else DONE, now, error, event_id),
+            )
+            self._insert_turns(db, row[0], row[1], turns, now)
+
+        await self._run(self._transaction, update)
+
+    async def add_turns(self, bot: str, user_id: str, turns: list[StoredTurn]) -> None:
+        await self._run(
+            self._transaction, lambda db: self._insert_turns(db, bot, user_id, turns, time.time())
+        )
+
+    @staticmethod
+    def _insert_turns(
+        db: sqlite3.Connection, bot: str, user_id: str, turns: list[StoredTurn], now: float
+    ) -> None:
+        db.executemany(
+            "INSERT INTO turns (bot, user_id, speaker, text, at) VALUES (?, ?, ?, ?, ?)",
+            [(bot, user_id, turn.speaker, turn.text, now) for turn in turns],
+        )
+
+    async def recent_turns(self, bot: str, user_id: str, limit: int) -> list[StoredTurn]:
+        if limit <= 0:
+            return []
+
+        def query() -> list[StoredTurn]:
+            assert self._db is not None
+            rows = self._db.execute(
+                "SELECT speaker, text FROM turns WHERE bot = ? AND user_id = ?"
+                " ORDER BY id DESC LIMIT ?",
+                (bot, user_id, limit),
+            ).fetchall()
+            return [StoredTurn(speaker, text) for speaker, text in reversed(rows)]
+
+        return await self._run(query)
+
+    async def delete_user(self, user_id: str, bot: str | None = None) -> int:
+        def delete(db: sqlite3.Connection) -> int:
+            where, args = ("user_id = ?", (user_id,)) if bot is None else (
+                "user_id = ? AND bot = ?",
+                (user_id, bot),
+            )
+            deleted = db.execute(f"DELETE FROM inbox WHERE {where}", args).rowcount
+            return deleted + db.execute(f"DELETE FROM turns WHERE {where}", args).rowcount
+
+        return await self._run(self._transaction, delete)
+
+    async def purge(self, older_than: float, bot: str | None = None) -> int:
+        which, args = ("", ()) if bot is None else (" AND bot = ?", (bot,))
+
+        def delete(db: sqlite3.Connection) -> int:
+            deleted = db.execute(
+                f"DELETE FROM inbox WHERE received_at < ? AND state != ?{which}",
+                (older_than, PENDING, *args),
+            ).rowcount
+            return (
+                deleted
+                + db.execute(f"DELETE FROM turns WHERE at < ?{which}", (older_than, *args)).rowcount
+            )
+
+        return await self._run(self._transaction, delete)
+
+    async def counts(self) -> dict[str, int]:
+        def query() -> dict[str, int]:
+            assert self._db is not None
+            rows = self._db.execute("SELECT state, COUNT(*) FROM inbox GROUP BY state").fetchall()
+            return {PENDING: 0, DONE: 0, FAILED: 0, **dict(rows)}
+
+        return await self._run(query)
+
+    async def _write(self, sql: str, args: tuple[Any, ...]) -> None:
+        await self._run(self._transaction, lambda db: db.execute(sql, args))
+
+    async def close(self) -> None:
+        def close() -> None:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+        await self._run(close)
+        self._executor.shutdown(wait=True)
+
+
+def _stored(row: tuple[Any, ...]) -> StoredEvent:
+    (id_, key, bot, user_id, kind, timestamp, event, page_id, received_at, reply, parts) = row
+    return StoredEvent(
+        id_, key, bot, user_id, kind, timestamp, json.loads(event), page_id, received_at, reply, parts
+    )

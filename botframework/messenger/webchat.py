@@ -1,0 +1,87 @@
+"""The local web chat: ``GET /`` serves a page that talks to the same pipeline over ``POST /api/chat``."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from importlib import resources
+
+from aiohttp import web
+
+from botframework.messenger import keys
+from botframework.messenger.runtime import conversation_from
+from botframework.messenger.store import StoredTurn
+
+routes = web.RouteTableDef()
+MAX_TEXT = 2000
+
+
+@routes.get("/")
+async def page(request: web.Request) -> web.Response:
+    html = resources.files("botframework.messenger").joinpath("static/chat.html").read_text("utf-8")
+    return web.Response(text=html, content_type="text/html")
+
+
+@routes.get("/chat.js")
+async def script(request: web.Request) -> web.Response:
+    js = resources.files("botframework.messenger").joinpath("static/chat.js").read_text("utf-8")
+    return web.Response(text=js, content_type="application/javascript")
+
+
+@routes.get("/api/bots")
+async def bots(request: web.Request) -> web.Response:
+    return web.json_response(
+        [{"name": bot.name, "greeting": bot.channel.greeting} for bot in request.app[keys.BOTS]]
+    )
+
+
+@routes.post("/api/chat")
+async def chat(request: web.Request) -> web.Response:
+    """``{"text", "session"?, "bot"?, "candidates"?: bool}`` -> the reply (and the n-best list)."""
+    try:
+        body = await request.json()
+    except (ValueError, UnicodeDecodeError):
+        return _error(400, "expected a JSON object")
+    if not isinstance(body, dict) or not isinstance(body.get("text"), str):
+        return _error(400, "expected a JSON object with a string 'text'")
+    text = body["text"].strip()
+    if not text or len(text) > MAX_TEXT:
+        return _error(400, f"'text' must hold 1 to {MAX_TEXT} characters")
+    runtimes = request.app[keys.RUNTIMES]
+    name = body.get("bot") or next(iter(runtimes))
+    if name not in runtimes:
+        return _error(404, f"no bot named {name!r}; serving: {', '.join(runtimes)}")
+    runtime = runtimes[name]
+    session = str(body.get("session") or uuid.uuid4().hex)[:64]
+    user_id = f"web:{session}"
+    store = request.app[keys.STORE]
+    started = time.perf_counter()
+    turns = await store.recent_turns(name, user_id, runtime.bot.channel.context_turns)
+    message = runtime.message(text, user_id, "web")
+    reply = await runtime.respond(message, conversation_from(user_id, turns))
+    await store.add_turns(
+        name,
+        user_id,
+        [StoredTurn("user", text)] + ([StoredTurn("bot", reply.text)] if reply.text else []),
+    )
+    request.app[keys.METRICS].web_chat.inc()
+    result: dict[str, object] = {
+        "bot": name,
+        "session": session,
+        "reply": reply.text,
+        "answered_by": reply.answered_by,
+        "vetoed_by": reply.vetoed_by,
+        "seconds": round(time.perf_counter() - started, 4),
+    }
+    if body.get("candidates"):
+        limit = runtime.bot.channel.web_chat_candidates
+        result["candidates"] = [
+            {"text": c.text, "score": c.score, "scores": dict(c.scores)}
+            for c in reply.candidates[:limit]
+        ]
+    return web.json_response(result, dumps=lambda value: json.dumps(value, ensure_ascii=False))
+
+
+def _error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)

@@ -1,0 +1,188 @@
+"""The sequence-to-sequence model: an RNN encoder and an attention RNN decoder.
+
+The module knows nothing of training. Decoders, rescorers and reinforcement learning use
+:meth:`Seq2Seq.encode`, :meth:`Seq2Seq.start`, :meth:`Seq2Seq.step`, :meth:`Seq2Seq.reorder` and
+:meth:`Seq2Seq.sequence_log_probs`; training uses :meth:`Seq2Seq.features` and ``output``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from botframework.config.schema import ModelConfig
+from botframework.model.attention import build_attention
+
+RnnState = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
+
+
+@dataclass
+class EncoderOutput:
+    """``memory`` (B, S, H) and ``memory_mask`` (B, S), True at real tokens; ``hidden`` and, for an
+    LSTM, ``cell`` (layers, B, H) are the encoder's final states."""
+
+    memory: torch.Tensor
+    memory_mask: torch.Tensor
+    hidden: torch.Tensor
+    cell: torch.Tensor | None = None
+
+
+@dataclass
+class DecoderState:
+    """What one decoding step needs and updates; every tensor has one row per live hypothesis.
+
+    ``hidden``/``cell`` are (layers, N, H); ``memory``, ``memory_mask`` and ``keys`` (the memory
+    projected for attention) are batch-first.
+    """
+
+    hidden: torch.Tensor
+    memory: torch.Tensor
+    memory_mask: torch.Tensor
+    cell: torch.Tensor | None = None
+    keys: torch.Tensor | None = None
+
+
+class Seq2Seq(nn.Module):
+    """Embeddings shared by encoder and decoder, a GRU/LSTM encoder, an attention decoder."""
+
+    def __init__(
+        self, vocab_size: int, config: ModelConfig, pad_id: int = 0, bos_id: int = 1
+    ) -> None:
+        super().__init__()
+        self.vocab_size = vocab_size
+        self.config = config
+        self.pad_id = pad_id
+        self.bos_id = bos_id
+        hidden, layers = config.hidden_size, config.num_layers
+        rnn = nn.LSTM if config.cell == "lstm" else nn.GRU
+        inter_layer_dropout = config.dropout if layers > 1 else 0.0
+        decoder_input = config.embedding_size + (hidden if config.attention == "bahdanau" else 0)
+        self.embedding = nn.Embedding(vocab_size, config.embedding_size, padding_idx=pad_id)
+        self.encoder = rnn(
+            config.embedding_size, hidden, layers, batch_first=True, dropout=inter_layer_dropout
+        )
+        self.decoder = rnn(decoder_input, hidden, layers, batch_first=True, dropout=inter_layer_dropout)
+        self.attention = build_attention(config.attention, hidden)
+        self.combine = nn.Linear(2 * hidden, hidden)
+        self.dropout = nn.Dropout(config.dropout)
+        self.output = nn.Linear(hidden, vocab_size)
+
+    def encode(self, source_ids: torch.Tensor, source_lengths: torch.Tensor) -> EncoderOutput:
+        """Run the encoder over padded ``source_ids`` (B, S) of ``source_lengths`` (B,)."""
+        source_ids = self._source_order(source_ids, source_lengths)
+        return self._encode(self.embedding(source_ids), source_lengths)
+
+    def start(self, encoded: EncoderOutput) -> DecoderState:
+        """The decoder state before the first target token: the encoder's final state."""
+        return DecoderState(
+            hidden=encoded.hidden,
+            memory=encoded.memory,
+            memory_mask=encoded.memory_mask,
+            cell=encoded.cell,
+            keys=self.attention.keys(encoded.memory),
+        )
+
+    def step(
+        self, tokens: torch.Tensor, state: DecoderState
+    ) -> tuple[torch.Tensor, DecoderState]:
+        """Feed one token per row (N,); return next-token log-probabilities (N, V) and the state."""
+        features, state = self._decode(self.embedding(tokens).unsqueeze(1), state)
+        return torch.log_softmax(self.output(features.squeeze(1)), dim=-1), state
+
+    def reorder(self, state: DecoderState, index: torch.Tensor) -> DecoderState:
+        """Keep (or repeat) the rows ``index`` of every tensor in ``state``."""
+        changes = {}
+        for field in fields(state):
+            value = getattr(state, field.name)
+            if value is not None:
+                dim = 1 if field.name in ("hidden", "cell") else 0
+                changes[field.name] = value.index_select(dim, index)
+        return replace(state, **changes)
+
+    def features(
+        self, source_ids: torch.Tensor, source_lengths: torch.Tensor, target_in: torch.Tensor
+    ) -> torch.Tensor:
+        """Teacher-forced decoder outputs (B, T, H) before the output projection."""
+        source_ids = self._source_order(source_ids, source_lengths)
+        # One lookup for both sides: the shared table then gets one gradient scatter, not two.
+        embedded = self.embedding(torch.cat([source_ids.flatten(), target_in.flatten()]))
+        source_embedded = embedded[: source_ids.numel()].view(*source_ids.shape, -1)
+        target_embedded = embedded[source_ids.numel() :].view(*target_in.shape, -1)
+        state = self.start(self._encode(source_embedded, source_lengths))
+        features, _ = self._decode(target_embedded, state)
+        return features
+
+    forward = features
+
+    def sequence_log_probs(
+        self,
+        source_ids: torch.Tensor,
+        source_lengths: torch.Tensor,
+        target_out: torch.Tensor,
+        target_lengths: torch.Tensor,
+    ) -> torch.Tensor:
+        """log p(target | source) (B,) under the full softmax, EOS included, padding excluded."""
+        target_in = torch.cat(
+            [torch.full_like(target_out[:, :1], self.bos_id), target_out[:, :-1]], dim=1
+        )
+        log_probs = torch.log_softmax(
+            self.output(self.features(source_ids, source_lengths, target_in)), dim=-1
+        )
+        token_log_probs = log_probs.gather(-1, target_out.unsqueeze(-1)).squeeze(-1)
+        positions = torch.arange(target_out.shape[1], device=target_out.device)
+        padding = positions.unsqueeze(0) >= target_lengths.to(target_out.device).unsqueeze(1)
+        return token_log_probs.masked_fill(padding, 0.0).sum(dim=1)
+
+    def _source_order(self, source_ids: torch.Tensor, source_lengths: torch.Tensor) -> torch.Tensor:
+        if self.config.reverse_source:
+            return reverse_within_lengths(source_ids, source_lengths)
+        return source_ids
+
+    def _encode(self, embedded: torch.Tensor, source_lengths: torch.Tensor) -> EncoderOutput:
+        """Encoder outputs for embedded sources (B, S, E), already in encoding order."""
+        packed = pack_padded_sequence(
+            self.dropout(embedded), source_lengths.cpu(), batch_first=True, enforce_sorted=False
+        )
+        outputs, final = self.encoder(packed)
+        memory, _ = pad_packed_sequence(outputs, batch_first=True, total_length=embedded.shape[1])
+        positions = torch.arange(embedded.shape[1], device=embedded.device)
+        mask = positions.unsqueeze(0) < source_lengths.to(embedded.device).unsqueeze(1)
+        if isinstance(final, tuple):
+            return EncoderOutput(memory, mask, final[0], final[1])
+        return EncoderOutput(memory, mask, final)
+
+    def _decode(
+        self, embedded: torch.Tensor, state: DecoderState
+    ) -> tuple[torch.Tensor, DecoderState]:
+        """Decoder features (N, T, H) for embedded inputs (N, T, E) continuing from ``state``."""
+        keys = state.keys if state.keys is not None else self.attention.keys(state.memory)
+        embedded = self.dropout(embedded)
+        rnn_state: RnnState = state.hidden if state.cell is None else (state.hidden, state.cell)
+        if self.config.attention == "luong":
+            outputs, rnn_state = self.decoder(embedded, rnn_state)
+            context = self.attention(outputs, keys, state.memory, state.memory_mask)
+        else:
+            outputs, contexts = [], []
+            for position in range(embedded.shape[1]):
+                top = (rnn_state[0] if isinstance(rnn_state, tuple) else rnn_state)[-1]
+                context = self.attention(top.unsqueeze(1), keys, state.memory, state.memory_mask)
+                step_input = torch.cat([embedded[:, position : position + 1], context], dim=-1)
+                output, rnn_state = self.decoder(step_input, rnn_state)
+                outputs.append(output)
+                contexts.append(context)
+            outputs, context = torch.cat(outputs, dim=1), torch.cat(contexts, dim=1)
+        features = self.dropout(torch.tanh(self.combine(torch.cat([outputs, context], dim=-1))))
+        hidden, cell = rnn_state if isinstance(rnn_state, tuple) else (rnn_state, None)
+        return features, replace(state, hidden=hidden, cell=cell, keys=keys)
+
+
+def reverse_within_lengths(ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Reverse each row's first ``length`` ids, leaving its padding where it is."""
+    positions = torch.arange(ids.shape[1], device=ids.device).unsqueeze(0)
+    lengths = lengths.to(ids.device).unsqueeze(1)
+    index = torch.where(positions < lengths, lengths - 1 - positions, positions)
+    return ids.gather(1, index)
+

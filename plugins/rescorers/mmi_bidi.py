@@ -1,0 +1,57 @@
+"""MMI-bidi (Li et al., 2016): re-rank the n-best list with a reverse model p(S|T)."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from botframework import Candidate, CandidateRescorer, ConfigError, ScoringContext, hookimpl
+
+
+class BidirectionalMMI(CandidateRescorer):
+    """Make each candidate's score (1−λ)·log p(T|S) + λ·log p(S|T) + γ·N_T.
+
+    log p(S|T) comes from ``ctx.extra_models["reverse"]``, a model trained on replies -> prompts
+    with the same tokenizer (``training.reverse_model: true``). The amount added leaves the other
+    rescorers' shares of the score as they were: it is −λ·log p(T|S) + λ·log p(S|T) + γ·N_T.
+    """
+
+    def __init__(self, weight: float = 0.5, length_weight: float = 0.0) -> None:
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 <= weight <= 1:
+            raise ValueError(f"weight (λ) must be a number from 0 to 1, got {weight!r}")
+        if isinstance(length_weight, bool) or not isinstance(length_weight, (int, float)) or not math.isfinite(length_weight):
+            raise ValueError(f"length_weight (γ) must be a finite number, got {length_weight!r}")
+        self.weight, self.length_weight = float(weight), float(length_weight)
+
+    def __call__(self, ctx: ScoringContext, candidates: list[list[Candidate]]) -> list[list[float]]:
+        reverse = ctx.extra_models.get("reverse")
+        if reverse is None:
+            raise ConfigError(
+                "rescorer 'mmi_bidi' needs a reverse model (replies -> prompts) as "
+                "extra_models['reverse']; train the bot with training.reverse_model: true"
+            )
+        flat = [(row, c) for row, cands in enumerate(candidates) for c in cands]
+        if not flat:
+            return [[] for _ in candidates]
+        eos = ctx.tokenizer.eos_id
+        replies = [c.token_ids or [eos] for _, c in flat]  # an empty reply is a lone EOS source
+        prompts = [ctx.source_ids[row, : int(ctx.source_lengths[row])].tolist() + [eos] for row, _ in flat]
+        backward = reverse.sequence_log_probs(*_padded(replies), *_padded(prompts)).tolist()
+        amounts = iter(
+            self.weight * (back - c.scores.get("model", 0.0)) + self.length_weight * len(c.token_ids)
+            for (_, c), back in zip(flat, backward)
+        )
+        return [[next(amounts) for _ in cands] for cands in candidates]
+
+
+def _padded(rows: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+    ids = torch.zeros((len(rows), max(map(len, rows))), dtype=torch.long)
+    for index, row in enumerate(rows):
+        ids[index, : len(row)] = torch.tensor(row)
+    return ids, torch.tensor([len(row) for row in rows])
+
+
+@hookimpl
+def register_rescorers(register) -> None:
+    register("mmi_bidi", BidirectionalMMI)

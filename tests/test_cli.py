@@ -1,0 +1,95 @@
+"""The command line end to end: train (in the session fixture), test, chat, plugins, resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from botframework.cli import main
+from tests.conftest import TINY_PAIRS
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run_cli(*args: str, stdin: str = "", cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "botframework", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=cwd or REPO,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+
+
+def test_test_command_writes_one_json_row_per_input(tiny_bot_yaml: Path, tmp_path: Path) -> None:
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("".join(p + "\n" for p, _ in TINY_PAIRS[:5]), encoding="utf-8")
+    output = tmp_path / "replies.jsonl"
+    result = run_cli("test", str(tiny_bot_yaml), "--input", str(prompts), "--output", str(output))
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in output.read_text().splitlines()]
+    assert [row["input"] for row in rows] == [p for p, _ in TINY_PAIRS[:5]]
+    assert [row["replies"][0]["text"] for row in rows] == [r for _, r in TINY_PAIRS[:5]]
+    assert all(isinstance(row["replies"][0]["score"], float) for row in rows)
+
+
+def test_chat_answers_on_stdin(tiny_bot_yaml: Path) -> None:
+    result = run_cli("chat", str(tiny_bot_yaml), stdin="hi\nbye\nexit\nnever read\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["hello there", "see you later"]
+
+
+def test_help_version_and_plugins(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plugins"]) == 0
+    out = capsys.readouterr().out
+    assert "decoders.greedy: register_decoders" in out
+    assert "decoders: greedy" in out
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert "botframework 0.1.0" in capsys.readouterr().out
+    for command in ("train", "test", "chat", "plugins", "bench"):
+        with pytest.raises(SystemExit) as exit_info:
+            main([command, "--help"])
+        assert exit_info.value.code == 0
+        assert "usage: botframework" in capsys.readouterr().out
+
+
+def test_errors_are_reported_without_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("model:\n  num_layers: two\n")
+    assert main(["train", str(bad)]) == 2
+    assert f'{bad}: model.num_layers: expected an integer, got "two"' in capsys.readouterr().err
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("corpus:\n  path: missing.txt\n")
+    assert main(["train", str(empty)]) == 2
+    assert "missing.txt" in capsys.readouterr().err
+    assert main(["chat", str(empty)]) == 2
+    assert "run `botframework train" in capsys.readouterr().err
+
+
+def test_train_resumes_from_the_last_checkpoint(tiny_bot_yaml: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_bot_yaml.parent, copy)
+    yaml = copy / tiny_bot_yaml.name
+    assert main(["train", str(yaml), "--no-progress", "--set", "training.max_steps=320"]) == 0
+    names = sorted(p.name for p in (copy / "works" / "tiny" / "checkpoints").glob("*.safetensors"))
+    assert names[-1] == "step-00000320.safetensors"
+    assert "step-00000300.safetensors" in names
+
+
+def test_checkpoint_option_and_shape_from_checkpoint(tiny_bot_yaml: Path) -> None:
+    """Model-shape overrides at test time cannot break a trained model: the shape comes from it."""
+    from botframework import Bot
+
+    checkpoint = sorted((tiny_bot_yaml.parent / "works" / "tiny" / "checkpoints").glob("*.safetensors"))[-1]
+    bot = Bot.load(tiny_bot_yaml, ["model.hidden_size=999", "model.num_layers=3"], checkpoint)
+    assert bot.model.config.hidden_size == 64
+    assert bot.reply("hi") == "hello there"
