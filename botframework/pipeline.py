@@ -114,6 +114,8 @@ class MessagePipeline:
     async def _answer(self, message: IncomingMessage, conversation: Conversation) -> Reply:
         canned = self.hook.answer_without_model(message=message, conversation=conversation)
         if inspect.isawaitable(canned):
+            if inspect.iscoroutine(canned):
+                canned.close()
             raise TypeError("answer_without_model must be a plain function, not async")
         if canned is not None:
             return Reply(text=str(canned), answered_by="plugin")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from botframework.cli import bench_decode
 from botframework.cli.options import add_bot_options
 
 
@@ -19,6 +20,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--vocab-sizes", default="20000,60000", help="comma-separated")
     train.add_argument("--steps", type=int, default=10, help="timed steps per measurement")
     train.set_defaults(handler=run_train)
+    bench_decode.add_parser(kinds)
 
 
 def run_train(args: argparse.Namespace) -> int:

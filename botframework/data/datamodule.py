@@ -26,10 +26,16 @@ class DialogueDataModule(pl.LightningDataModule):
     the ids are encoded once, on first use. Training batches hold examples of similar length in an
     order fixed by ``training.seed``; validation batches are sorted by length. With no validation
     conversations, :meth:`val_dataloader` returns an empty list and Lightning skips validation.
+    With ``reverse`` every pair is turned around (reply -> prompt): the data of a backward model
+    p(prompt | reply) that MMI re-ranking and reward rules use.
     """
 
     def __init__(
-        self, config: BotConfig, tokenizer: Tokenizer, conversations: list[list[str]]
+        self,
+        config: BotConfig,
+        tokenizer: Tokenizer,
+        conversations: list[list[str]],
+        reverse: bool = False,
     ) -> None:
         super().__init__()
         self.config = config
@@ -41,6 +47,9 @@ class DialogueDataModule(pl.LightningDataModule):
         self.val_pairs: list[Pair] = list(
             pairs_from_conversations(validation, config.corpus.context_turns)
         )
+        if reverse:
+            self.train_pairs = [Pair((p.reply,), p.prompt) for p in self.train_pairs]
+            self.val_pairs = [Pair((p.reply,), p.prompt) for p in self.val_pairs]
         seed = config.training.seed
         self.seed = seed if seed is not None else random.randrange(2**31)
         self._train_examples: list[Example] | None = None

@@ -120,13 +120,18 @@ class Responder:
         user_id = stored.user_id
         text = event.text if isinstance(event, UserMessage) else (event.title or event.payload)
         reply = stored.reply
+        fresh = reply is None
         if reply is None:
             reply = await self._generate(runtime, stored, event, text) or ""
-            await self.store.save_reply(stored.id, reply)
         parts = split_message(reply) if reply else []
+        # A multi-part reply is saved with its progress, so a restart sends the rest, not again.
+        track = len(parts) > 1
+        if fresh and track:
+            await self.store.save_reply(stored.id, reply)
         for index in range(stored.parts_sent, len(parts)):
             await self.send_api.send_text(token, user_id, parts[index])
-            await self.store.part_sent(stored.id, index + 1)
+            if track:
+                await self.store.part_sent(stored.id, index + 1)
         turns = [StoredTurn("user", text)] if text.strip() else []
         if reply:
             turns.append(StoredTurn("bot", reply))

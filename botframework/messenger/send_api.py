@@ -34,8 +34,10 @@ class GraphResponse:
     body: dict[str, Any]
 
 
-class TransportError(Exception):
-    """The request got no HTTP answer (connection failure, timeout); worth retrying."""
+class TransportError(ConnectionError):
+    """The request got no HTTP answer (connection failure, timeout); worth retrying.
+
+    Transports may raise any ``ConnectionError`` or ``TimeoutError``; the client wraps them."""
 
 
 class Transport(Protocol):
@@ -193,8 +195,10 @@ class SendApi:
         for attempt in range(attempts):
             try:
                 response = await self.transport.post(path, access_token, payload)
-            except TransportError as error:
-                failure: GraphApiError | TransportError = error
+            except (ConnectionError, TimeoutError) as error:
+                failure: GraphApiError | TransportError = (
+                    error if isinstance(error, TransportError) else TransportError(scrub(str(error)))
+                )
                 self.metrics.send_errors.inc(code="transport")
             else:
                 if 200 <= response.status < 300 and "error" not in response.body:

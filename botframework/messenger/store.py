@@ -154,35 +154,43 @@ class SQLiteStore(Store):
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Webhook acks get a connection and thread of their own, so they never queue behind the
+        # responder's bookkeeping; SQLite serialises the two writers with a short lock.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-store")
-        self._db: sqlite3.Connection | None = None
-        self._executor.submit(self._open).result()
+        self._inbox_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-inbox")
+        self._db: sqlite3.Connection | None = self._executor.submit(self._open).result()
+        self._inbox_db: sqlite3.Connection | None = self._inbox_executor.submit(self._open).result()
 
-    def _open(self) -> None:
-        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
-        db.execute("PRAGMA busy_timeout=5000")
         db.executescript(_SCHEMA)
-        self._db = db
+        return db
 
     async def _run(self, function: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, function, *args)
 
-    def _transaction(self, function: Callable[[sqlite3.Connection], T]) -> T:
-        assert self._db is not None, "store is closed"
-        self._db.execute("BEGIN IMMEDIATE")
+    def _transaction(
+        self, function: Callable[[sqlite3.Connection], T], db: sqlite3.Connection | None = None
+    ) -> T:
+        db = db or self._db
+        assert db is not None, "store is closed"
+        db.execute("BEGIN IMMEDIATE")
         try:
-            result = function(self._db)
+            result = function(db)
         except BaseException:
-            self._db.execute("ROLLBACK")
+            db.execute("ROLLBACK")
             raise
-        self._db.execute("COMMIT")
+        db.execute("COMMIT")
         return result
 
     async def accept(self, events: list[NewEvent]) -> list[StoredEvent]:
-        return await self._run(self._transaction, lambda db: self._insert(db, events))
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._inbox_executor, self._transaction, lambda db: self._insert(db, events), self._inbox_db
+        )
 
     @staticmethod
     def _insert(db: sqlite3.Connection, events: list[NewEvent]) -> list[StoredEvent]:
@@ -318,13 +326,17 @@ class SQLiteStore(Store):
         await self._run(self._transaction, lambda db: db.execute(sql, args))
 
     async def close(self) -> None:
-        def close() -> None:
-            if self._db is not None:
-                self._db.close()
-                self._db = None
+        loop = asyncio.get_running_loop()
+        for executor, name in ((self._inbox_executor, "_inbox_db"), (self._executor, "_db")):
 
-        await self._run(close)
-        self._executor.shutdown(wait=True)
+            def close(name: str = name) -> None:
+                db = getattr(self, name)
+                if db is not None:
+                    db.close()
+                    setattr(self, name, None)
+
+            await loop.run_in_executor(executor, close)
+            executor.shutdown(wait=True)
 
 
 def _stored(row: tuple[Any, ...]) -> StoredEvent:

@@ -10,8 +10,6 @@ import hmac
 import json
 import logging
 import time
-from typing import Any
-
 from aiohttp import web
 
 from botframework.messenger import keys
@@ -114,7 +112,7 @@ async def _accept(app: web.Application, events: list[WebhookEvent]) -> None:
                 event.sender_id or "",
                 event.kind,
                 event.timestamp,
-                _raw(event),
+                event.raw,
                 event.page_id,
             )
         )
@@ -124,10 +122,6 @@ async def _accept(app: web.Application, events: list[WebhookEvent]) -> None:
     if len(fresh) < len(rows):
         metrics.duplicates.inc(len(rows) - len(fresh))
     app[keys.RESPONDER].submit(fresh)
-
-
-def _raw(event: WebhookEvent) -> dict[str, Any]:
-    return event.raw
 
 
 def _route(app: web.Application, page_id: str) -> str | None:

@@ -105,13 +105,6 @@ class Seq2SeqTask(pl.LightningModule):
         if self.plateau is not None and self._plateau_state is not None:
             self.plateau.load_state_dict(self._plateau_state)
 
-    def transfer_batch_to_device(
-        self, batch: Any, device: torch.device, dataloader_idx: int
-    ) -> Any:
-        if isinstance(batch, Batch):
-            return batch.to(device)
-        return super().transfer_batch_to_device(batch, device, dataloader_idx)
-
     def target_features(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
         """Decoder features (N, H) and target ids (N,) of the non-padding target positions."""
         features = self.model(batch.source_ids, batch.source_lengths, batch.target_in)

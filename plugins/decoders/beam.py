@@ -9,7 +9,6 @@ from botframework import (
     DecoderBatch,
     ScoringContext,
     StepRescorer,
-    apply_step_rescorers,
     hookimpl,
 )
 
@@ -23,20 +22,27 @@ class BeamSearch:
     those ending in EOS among the first ``beam_size`` are set aside as finished replies, and the
     first ``beam_size`` others go on. An input is done once it has ``beam_size`` finished replies
     (or none left alive); done inputs leave the batch. At ``max_length`` the live prefixes are
-    finished as they are. Returns each input's ``n_best`` finished replies, best first.
+    finished as they are; before ``min_length`` tokens EOS is not allowed. Returns each input's
+    ``n_best`` finished replies, best first, each score broken down by part.
     """
 
     def __init__(
-        self, beam_size: int = 5, n_best: int | None = None, max_length: int | None = None
+        self,
+        beam_size: int = 5,
+        n_best: int | None = None,
+        max_length: int | None = None,
+        min_length: int = 0,
     ) -> None:
         for option, value in (("beam_size", beam_size), ("n_best", n_best), ("max_length", max_length)):
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
                 raise ValueError(f"{option} must be a positive integer, got {value!r}")
+        if not isinstance(min_length, int) or isinstance(min_length, bool) or min_length < 0:
+            raise ValueError(f"min_length must be an integer of at least 0, got {min_length!r}")
         if n_best is not None and n_best > beam_size:
             raise ValueError(f"n_best ({n_best}) cannot exceed beam_size ({beam_size})")
         self.beam_size = beam_size
         self.n_best = n_best or beam_size
-        self.max_length = max_length
+        self.max_length, self.min_length = max_length, min_length
 
     @torch.inference_mode()
     def __call__(self, ctx: ScoringContext, rescorers: list[StepRescorer]) -> list[list[Candidate]]:
@@ -53,14 +59,19 @@ class BeamSearch:
         finished: list[list[Candidate]] = [[] for _ in range(ctx.batch_size)]
         for step in range(length):
             ctx.step, ctx.rows = step, inputs.repeat_interleave(k)
-            log_probs = batch.step(tokens)
-            rescored, changes = apply_step_rescorers(ctx, rescorers, prefixes, log_probs)
-            vocab = log_probs.shape[1]
+            outputs = [batch.step(tokens)]  # log p, then each rescorer's result in turn
+            for rescorer in rescorers:
+                outputs.append(rescorer(ctx, prefixes, outputs[-1]))
+            rescored = outputs[-1]
+            if step < self.min_length:
+                rescored[:, eos] = float("-inf")
+            vocab = rescored.shape[1]
             totals = (scores[:, None] + rescored).view(len(inputs), k * vocab)
             top_scores, flat = totals.topk(min(2 * k, k * vocab), dim=1)
             rows = flat // vocab + torch.arange(len(inputs))[:, None] * k
             words = flat % vocab
-            gained = torch.stack([log_probs[rows, words], *(c[rows, words] for _, c in changes)], -1)
+            picked = torch.stack([output[rows, words] for output in outputs], dim=-1)
+            gained = torch.cat([picked[..., :1], picked[..., 1:] - picked[..., :-1]], dim=-1)
             candidate_parts = parts[rows] + gained
             ended = (words == eos) | (step == length - 1)
             alive = torch.isfinite(top_scores)

@@ -1,0 +1,5 @@
+import sys
+
+from botframework.messenger.command import main
+
+sys.exit(main())

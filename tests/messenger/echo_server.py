@@ -1,0 +1,38 @@
+"""A real server process with a deterministic echo model (no torch model needed).
+
+    python tests/messenger/echo_server.py STATE_DIR PORT [GENERATE_DELAY_S]
+
+Secrets and the Graph API URL come from the environment, as for ``botframework serve``.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import pluggy
+
+from botframework import hookspecs
+from botframework.config.schema import ChannelConfig
+from botframework.decoding.candidate import Candidate
+from botframework.messenger import ServedBot, ServerSettings
+from botframework.messenger.command import run_server
+
+
+def main() -> None:
+    state_dir, port = sys.argv[1], int(sys.argv[2])
+    delay = float(sys.argv[3]) if len(sys.argv) > 3 else 0.0
+
+    def generate(dialogues: list[list[str]]) -> list[list[Candidate]]:
+        time.sleep(delay)
+        return [[Candidate([], -1.0, {}, f"echo: {d[-1]}")] for d in dialogues]
+
+    manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+    manager.add_hookspecs(hookspecs)
+    channel = ChannelConfig(retry_base_delay_s=0.05, retry_max_delay_s=0.2, send_timeout_s=30)
+    bot = ServedBot("echo", manager.hook, generate, channel)
+    run_server([bot], ServerSettings.from_env(state_dir, shutdown_grace=2.0), "127.0.0.1", port, None, 2.0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+"""End to end with a trained bot: webhook -> batched model -> Send API, and the ``serve`` command."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+
+import aiohttp
+import pytest
+
+from botframework.messenger import ServedBot
+from botframework.messenger.testing import FakeGraphApi, text_event
+
+from .conftest import APP_SECRET, PAGE_TOKEN, VERIFY_TOKEN, post_events, wait_for
+from .test_process import free_port, post
+
+pytestmark = pytest.mark.slow
+
+
+async def test_trained_bot_answers_messenger_users_and_the_web_chat(make_server, graph, tiny_bot) -> None:
+    served = ServedBot.from_bot(tiny_bot)
+    client = await make_server([served])
+    prompts = {"hi": "hello there", "how are you ?": "i am fine thanks", "bye": "see you later"}
+    await post_events(client, *(text_event(f"u{i}", p, f"m{i}") for i, p in enumerate(prompts)))
+    await wait_for(lambda: len(graph[0].messages) == 3, timeout=30)
+    assert {m.text for m in graph[0].messages} == set(prompts.values())
+    chat = await (await client.post("/api/chat", json={"text": "good night", "candidates": True})).json()
+    assert chat["reply"] == "sleep well" and chat["candidates"][0]["text"] == "sleep well"
+
+
+async def test_serve_command_with_a_trained_bot(aiohttp_server, tiny_bot_yaml, tmp_path) -> None:
+    fake = FakeGraphApi(access_tokens={PAGE_TOKEN}, app_secret=APP_SECRET)
+    graph_url = str((await aiohttp_server(fake.app())).make_url("/v25.0"))
+    port = free_port()
+    env = {
+        **os.environ,
+        "MESSENGER_APP_SECRET": APP_SECRET,
+        "MESSENGER_VERIFY_TOKEN": VERIFY_TOKEN,
+        "MESSENGER_PAGE_ACCESS_TOKEN": PAGE_TOKEN,
+        "MESSENGER_GRAPH_API_URL": graph_url,
+    }
+    log = tmp_path / "serve.log"
+    with open(log, "wb") as out:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "botframework.messenger", "serve", str(tiny_bot_yaml),
+            "--port", str(port), "--state-dir", str(tmp_path / "state"), "--set", "channel.blocklist=[jazz]",
+            env=env, stdout=out, stderr=out,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        async with aiohttp.ClientSession() as session:
+            for _ in range(600):
+                assert process.returncode is None, log.read_text()
+                try:
+                    async with session.get(url + "/healthz") as response:
+                        if (await response.json())["messenger"]:
+                            break
+                except aiohttp.ClientError:
+                    await asyncio.sleep(0.1)
+            events = [text_event("u1", "hi", "m1"), text_event("u2", "do you like music ?", "m2")]
+            assert await post(session, url, *events) == 200
+            await wait_for(lambda: len(fake.messages) == 2, timeout=30)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), 20) == 0
+    assert fake.texts("u1") == ["hello there"]
+    assert fake.texts("u2") == ["Let's talk about something else."]  # "yes i love jazz", vetoed

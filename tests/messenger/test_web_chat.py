@@ -1,0 +1,74 @@
+"""The local web chat: the JSON API, and the page itself in headless Chromium."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+
+import pytest
+
+from .conftest import echo_bot
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+
+
+async def test_chat_api_answers_with_candidates_and_keeps_context(make_server) -> None:
+    client = await make_server()
+    page = await client.get("/")
+    assert page.status == 200 and "Web chat" in await page.text()
+    first = await (await client.post("/api/chat", json={"text": "hello", "session": "s1"})).json()
+    assert first["reply"] == "echo: hello" and "candidates" not in first
+    second = await (
+        await client.post("/api/chat", json={"text": "again", "session": "s1", "candidates": True})
+    ).json()
+    assert [c["text"] for c in second["candidates"]] == ["echo: again", "second best"]
+    assert second["candidates"][0]["score"] == -1.0
+    assert (await client.post("/api/chat", json={"text": ""})).status == 400
+    assert (await client.post("/api/chat", data=b"nope")).status == 400
+    assert (await client.post("/api/chat", json={"text": "x", "bot": "nobody"})).status == 404
+
+
+async def test_web_chat_can_be_turned_off(make_server) -> None:
+    client = await make_server(web_chat=False)
+    assert (await client.get("/")).status == 404
+
+
+def _browse(url: str) -> tuple[str, list[str]]:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    try:
+        driver.set_page_load_timeout(20)
+        driver.get(url)
+        wait = WebDriverWait(driver, 15)
+        wait.until(ec.text_to_be_present_in_element((By.ID, "log"), "Hi! Say something"))
+        box = driver.find_element(By.ID, "text")
+        box.send_keys("hello browser")
+        driver.find_element(By.ID, "send").click()
+        wait.until(ec.text_to_be_present_in_element((By.ID, "log"), "echo: hello browser"))
+        driver.find_element(By.ID, "show-candidates").click()
+        box.send_keys("more please")
+        driver.find_element(By.ID, "send").click()
+        wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "table.candidates")))
+        rows = [row.text for row in driver.find_elements(By.CSS_SELECTOR, "table.candidates tr")]
+        return driver.find_element(By.ID, "log").text, rows
+    finally:
+        driver.quit()
+
+
+@pytest.mark.skipif(not CHROMIUM or not CHROMEDRIVER, reason="needs Debian's chromium and chromium-driver")
+async def test_web_chat_in_headless_chromium(make_server) -> None:
+    pytest.importorskip("selenium", reason="needs selenium (pip install selenium)")
+    client = await make_server([echo_bot()])
+    log, rows = await asyncio.to_thread(_browse, str(client.make_url("/")))
+    assert "hello browser" in log and "echo: hello browser" in log
+    assert rows == ["-1.000 echo: more please", "-2.500 second best"]
