@@ -21,11 +21,14 @@ def main() -> None:
     parser.add_argument("--vocab-sizes", default="20000,60000", help="comma-separated")
     parser.add_argument("--steps", type=int, default=10, help="timed steps per measurement")
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps first")
+    parser.add_argument("--rounds", type=int, default=2, help="best of this many runs")
     args = parser.parse_args()
     logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)
     config = load_definition(args.bot).config if args.bot else BotConfig(name="bench")
     sizes = tuple(int(size) for size in args.vocab_sizes.split(","))
-    results = run_train_benchmark(config, vocab_sizes=sizes, steps=args.steps, warmup=args.warmup)
+    results = run_train_benchmark(
+        config, vocab_sizes=sizes, steps=args.steps, warmup=args.warmup, rounds=args.rounds
+    )
     print(json.dumps(results, indent=2))
 
 

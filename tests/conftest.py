@@ -57,10 +57,10 @@ model:
   sampled_softmax: 0
 training:
   seed: 7
-  batch_size: 20
+  batch_size: 10
   learning_rate: 0.01
-  steps_per_checkpoint: 100
-  max_steps: 300
+  steps_per_checkpoint: 50
+  max_steps: 150
 decoding:
   decoder: greedy
   max_length: 12

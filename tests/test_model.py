@@ -71,7 +71,9 @@ def test_step_matches_teacher_forced_features(cell: str, attention: str) -> None
     assert features.shape == (5, batch.target_in.shape[1], 32)
     torch.testing.assert_close(stepped, teacher_forced, atol=1e-5, rtol=1e-5)
     token_scores = stepped.gather(-1, batch.target_out.unsqueeze(-1)).squeeze(-1)
-    expected = [float(token_scores[row, :length].sum()) for row, length in enumerate(batch.target_lengths)]
+    expected = [
+        float(token_scores[row, :length].sum()) for row, length in enumerate(batch.target_lengths)
+    ]
     torch.testing.assert_close(scores, torch.tensor(expected), atol=1e-4, rtol=1e-5)
 
 

@@ -96,7 +96,8 @@ def test_training_with_sampled_softmax_lowers_the_full_validation_loss() -> None
         return [(row[:3], [row[0], *row[3:], 2]) for row in words]
 
     train, held_out = collate(pairs(256)), collate(pairs(128))
-    model = Seq2Seq(vocab, ModelConfig(embedding_size=16, hidden_size=32, num_layers=1, dropout=0.0))
+    config = ModelConfig(embedding_size=16, hidden_size=32, num_layers=1, dropout=0.0)
+    model = Seq2Seq(vocab, config)
     loss = SampledSoftmaxLoss(512, None, vocab)
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
 

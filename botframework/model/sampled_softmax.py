@@ -53,7 +53,10 @@ class SampledSoftmaxLoss(nn.Module):
         self.register_buffer("log_expected_count", log_expected_count, persistent=False)
 
     def sample(self) -> torch.Tensor:
-        """``num_samples`` ids drawn with replacement, P(rank r) = log((r + 2) / (r + 1)) / log(V + 1)."""
+        """``num_samples`` ids drawn with replacement.
+
+        P(rank r) = log((r + 2) / (r + 1)) / log(V + 1), by inverting its cumulative distribution.
+        """
         uniform = torch.rand(self.num_samples, device=self.id_by_rank.device, dtype=torch.float64)
         ranks = (torch.exp(uniform * math.log(self.vocab_size + 1.0)) - 1.0).long()
         return self.id_by_rank[ranks.clamp_(0, self.vocab_size - 1)]

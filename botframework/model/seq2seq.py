@@ -64,7 +64,9 @@ class Seq2Seq(nn.Module):
         self.encoder = rnn(
             config.embedding_size, hidden, layers, batch_first=True, dropout=inter_layer_dropout
         )
-        self.decoder = rnn(decoder_input, hidden, layers, batch_first=True, dropout=inter_layer_dropout)
+        self.decoder = rnn(
+            decoder_input, hidden, layers, batch_first=True, dropout=inter_layer_dropout
+        )
         self.attention = build_attention(config.attention, hidden)
         self.combine = nn.Linear(2 * hidden, hidden)
         self.dropout = nn.Dropout(config.dropout)
@@ -159,25 +161,36 @@ class Seq2Seq(nn.Module):
     ) -> tuple[torch.Tensor, DecoderState]:
         """Decoder features (N, T, H) for embedded inputs (N, T, E) continuing from ``state``."""
         keys = state.keys if state.keys is not None else self.attention.keys(state.memory)
-        embedded = self.dropout(embedded)
+        state = replace(state, keys=keys)
         rnn_state: RnnState = state.hidden if state.cell is None else (state.hidden, state.cell)
-        if self.config.attention == "luong":
-            outputs, rnn_state = self.decoder(embedded, rnn_state)
-            context = self.attention(outputs, keys, state.memory, state.memory_mask)
-        else:
-            outputs, contexts = [], []
-            for position in range(embedded.shape[1]):
-                top = (rnn_state[0] if isinstance(rnn_state, tuple) else rnn_state)[-1]
-                context = self.attention(top.unsqueeze(1), keys, state.memory, state.memory_mask)
-                step_input = torch.cat([embedded[:, position : position + 1], context], dim=-1)
-                output, rnn_state = self.decoder(step_input, rnn_state)
-                outputs.append(output)
-                contexts.append(context)
-            outputs, context = torch.cat(outputs, dim=1), torch.cat(contexts, dim=1)
+        run = self._luong if self.config.attention == "luong" else self._bahdanau
+        outputs, context, rnn_state = run(self.dropout(embedded), rnn_state, state)
         features = self.dropout(torch.tanh(self.combine(torch.cat([outputs, context], dim=-1))))
         hidden, cell = rnn_state if isinstance(rnn_state, tuple) else (rnn_state, None)
-        return features, replace(state, hidden=hidden, cell=cell, keys=keys)
+        return features, replace(state, hidden=hidden, cell=cell)
 
+    def _luong(
+        self, embedded: torch.Tensor, rnn_state: RnnState, state: DecoderState
+    ) -> tuple[torch.Tensor, torch.Tensor, RnnState]:
+        """One RNN call over every position, then attention queried by its outputs."""
+        outputs, rnn_state = self.decoder(embedded, rnn_state)
+        context = self.attention(outputs, state.keys, state.memory, state.memory_mask)
+        return outputs, context, rnn_state
+
+    def _bahdanau(
+        self, embedded: torch.Tensor, rnn_state: RnnState, state: DecoderState
+    ) -> tuple[torch.Tensor, torch.Tensor, RnnState]:
+        """Position by position: attention queried by the previous top hidden state, whose
+        context joins the input of the RNN step."""
+        outputs, contexts = [], []
+        for position in range(embedded.shape[1]):
+            top = (rnn_state[0] if isinstance(rnn_state, tuple) else rnn_state)[-1]
+            context = self.attention(top.unsqueeze(1), state.keys, state.memory, state.memory_mask)
+            step_input = torch.cat([embedded[:, position : position + 1], context], dim=-1)
+            output, rnn_state = self.decoder(step_input, rnn_state)
+            outputs.append(output)
+            contexts.append(context)
+        return torch.cat(outputs, dim=1), torch.cat(contexts, dim=1), rnn_state
 
 def reverse_within_lengths(ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     """Reverse each row's first ``length`` ids, leaving its padding where it is."""

@@ -13,8 +13,8 @@ from botframework.data.tokenizer import Tokenizer
 
 
 class SafetensorsExport(pl.Callback):
-    """Writes ``directory/step-XXXXXXXX.safetensors`` whenever Lightning saves a checkpoint and at
-    the end of training, keeping only the newest ``keep`` of them.
+    """Writes ``directory/step-XXXXXXXX.safetensors`` whenever Lightning saves a checkpoint, at the
+    end of training and when training is interrupted with Ctrl-C, keeping the newest ``keep``.
 
     The LightningModule must hold the :class:`~botframework.model.Seq2Seq` as ``model``.
     """
@@ -39,6 +39,13 @@ class SafetensorsExport(pl.Callback):
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self.export(trainer, pl_module)
+
+    def on_exception(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException
+    ) -> None:
+        # Ctrl-C should leave a usable model; after a crash the weights may be broken.
+        if isinstance(exception, KeyboardInterrupt):
+            self.export(trainer, pl_module)
 
     def export(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> Path | None:
         """Write the model at the current step unless it is written already; the path or None."""

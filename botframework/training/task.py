@@ -40,12 +40,16 @@ class Seq2SeqTask(pl.LightningModule):
         if not isinstance(config, BotConfig):
             config = BotConfig.model_validate(config)
         # Plain primitives only, so Lightning's .ckpt loads with ``weights_only=True``.
-        self.save_hyperparameters({"config": config.model_dump(mode="json"), "vocab_size": vocab_size})
+        self.save_hyperparameters(
+            {"config": config.model_dump(mode="json"), "vocab_size": vocab_size}
+        )
         self.config = config
         self.model = Seq2Seq(
             vocab_size, config.model, pad_id=Tokenizer.pad_id, bos_id=Tokenizer.bos_id
         )
-        self.train_loss = SampledSoftmaxLoss(config.model.sampled_softmax, token_counts, vocab_size)
+        self.training_loss = SampledSoftmaxLoss(
+            config.model.sampled_softmax, token_counts, vocab_size
+        )
         self.plateau: ReduceLROnPlateau | None = None
         self._plateau_state: dict[str, Any] | None = None
         self._val_nll = torch.zeros(())
@@ -57,7 +61,7 @@ class Seq2SeqTask(pl.LightningModule):
     def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
         features, targets = self.target_features(batch)
         output = self.model.output
-        loss = self.train_loss(features, targets, output.weight, output.bias)
+        loss = self.training_loss(features, targets, output.weight, output.bias)
         self.log("train_loss", loss, prog_bar=True, batch_size=len(targets))
         self.log("train_ppl", _perplexity(loss.detach()), prog_bar=True, batch_size=len(targets))
         return loss

@@ -63,7 +63,7 @@ def train(
     )
     if export.checkpointed_step != trainer.global_step:
         # The last steps since the periodic checkpoint would otherwise be redone on resume.
-        trainer.save_checkpoint(last)
+        trainer.save_checkpoint(last, weights_only=False)
     newest = export.newest()
     if newest is None:
         raise RuntimeError(f"training wrote no checkpoint to {checkpoints}")
@@ -81,13 +81,13 @@ def build_trainer(
 ) -> pl.Trainer:
     """A Trainer configured from ``config.training``, logging under ``workspace/logs``.
 
-    Validation runs every ``steps_per_checkpoint`` batches, or every epoch when an epoch
-    (``epoch_length`` batches) is shorter.
+    Validation runs every ``steps_per_checkpoint`` batches, counted across epochs, or at the end
+    of every epoch when an epoch (``epoch_length`` batches, None when unknown) is shorter.
     """
     training = config.training
-    val_interval = training.steps_per_checkpoint
-    if epoch_length is not None and epoch_length > 0:
-        val_interval = min(val_interval, epoch_length)
+    every = training.steps_per_checkpoint
+    each_epoch = epoch_length is not None and 0 < epoch_length < every
+    log_interval = min(10, every, epoch_length or every)
     return pl.Trainer(
         accelerator=training.accelerator,
         devices=training.devices,
@@ -98,8 +98,9 @@ def build_trainer(
         max_epochs=training.max_epochs,
         max_time=training.max_time,
         gradient_clip_val=training.gradient_clip or None,
-        val_check_interval=val_interval,
-        log_every_n_steps=min(10, val_interval),
+        val_check_interval=None if each_epoch else every,
+        check_val_every_n_epoch=1 if each_epoch else None,
+        log_every_n_steps=log_interval,
         logger=_loggers(workspace / "logs"),
         callbacks=list(callbacks),
         enable_progress_bar=progress_bar,
