@@ -14,6 +14,7 @@ from botframework.data.tokenizer import SPECIAL_TOKENS, Tokenizer
 from botframework.decoding.candidate import Candidate
 from botframework.decoding.context import ScoringContext
 from botframework.decoding.decoder_batch import DecoderBatch, language_model_log_probs
+from botframework.decoding.precision import bfloat16_output
 from botframework.decoding.rescorer import (
     CandidateRescorer,
     StepRescorer,
@@ -49,6 +50,7 @@ __all__ = [
     "__version__",
     "apply_candidate_rescorers",
     "apply_step_rescorers",
+    "bfloat16_output",
     "hookimpl",
     "hookspec",
     "language_model_log_probs",

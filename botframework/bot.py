@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ import torch
 
 from botframework.checkpoint import Checkpoint, CheckpointError, find_checkpoint, load_checkpoint
 from botframework.config.loader import BotDefinition, ConfigError, load_definition
-from botframework.config.schema import BotConfig, NamedPart
+from botframework.config.schema import BotConfig
 from botframework.data.encoding import encode_source
 from botframework.data.prepare import tokenizer_from_json
 from botframework.data.tokenizer import Tokenizer
@@ -31,6 +32,8 @@ from botframework.decoding.rescorer import (
 from botframework.model.seq2seq import Seq2Seq
 from botframework.pipeline import Conversation, IncomingMessage, MessagePipeline, Reply
 from botframework.plugins import Parts, build_plugin_manager, collect_parts
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -103,12 +106,32 @@ class Bot(LoadedPlugins):
         self.tokenizer: Tokenizer = tokenizer_from_json(
             self.parts, checkpoint.tokenizer_name, checkpoint.tokenizer_json
         )
-        self.model = Seq2Seq(self.tokenizer.vocab_size, checkpoint.config.model)
-        self.model.load_state_dict(checkpoint.state_dict)
-        self.model.eval()
+        self.model = self._build_model(checkpoint)
         self.decoding = self.build_decoding(definition.config)
         self.extra_models: dict[str, Seq2Seq] = {}
+        self._load_reverse_model()
         self._model_lock = threading.Lock()
+
+    def _load_reverse_model(self) -> None:
+        """The backward model p(prompt | reply), when one was trained (``train --reverse``)."""
+        definition = self.definition
+        path = find_checkpoint(definition.workspace / "reverse", definition.shipped_dir / "reverse")
+        if path is None:
+            return
+        reverse = load_checkpoint(path)
+        if reverse.tokenizer_json != self.checkpoint.tokenizer_json:
+            logger.warning(
+                "%s: not used as the backward model: its tokenizer differs from %s's",
+                path,
+                self.checkpoint.path,
+            )
+            return
+        self.extra_models["reverse"] = self._build_model(reverse)
+
+    def _build_model(self, checkpoint: Checkpoint) -> Seq2Seq:
+        model = Seq2Seq(self.tokenizer.vocab_size, checkpoint.config.model)
+        model.load_state_dict(checkpoint.state_dict)
+        return model.eval()
 
     @classmethod
     def load(

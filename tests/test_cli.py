@@ -93,3 +93,25 @@ def test_checkpoint_option_and_shape_from_checkpoint(tiny_bot_yaml: Path) -> Non
     bot = Bot.load(tiny_bot_yaml, ["model.hidden_size=999", "model.num_layers=3"], checkpoint)
     assert bot.model.config.hidden_size == 64
     assert bot.reply("hi") == "hello there"
+
+
+def test_backward_model_is_trained_and_loaded(tiny_bot_yaml: Path, tmp_path: Path) -> None:
+    import torch
+
+    from botframework import Bot
+
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_bot_yaml.parent, copy)
+    yaml = copy / tiny_bot_yaml.name
+    assert main(["train", str(yaml), "--no-progress", "--reverse", "--set", "training.max_steps=200"]) == 0
+    assert (copy / "works" / "tiny" / "reverse" / "checkpoints" / "step-00000200.safetensors").is_file()
+    bot = Bot.load(yaml)
+    reverse = bot.extra_models["reverse"]
+
+    def log_p(source: str, target: str) -> float:
+        ctx = bot.scoring_context([[source]])
+        ids = torch.tensor([bot.tokenizer.encode(target) + [bot.tokenizer.eos_id]])
+        return float(reverse.sequence_log_probs(ctx.source_ids, ctx.source_lengths, ids, torch.tensor([ids.shape[1]])))
+
+    prompt, reply = TINY_PAIRS[3]
+    assert log_p(reply, prompt) > log_p(reply, TINY_PAIRS[7][0]) + 5

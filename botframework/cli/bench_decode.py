@@ -16,12 +16,14 @@ import math
 import statistics
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 
 import torch
 
 from botframework.cli.options import add_bot_options
 from botframework.data.tokenizer import SPECIAL_TOKENS, Tokenizer
 from botframework.decoding.context import ScoringContext
+from botframework.decoding.precision import bfloat16_output
 from botframework.decoding.rescorer import StepRescorer
 from botframework.model.seq2seq import Seq2Seq
 
@@ -102,39 +104,21 @@ def run_decode_benchmark(
     input_length: int = 10,
     reply_length: int = 20,
 ) -> dict[str, object]:
-    from botframework_plugins.decoders.beam import BeamSearch
-    from botframework_plugins.decoders.greedy import GreedyDecoder
+    """The benchmark's numbers for ``model``: float32 first, then with a bfloat16 output layer."""
     from botframework_plugins.rescorers.antilm import AntiLanguageModel
 
     model.eval()
     generator = torch.Generator().manual_seed(0)
-    count = max(inputs, batch_size)
-    sources = torch.randint(len(SPECIAL_TOKENS), model.vocab_size, (count, input_length), generator=generator)
+    shape = (max(inputs, batch_size), input_length)
+    sources = torch.randint(len(SPECIAL_TOKENS), model.vocab_size, shape, generator=generator)
     antilm = AntiLanguageModel()
     antilm.name = "antilm"
-    # EOS is banned until the fixed length: by the beam's min_length, by a rescorer for greedy.
-    greedy = GreedyDecoder(reply_length)
-    beam = BeamSearch(beam_size, max_length=reply_length, min_length=reply_length)
-
-    def timer(decoder: Callable, rescorers: list) -> Callable[[torch.Tensor], float]:
-        def decode(ids: torch.Tensor) -> float:
-            ctx = _context(model, tokenizer, ids, reply_length)
-            start = time.perf_counter()
-            with torch.inference_mode():
-                decoder(ctx, rescorers)
-            return time.perf_counter() - start
-
-        return decode
-
-    one_at_a_time = [sources[i : i + 1] for i in range(inputs)]
-    greedy_ms = _median_ms(timer(greedy, [_NoEnd()]), one_at_a_time)
-    beam_ms = _median_ms(timer(beam, []), one_at_a_time)
-    beam_antilm = timer(beam, [antilm])
-    beam_antilm_ms = _median_ms(beam_antilm, one_at_a_time)
-    batches = [sources[:batch_size]] * 3
-    batch_s = _median_ms(beam_antilm, batches) / 1000
+    timings = _Timings(model, tokenizer, sources, inputs, beam_size, reply_length, antilm)
+    float32 = timings.measure("float32", batch_size)
+    bfloat16 = timings.measure("bfloat16", batch_size)
     seed_style = SeedStyleBeamSearch(model, tokenizer, beam_size, antilm.weight, reply_length)
-    seed_ms = _median_ms(lambda ids: _seconds(seed_style, ids), one_at_a_time[:seed_style_inputs])
+    seed_ms = _median_ms(lambda ids: _seconds(seed_style, ids), timings.singles[:seed_style_inputs])
+    same = sum(a == b for a, b in zip(timings.replies["float32"], timings.replies["bfloat16"]))
     return {
         "hidden_size": model.config.hidden_size,
         "num_layers": model.config.num_layers,
@@ -146,18 +130,82 @@ def run_decode_benchmark(
         "reply_tokens": reply_length,
         "inputs": inputs,
         "antilm": {"weight": antilm.weight, "first_tokens": antilm.first_tokens},
-        "greedy_ms": round(greedy_ms, 1),
-        f"beam{beam_size}_ms": round(beam_ms, 1),
-        f"beam{beam_size}_antilm_ms": round(beam_antilm_ms, 1),
-        "sequential_replies_per_s": round(1000 / beam_antilm_ms, 2),
-        f"batch{batch_size}_replies_per_s": round(batch_size / batch_s, 2),
+        **float32,
         f"seed_style_beam{beam_size}_antilm_ms": round(seed_ms, 1),
         "seed_style_inputs": min(seed_style_inputs, inputs),
-        "ratios": {
-            "beam_antilm_over_greedy": round(beam_antilm_ms / greedy_ms, 2),
-            "seed_style_over_beam_antilm": round(seed_ms / beam_antilm_ms, 1),
-            "batch_over_sequential": round(batch_size / batch_s * beam_antilm_ms / 1000, 2),
+        "ratios": _ratios(float32, seed_ms, beam_size, batch_size),
+        "bfloat16_output": {
+            **bfloat16,
+            "same_best_replies": f"{same}/{inputs}",
+            "ratios": _ratios(bfloat16, seed_ms, beam_size, batch_size),
         },
+    }
+
+
+class _Timings:
+    """Median timings of greedy, beam and beam + anti-LM on the same inputs, in one precision."""
+
+    def __init__(
+        self,
+        model: Seq2Seq,
+        tokenizer: Tokenizer,
+        sources: torch.Tensor,
+        inputs: int,
+        beam_size: int,
+        reply_length: int,
+        antilm: StepRescorer,
+    ) -> None:
+        from botframework_plugins.decoders.greedy import GreedyDecoder
+
+        self.model, self.tokenizer, self.sources = model, tokenizer, sources
+        self.singles = [sources[i : i + 1] for i in range(inputs)]
+        self.beam_size, self.length, self.antilm = beam_size, reply_length, antilm
+        self.greedy = GreedyDecoder(reply_length)  # EOS banned by a rescorer, beams by min_length
+        self.replies: dict[str, list[list[int]]] = {}
+
+    def measure(self, dtype: str, batch_size: int) -> dict[str, float]:
+        from botframework_plugins.decoders.beam import BeamSearch
+
+        k = self.beam_size
+        beam = BeamSearch(k, max_length=self.length, min_length=self.length, output_dtype=dtype)
+        greedy_ms = _median_ms(self.timer(self.greedy, [_NoEnd()], dtype), self.singles)
+        beam_ms = _median_ms(self.timer(beam, [], dtype), self.singles)
+        beam_antilm_ms = _median_ms(self.timer(beam, [self.antilm], dtype), self.singles)
+        batch_ms = _median_ms(self.timer(beam, [self.antilm], dtype), [self.sources[:batch_size]] * 3)
+        with torch.inference_mode():
+            best = beam(_context(self.model, self.tokenizer, self.sources, self.length), [self.antilm])
+        self.replies[dtype] = [row[0].token_ids for row in best[: len(self.singles)]]
+        return {
+            "greedy_ms": round(greedy_ms, 1),
+            f"beam{k}_ms": round(beam_ms, 1),
+            f"beam{k}_antilm_ms": round(beam_antilm_ms, 1),
+            "sequential_replies_per_s": round(1000 / beam_antilm_ms, 2),
+            f"batch{batch_size}_replies_per_s": round(batch_size * 1000 / batch_ms, 2),
+        }
+
+    def timer(self, decoder: Callable, rescorers: list, dtype: str) -> Callable[[torch.Tensor], float]:
+        def decode(ids: torch.Tensor) -> float:
+            ctx = _context(self.model, self.tokenizer, ids, self.length)
+            with torch.inference_mode(), _precision(self.model, dtype):
+                start = time.perf_counter()
+                decoder(ctx, rescorers)
+                return time.perf_counter() - start
+
+        return decode
+
+
+def _precision(model: Seq2Seq, dtype: str) -> AbstractContextManager:
+    # The beam decoder switches precision itself; this puts greedy in the same precision.
+    return bfloat16_output(model) if dtype == "bfloat16" else nullcontext()
+
+
+def _ratios(timings: dict[str, float], seed_ms: float, beam_size: int, batch_size: int) -> dict:
+    beam_antilm = timings[f"beam{beam_size}_antilm_ms"]
+    batched = timings[f"batch{batch_size}_replies_per_s"]
+    return {
+        "beam_antilm_over_greedy": round(beam_antilm / timings["greedy_ms"], 2),
+        "seed_style_over_beam_antilm": round(seed_ms / beam_antilm, 1),
+        "batch_over_sequential": round(batched / timings["sequential_replies_per_s"], 2),
     }
 
 

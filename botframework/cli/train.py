@@ -17,26 +17,52 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     add_bot_options(parser, checkpoint=False)
     parser.add_argument("--max-steps", type=int, help="stop after this many optimizer steps")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.add_argument(
+        "--reverse",
+        action="store_true",
+        help="train only the backward model p(prompt | reply) (also trained after the forward "
+        "model when training.reverse_model is true)",
+    )
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from botframework.bot import LoadedPlugins
-    from botframework.config.loader import load_definition
+    from botframework.config.loader import ConfigError, load_definition
     from botframework.data.datamodule import DialogueDataModule
     from botframework.data.prepare import load_or_train_tokenizer, read_conversations
     from botframework.training.trainer import train
 
-    loaded = LoadedPlugins(load_definition(args.bot, args.overrides))
-    conversations = read_conversations(loaded.definition, loaded.parts)
-    tokenizer = load_or_train_tokenizer(loaded.definition, loaded.parts, conversations)
-    datamodule = DialogueDataModule(loaded.config, tokenizer, conversations)
-    checkpoint = train(
-        loaded.definition,
-        tokenizer,
-        datamodule,
-        progress_bar=not args.no_progress,
-        max_steps=args.max_steps,
-    )
-    print(f"model saved to {checkpoint}")
+    definition = load_definition(args.bot, args.overrides)
+    if definition.workspace.resolve().is_relative_to(definition.shipped_dir.resolve()):
+        raise ConfigError(
+            f"{definition.path}: workspace: {definition.workspace} is inside the shipped model folder "
+            f"{definition.shipped_dir}; training never writes over shipped files"
+        )
+    loaded = LoadedPlugins(definition)
+    conversations = read_conversations(definition, loaded.parts)
+    tokenizer = load_or_train_tokenizer(definition, loaded.parts, conversations)
+    directions = [True] if args.reverse else [False]
+    if loaded.config.training.reverse_model and not args.reverse:
+        directions.append(True)
+    for reverse in directions:
+        target = reverse_definition(definition) if reverse else definition
+        datamodule = DialogueDataModule(loaded.config, tokenizer, conversations, reverse=reverse)
+        checkpoint = train(
+            target,
+            tokenizer,
+            datamodule,
+            progress_bar=not args.no_progress,
+            max_steps=args.max_steps,
+        )
+        print(f"{'backward' if reverse else 'forward'} model saved to {checkpoint}")
     return 0
+
+
+def reverse_definition(definition):
+    """The same bot with its workspace moved to ``<workspace>/reverse`` for the backward model."""
+    from botframework.config.loader import BotDefinition
+
+    workspace = str((definition.workspace / "reverse").resolve())
+    config = definition.config.model_copy(update={"workspace": workspace})
+    return BotDefinition(config, definition.path)

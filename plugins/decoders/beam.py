@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import torch
 
-from botframework import (
-    Candidate,
-    DecoderBatch,
-    ScoringContext,
-    StepRescorer,
-    hookimpl,
-)
+from botframework import Candidate, DecoderBatch, ScoringContext, StepRescorer, bfloat16_output, hookimpl
+
+OUTPUT_DTYPES = ("float32", "bfloat16")
 
 
 class BeamSearch:
@@ -23,7 +21,9 @@ class BeamSearch:
     first ``beam_size`` others go on. An input is done once it has ``beam_size`` finished replies
     (or none left alive); done inputs leave the batch. At ``max_length`` the live prefixes are
     finished as they are; before ``min_length`` tokens EOS is not allowed. Returns each input's
-    ``n_best`` finished replies, best first, each score broken down by part.
+    ``n_best`` finished replies, best first, each score broken down by part. ``output_dtype:
+    bfloat16`` computes the vocabulary projection in bfloat16 (faster on CPUs with AVX-512 bf16;
+    check that the replies stay the same on an eval set first).
     """
 
     def __init__(
@@ -32,20 +32,29 @@ class BeamSearch:
         n_best: int | None = None,
         max_length: int | None = None,
         min_length: int = 0,
+        output_dtype: str = "float32",
     ) -> None:
         for option, value in (("beam_size", beam_size), ("n_best", n_best), ("max_length", max_length)):
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
                 raise ValueError(f"{option} must be a positive integer, got {value!r}")
         if not isinstance(min_length, int) or isinstance(min_length, bool) or min_length < 0:
             raise ValueError(f"min_length must be an integer of at least 0, got {min_length!r}")
+        if output_dtype not in OUTPUT_DTYPES:
+            raise ValueError(f"output_dtype must be one of {', '.join(OUTPUT_DTYPES)}, got {output_dtype!r}")
         if n_best is not None and n_best > beam_size:
             raise ValueError(f"n_best ({n_best}) cannot exceed beam_size ({beam_size})")
         self.beam_size = beam_size
         self.n_best = n_best or beam_size
         self.max_length, self.min_length = max_length, min_length
+        self.output_dtype = output_dtype
 
     @torch.inference_mode()
     def __call__(self, ctx: ScoringContext, rescorers: list[StepRescorer]) -> list[list[Candidate]]:
+        bfloat16 = self.output_dtype == "bfloat16"
+        with bfloat16_output(ctx.model) if bfloat16 else nullcontext():
+            return self.search(ctx, rescorers)
+
+    def search(self, ctx: ScoringContext, rescorers: list[StepRescorer]) -> list[list[Candidate]]:
         k, eos, length = self.beam_size, ctx.tokenizer.eos_id, self.max_length or ctx.max_length
         names = ["model", *(rescorer.name for rescorer in rescorers)]
         batch = DecoderBatch(ctx, rescorers, rows_per_input=k)
