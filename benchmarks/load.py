@@ -18,7 +18,6 @@ import json
 import os
 import signal
 import socket
-import statistics
 import sys
 import tempfile
 import time
@@ -27,12 +26,26 @@ from pathlib import Path
 
 import aiohttp
 
-from botframework.messenger.testing import FakeGraphApi, SentMessage, signed, text_event, webhook_body
+from botframework.messenger.testing import (
+    FakeGraphApi,
+    SentMessage,
+    signed,
+    text_event,
+    webhook_body,
+)
 
 APP_SECRET, VERIFY_TOKEN, PAGE_TOKEN = "load-app-secret", "load-verify-token", "load-page-token"
 PROMPTS = [
-    "hi", "how are you ?", "what is your name ?", "do you like music ?", "what time is it ?",
-    "tell me a joke", "good morning", "where do you live ?", "what do you eat ?", "bye",
+    "hi",
+    "how are you ?",
+    "what is your name ?",
+    "do you like music ?",
+    "what time is it ?",
+    "tell me a joke",
+    "good morning",
+    "where do you live ?",
+    "what do you eat ?",
+    "bye",
 ]
 
 
@@ -49,17 +62,31 @@ def percentile(values: list[float], q: float) -> float:
 
 async def start_server(args: argparse.Namespace, graph_url: str, batching: bool, state: Path):
     port = free_port()
-    command = [sys.executable, "-m", "botframework.messenger", "serve", args.bot, "--port", str(port),
-               "--state-dir", str(state)]
+    command = [
+        sys.executable,
+        "-m",
+        "botframework.messenger",
+        "serve",
+        args.bot,
+        "--port",
+        str(port),
+        "--state-dir",
+        str(state),
+    ]
     for option in ("checkpoint", "beam_size", "antilm", "n_bonus"):
         value = getattr(args, option)
         if value is not None:
             command += ["--" + option.replace("_", "-"), str(value)]
     for override in [*args.overrides, f"channel.batching={str(batching).lower()}"]:
         command += ["--set", override]
-    env = {**os.environ, "MESSENGER_APP_SECRET": APP_SECRET, "MESSENGER_VERIFY_TOKEN": VERIFY_TOKEN,
-           "MESSENGER_PAGE_ACCESS_TOKEN": PAGE_TOKEN, "MESSENGER_GRAPH_API_URL": graph_url,
-           "BOTFRAMEWORK_LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "MESSENGER_APP_SECRET": APP_SECRET,
+        "MESSENGER_VERIFY_TOKEN": VERIFY_TOKEN,
+        "MESSENGER_PAGE_ACCESS_TOKEN": PAGE_TOKEN,
+        "MESSENGER_GRAPH_API_URL": graph_url,
+        "BOTFRAMEWORK_LOG_LEVEL": "WARNING",
+    }
     log = open(state.parent / f"server-{'on' if batching else 'off'}.log", "wb")
     process = await asyncio.create_subprocess_exec(*command, env=env, stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"
@@ -94,12 +121,15 @@ async def run_once(args: argparse.Namespace, batching: bool) -> dict[str, object
             result = await drive(args, url, arrivals, events)
             await asyncio.sleep(1.0)  # late duplicates would arrive now
             counts = {user: len(times) for user, times in arrivals.items()}
-            result["answered_exactly_once"] = (
-                len(counts) == args.users and set(counts.values()) == {args.messages}
-            )
+            result["answered_exactly_once"] = len(counts) == args.users and set(
+                counts.values()
+            ) == {args.messages}
             async with aiohttp.ClientSession() as session:
                 async with session.get(url + "/metrics") as response:
-                    result["mean_batch_size"] = mean_batch_size(await response.text())
+                    metrics = await response.text()
+            result["mean_batch_size"] = mean_batch_size(metrics)
+            result["server_ack_p50"] = server_ack_quantile(metrics, 50)
+            result["server_ack_p99"] = server_ack_quantile(metrics, 99)
         finally:
             process.send_signal(signal.SIGTERM)
             await asyncio.wait_for(process.wait(), 60)
@@ -116,7 +146,9 @@ async def drive(args, url, arrivals, events) -> dict[str, object]:
         name = f"user{index}"
         for number in range(args.messages):
             text = PROMPTS[(index + number) % len(PROMPTS)]
-            raw, headers = signed(webhook_body(text_event(name, text, f"{name}-m{number}")), APP_SECRET)
+            raw, headers = signed(
+                webhook_body(text_event(name, text, f"{name}-m{number}")), APP_SECRET
+            )
             events[name].clear()
             started = time.perf_counter()
             async with session.post(url + "/webhook", data=raw, headers=headers) as response:
@@ -155,6 +187,22 @@ async def drive(args, url, arrivals, events) -> dict[str, object]:
     }
 
 
+def server_ack_quantile(metrics: str, q: float) -> str | None:
+    """The histogram bucket holding the server-side ack time's ``q`` quantile, e.g. "<= 25 ms"."""
+    buckets = []
+    for line in metrics.splitlines():
+        if line.startswith('botframework_webhook_ack_seconds_bucket{le="'):
+            bound = line.split('"')[1]
+            buckets.append(
+                (float("inf") if bound == "+Inf" else float(bound), float(line.split()[1]))
+            )
+    if not buckets or not buckets[-1][1]:
+        return None
+    total = buckets[-1][1]
+    bound = next(bound for bound, count in buckets if count >= q / 100 * total)
+    return f"<= {bound * 1000:g} ms"
+
+
 def mean_batch_size(metrics: str) -> float | None:
     values = {}
     for line in metrics.splitlines():
@@ -166,7 +214,9 @@ def mean_batch_size(metrics: str) -> float | None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("bot", metavar="BOT.yaml")
     parser.add_argument("--users", type=int, default=40)
     parser.add_argument("--messages", type=int, default=5)
@@ -175,8 +225,10 @@ def main() -> int:
     parser.add_argument("--antilm", type=float)
     parser.add_argument("--n-bonus", type=float)
     parser.add_argument("--set", dest="overrides", action="append", default=[])
-    parser.add_argument("--compare-batching", action="store_true", help="also run with batching off")
-    parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for one reply")
+    parser.add_argument(
+        "--compare-batching", action="store_true", help="also run with batching off"
+    )
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for one reply")
     args = parser.parse_args()
     if args.users < 1 or args.messages < 1:
         parser.error("--users and --messages must be positive")

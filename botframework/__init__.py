@@ -21,14 +21,19 @@ from botframework.decoding.rescorer import (
     apply_candidate_rescorers,
     apply_step_rescorers,
 )
+from botframework.evaluation.metrics import DEFAULT_DULL_REPLIES, distinct_n, dull_rate, is_dull
+from botframework.evaluation.run import EvalRun
 from botframework.hookspecs import hookimpl, hookspec
 from botframework.pipeline import Conversation, Event, IncomingMessage, MessagePipeline, Reply
+from botframework.reinforce.context import RewardContext
+from botframework.reinforce.simulation import SimulatedDialogue
 from botframework.version import __version__
 
 if TYPE_CHECKING:
     from botframework.bot import Bot
 
 __all__ = [
+    "DEFAULT_DULL_REPLIES",
     "SPECIAL_TOKENS",
     "Bot",
     "BotConfig",
@@ -39,20 +44,26 @@ __all__ = [
     "CorpusError",
     "CorpusReader",
     "DecoderBatch",
+    "EvalRun",
     "Event",
     "IncomingMessage",
     "MessagePipeline",
     "Pair",
     "Reply",
+    "RewardContext",
     "ScoringContext",
+    "SimulatedDialogue",
     "StepRescorer",
     "Tokenizer",
     "__version__",
     "apply_candidate_rescorers",
     "apply_step_rescorers",
     "bfloat16_output",
+    "distinct_n",
+    "dull_rate",
     "hookimpl",
     "hookspec",
+    "is_dull",
     "language_model_log_probs",
 ]
 

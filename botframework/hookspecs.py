@@ -137,3 +137,16 @@ def handle_event(event: Event) -> Awaitable[None] | None:
     Called once per such event, after it was accepted. Every implementation runs. May be awaitable.
     Returns nothing.
     """
+
+
+@hookspec
+def register_eval_metrics(register: Register) -> None:
+    """Add metrics to ``botframework eval`` under the names its ``--metrics`` option selects.
+
+    Called once per ``eval`` command, after the built-in metrics (distinct-1, distinct-2,
+    dull-rate, perplexity) are registered. ``register(name, metric)`` takes a callable
+    ``metric(run) -> float | dict[str, float]``, where ``run`` is a :class:`botframework.EvalRun`:
+    one checkpoint with the held-out prompts, its replies and its simulated dialogues (each computed
+    once and shared by every metric). A float becomes the report's row ``name``, a dict one row per
+    key; NaN shows as "n/a". Metrics run in registration order. Returns nothing.
+    """

@@ -21,6 +21,7 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "corpora.chitchat": "botframework_plugins.corpora.chitchat",
     "corpora.pairs": "botframework_plugins.corpora.pairs",
     "decoders.greedy": "botframework_plugins.decoders.greedy",
+    "pipeline.blocklist": "botframework_plugins.pipeline.blocklist",
     "decoders.beam": "botframework_plugins.decoders.beam",
     "decoders.sampling": "botframework_plugins.decoders.sampling",
     "rescorers.antilm": "botframework_plugins.rescorers.antilm",
@@ -29,6 +30,10 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "rescorers.no_copy": "botframework_plugins.rescorers.no_copy",
     "rescorers.no_repeat_ngram": "botframework_plugins.rescorers.no_repeat_ngram",
     "rescorers.no_unknown": "botframework_plugins.rescorers.no_unknown",
+    "rewards.ease_of_answering": "botframework_plugins.rewards.ease_of_answering",
+    "rewards.information_flow": "botframework_plugins.rewards.information_flow",
+    "rewards.semantic_coherence": "botframework_plugins.rewards.semantic_coherence",
+    "rewards.evaluation": "botframework_plugins.rewards.evaluation",
 }
 
 

@@ -10,7 +10,8 @@ from botframework.version import __version__
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from botframework.cli import bench, chat, plugins_command, test, train
+    from botframework.cli import bench, chat, evaluate, plugins_command, reinforce, test, train, tune
+    from botframework.messenger.command import add_serve_commands
     from botframework.plugins import build_plugin_manager
 
     parser = argparse.ArgumentParser(
@@ -19,8 +20,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"botframework {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (train, test, chat, plugins_command, bench):
+    for module in (train, test, chat, plugins_command, bench, tune, reinforce, evaluate):
         module.add_parser(subparsers)
+    add_serve_commands(subparsers)
     build_plugin_manager().hook.register_commands(subparsers=subparsers)
     return parser
 

@@ -31,14 +31,23 @@ from botframework.model.seq2seq import Seq2Seq
 def add_parser(kinds: argparse._SubParsersAction) -> None:
     parser = kinds.add_parser(
         "decode",
-        help="ms per reply for greedy, beam 10 and beam 10 + anti-LM, batching, and the seed-style loop",
+        help="ms per reply: greedy, beam, beam + anti-LM, batched, and the seed-style loop",
     )
     add_bot_options(parser)
-    parser.add_argument("--random-weights", action="store_true",
-                        help="use the YAML's model section with random weights even if a checkpoint exists")
-    parser.add_argument("--inputs", type=int, default=20, help="timed inputs per measurement (median)")
-    parser.add_argument("--seed-style-inputs", type=int, default=20,
-                        help="timed inputs for the (slow) seed-style baseline")
+    parser.add_argument(
+        "--random-weights",
+        action="store_true",
+        help="use the YAML's model section with random weights even if a checkpoint exists",
+    )
+    parser.add_argument(
+        "--inputs", type=int, default=20, help="timed inputs per measurement (median)"
+    )
+    parser.add_argument(
+        "--seed-style-inputs",
+        type=int,
+        default=20,
+        help="timed inputs for the (slow) seed-style baseline",
+    )
     parser.add_argument("--beam-size", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=32, help="inputs in one batch")
     parser.add_argument("--input-length", type=int, default=10)
@@ -82,7 +91,11 @@ def load_model(args: argparse.Namespace) -> tuple[Seq2Seq, Tokenizer, str]:
     config = load_definition(args.bot, args.overrides).config
     torch.manual_seed(0)
     model = Seq2Seq(config.tokenizer.vocab_size, config.model).eval()
-    return model, Tokenizer(), "random weights (no trained checkpoint used): the YAML's model section"
+    return (
+        model,
+        Tokenizer(),
+        "random weights (no trained checkpoint used): the YAML's model section",
+    )
 
 
 class _NoEnd(StepRescorer):
@@ -90,7 +103,9 @@ class _NoEnd(StepRescorer):
 
     name = "no_end"
 
-    def __call__(self, ctx: ScoringContext, prefixes: torch.Tensor, log_probs: torch.Tensor) -> torch.Tensor:
+    def __call__(
+        self, ctx: ScoringContext, prefixes: torch.Tensor, log_probs: torch.Tensor
+    ) -> torch.Tensor:
         return log_probs.index_fill(1, torch.tensor([ctx.tokenizer.eos_id]), float("-inf"))
 
 
@@ -171,9 +186,13 @@ class _Timings:
         greedy_ms = _median_ms(self.timer(self.greedy, [_NoEnd()], dtype), self.singles)
         beam_ms = _median_ms(self.timer(beam, [], dtype), self.singles)
         beam_antilm_ms = _median_ms(self.timer(beam, [self.antilm], dtype), self.singles)
-        batch_ms = _median_ms(self.timer(beam, [self.antilm], dtype), [self.sources[:batch_size]] * 3)
+        batch_ms = _median_ms(
+            self.timer(beam, [self.antilm], dtype), [self.sources[:batch_size]] * 3
+        )
         with torch.inference_mode():
-            best = beam(_context(self.model, self.tokenizer, self.sources, self.length), [self.antilm])
+            best = beam(
+                _context(self.model, self.tokenizer, self.sources, self.length), [self.antilm]
+            )
         self.replies[dtype] = [row[0].token_ids for row in best[: len(self.singles)]]
         return {
             "greedy_ms": round(greedy_ms, 1),
@@ -183,7 +202,9 @@ class _Timings:
             f"batch{batch_size}_replies_per_s": round(batch_size * 1000 / batch_ms, 2),
         }
 
-    def timer(self, decoder: Callable, rescorers: list, dtype: str) -> Callable[[torch.Tensor], float]:
+    def timer(
+        self, decoder: Callable, rescorers: list, dtype: str
+    ) -> Callable[[torch.Tensor], float]:
         def decode(ids: torch.Tensor) -> float:
             ctx = _context(self.model, self.tokenizer, ids, self.length)
             with torch.inference_mode(), _precision(self.model, dtype):
@@ -209,9 +230,13 @@ def _ratios(timings: dict[str, float], seed_ms: float, beam_size: int, batch_siz
     }
 
 
-def _context(model: Seq2Seq, tokenizer: Tokenizer, ids: torch.Tensor, length: int) -> ScoringContext:
+def _context(
+    model: Seq2Seq, tokenizer: Tokenizer, ids: torch.Tensor, length: int
+) -> ScoringContext:
     lengths = torch.full((len(ids),), ids.shape[1], dtype=torch.long)
-    return ScoringContext(model=model, tokenizer=tokenizer, source_ids=ids, source_lengths=lengths, max_length=length)
+    return ScoringContext(
+        model=model, tokenizer=tokenizer, source_ids=ids, source_lengths=lengths, max_length=length
+    )
 
 
 def _median_ms(decode: Callable[[torch.Tensor], float], inputs: list[torch.Tensor]) -> float:
@@ -240,7 +265,9 @@ class SeedStyleBeamSearch:
     original did).
     """
 
-    def __init__(self, model: Seq2Seq, tokenizer: Tokenizer, beam_size: int, antilm: float, length: int) -> None:
+    def __init__(
+        self, model: Seq2Seq, tokenizer: Tokenizer, beam_size: int, antilm: float, length: int
+    ) -> None:
         self.model, self.tokenizer = model, tokenizer
         self.beam_size, self.antilm, self.length = beam_size, antilm, length
 

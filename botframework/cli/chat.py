@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from botframework.cli.decoding_options import add_decoding_options, configure_decoding
 from botframework.cli.options import add_bot_options, load_bot
 
 EXIT_WORDS = {"exit", "quit", ":q"}
@@ -18,6 +19,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "pre-process, answer or post-process messages take part exactly as on Messenger.",
     )
     add_bot_options(parser)
+    add_decoding_options(parser)
     parser.add_argument("--show-candidates", action="store_true", help="print the n-best list too")
     parser.set_defaults(handler=run)
 
@@ -28,6 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from botframework.pipeline import Conversation
 
     bot = load_bot(args)
+    configure_decoding(bot, args)
     conversation = Conversation()
     interactive = sys.stdin.isatty()
     if interactive:

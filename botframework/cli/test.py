@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 from typing import TextIO
 
+from botframework.cli.decoding_options import add_decoding_options, configure_decoding
 from botframework.cli.options import add_bot_options, load_bot
 
 BATCH_SIZE = 32
@@ -23,12 +24,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     add_bot_options(parser)
     parser.add_argument("--input", default="-", metavar="FILE", help="one prompt per line (- = stdin)")
+    add_decoding_options(parser)
     parser.add_argument("--output", default="-", metavar="FILE", help="JSON lines (- = stdout)")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     bot = load_bot(args)
+    configure_decoding(bot, args)
     source = sys.stdin if args.input == "-" else open(args.input, encoding="utf-8")
     target = sys.stdout if args.output == "-" else open(args.output, "w", encoding="utf-8")
     try:

@@ -114,8 +114,61 @@ class RewardEntry(NamedPart):
 
 
 class ReinforceConfig(Section):
-    max_turns: PositiveInt = 5
+    """Reinforcement learning (``botframework reinforce``) and the dialogue metrics of ``eval``.
+
+    Two copies of the policy talk: a corpus prompt, then sampled turns, up to ``min_turns`` at first
+    and one more every ``turns_every`` steps until ``max_turns`` (the curriculum). A simulated
+    dialogue ends early on a reply from ``dull_replies`` or when an agent repeats itself (the share
+    of its words found in its own previous turn reaches ``repetition_threshold``). The loss is
+    ``(1 - mle_weight) * REINFORCE + mle_weight * MLE`` on the corpus pairs the prompts come from.
+    """
+
+    steps: PositiveInt = Field(1000, description="optimizer steps of one run")
+    batch_size: PositiveInt = Field(16, description="simulated dialogues per step")
+    min_turns: PositiveInt = Field(2, description="generated turns at the start of the curriculum")
+    max_turns: PositiveInt = Field(5, description="generated turns at its end (and eval's cap)")
+    turns_every: PositiveInt = Field(200, description="steps before the curriculum adds a turn")
+    dull_replies: list[str] = Field(
+        default_factory=lambda: [
+            "i don't know what you are talking about",
+            "i don't know",
+            "i have no idea",
+            "i'm not sure",
+            "i don't know what you mean",
+            "i don't think so",
+            "you don't know",
+            "i'm not sure what you are talking about",
+        ],
+        min_length=1,
+        description="the one dull/generic reply list of RL and of eval's dull-reply rate",
+    )
+    repetition_threshold: float = Field(0.8, gt=0.0, le=1.0)
+    discount: float = Field(
+        0.0, ge=0.0, le=1.0, description="weight of later turns' rewards in a reply's return"
+    )
+    baseline: Literal["learned", "mean"] = "learned"
+    baseline_momentum: float = Field(0.9, ge=0.0, lt=1.0, description="of the running mean")
+    baseline_learning_rate: float = Field(0.001, gt=0.0, description="of the learned baseline")
+    normalize_advantage: bool = True
+    mle_weight: float = Field(0.1, ge=0.0, le=1.0)
+    learning_rate: float = Field(0.0001, gt=0.0)
+    gradient_clip: float = Field(5.0, ge=0.0)
+    temperature: float = Field(1.0, gt=0.0, description="of the sampled turns")
+    top_k: int = Field(0, ge=0, description="sample among the k likeliest tokens (0: all)")
+    max_length: PositiveInt | None = Field(None, description="tokens per turn; default decoding's")
+    steps_per_checkpoint: PositiveInt = 200
+    seed: int | None = Field(None, description="default: training.seed")
     options: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check(self) -> ReinforceConfig:
+        if self.min_turns > self.max_turns:
+            raise ValueError(
+                f"min_turns ({self.min_turns}) must not exceed max_turns ({self.max_turns})"
+            )
+        if any(not reply.strip() for reply in self.dull_replies):
+            raise ValueError("dull_replies must be non-empty strings")
+        return self
 
 
 class PluginsConfig(Section):
@@ -136,13 +189,18 @@ class ChannelConfig(Section):
     )
     get_started_payload: str = Field("GET_STARTED", min_length=1, max_length=1000)
     attachment_reply: str | None = "I can only read text messages for now."
+    empty_reply: str | None = Field(
+        "Sorry, I have nothing to say to that.", description="sent when the model's reply is empty"
+    )
     privacy_policy: str | None = Field(None, description="privacy-policy text served at /privacy")
     privacy_policy_file: str | None = Field(None, description="or a file, relative to the YAML")
     blocklist: list[str] = Field(default_factory=list, description="words that veto a reply")
     blocklist_fallback: str | None = "Let's talk about something else."
     page_id: str | None = Field(None, pattern=r"^[0-9]+$", description="routes webhook entries")
     page_token_env: str = Field("MESSENGER_PAGE_ACCESS_TOKEN", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
-    transport: str = Field("aiohttp", min_length=1, description="aiohttp, pymessenger or module:Class")
+    transport: str = Field(
+        "aiohttp", min_length=1, description="aiohttp, pymessenger or module:Class"
+    )
     appsecret_proof: bool = True
     sender_actions: bool = Field(True, description="mark_seen and typing_on while generating")
     batching: bool = True

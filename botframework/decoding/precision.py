@@ -37,6 +37,9 @@ class Bfloat16Linear(nn.Module):
 def bfloat16_output(model: nn.Module) -> Iterator[nn.Module]:
     """Inside the block, ``model.output`` (the vocabulary projection) runs in bfloat16."""
     original = model.output
+    if isinstance(original, Bfloat16Linear):  # already inside such a block
+        yield model
+        return
     version = (original.weight._version, original.weight.data_ptr())
     cached = _COPIES.get(original)
     if cached is None or cached[0] != version:

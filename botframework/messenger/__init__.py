@@ -1,6 +1,6 @@
 """The Messenger server: webhook -> durable inbox -> message pipeline (batched) -> Send API.
 
-    app = create_app([ServedBot.from_bot(bot)], ServerSettings.from_env("state"))
+app = create_app([ServedBot.from_bot(bot)], ServerSettings.from_env("state"))
 """
 
 from botframework.messenger.app import create_app

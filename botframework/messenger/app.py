@@ -16,9 +16,14 @@ from botframework.messenger.logs import register_secret
 from botframework.messenger.metrics import CONTENT_TYPE, Metrics
 from botframework.messenger.responder import Responder
 from botframework.messenger.runtime import BotRuntime
-from botframework.messenger.send_api import AiohttpTransport, RetryPolicy, SendApi, Transport
+from botframework.messenger.send_api import (
+    RetryPolicy,
+    SendApi,
+    Transport,
+)
 from botframework.messenger.served import ServedBot, ServerSettings
-from botframework.messenger.store import SQLiteStore, Store
+from botframework.messenger.sqlite_store import SQLiteStore
+from botframework.messenger.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +32,7 @@ TRANSPORTS = {
     "aiohttp": "botframework.messenger.send_api:AiohttpTransport",
     "pymessenger": "botframework_plugins.transports.pymessenger_send:PymessengerTransport",
 }
+
 
 def create_app(
     bots: list[ServedBot],
@@ -87,7 +93,9 @@ def load_transport(
     target = TRANSPORTS.get(name, name)
     module_name, _, attribute = target.partition(":")
     if not attribute:
-        raise ValueError(f"unknown transport {name!r}; known: {', '.join(TRANSPORTS)} or module:Class")
+        raise ValueError(
+            f"unknown transport {name!r}; known: {', '.join(TRANSPORTS)} or module:Class"
+        )
     cls = getattr(importlib.import_module(module_name), attribute)
     return cls(graph_api_url, app_secret=app_secret, timeout=timeout)
 
@@ -142,7 +150,12 @@ async def _retention(app: web.Application) -> None:
             if days:
                 deleted = await app[keys.STORE].purge(time.time() - days * 86400, bot.name)
                 if deleted:
-                    log.info("retention: deleted %d rows of %s older than %d days", deleted, bot.name, days)
+                    log.info(
+                        "retention: deleted %d rows of %s older than %d days",
+                        deleted,
+                        bot.name,
+                        days,
+                    )
         await asyncio.sleep(settings.retention_interval)
 
 
@@ -176,8 +189,14 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def metrics(request: web.Request) -> web.Response:
     counts = await request.app[keys.STORE].counts()
-    extra = ["# HELP botframework_inbox_events Stored events by state.", "# TYPE botframework_inbox_events gauge"]
-    extra += [f'botframework_inbox_events{{state="{state}"}} {count}' for state, count in sorted(counts.items())]
+    extra = [
+        "# HELP botframework_inbox_events Stored events by state.",
+        "# TYPE botframework_inbox_events gauge",
+    ]
+    extra += [
+        f'botframework_inbox_events{{state="{state}"}} {count}'
+        for state, count in sorted(counts.items())
+    ]
     body = request.app[keys.METRICS].render(extra)
     return web.Response(body=body.encode(), headers={"Content-Type": CONTENT_TYPE})
 
@@ -185,7 +204,9 @@ async def metrics(request: web.Request) -> web.Response:
 async def privacy(request: web.Request) -> web.Response:
     texts = [(bot.name, bot.privacy_policy) for bot in request.app[keys.BOTS] if bot.privacy_policy]
     if not texts:
-        return web.Response(status=404, text="No privacy policy configured (channel.privacy_policy).")
+        return web.Response(
+            status=404, text="No privacy policy configured (channel.privacy_policy)."
+        )
     if len(texts) == 1:
         return web.Response(text=texts[0][1])
     return web.Response(text="\n\n".join(f"# {name}\n\n{text}" for name, text in texts))

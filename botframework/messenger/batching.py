@@ -126,7 +126,7 @@ class Batcher:
                     future.set_exception(error)
             return
         self._record(len(batch), time.perf_counter() - started)
-        for (_, future), candidates in zip(batch, results):
+        for (_, future), candidates in zip(batch, results, strict=True):
             if not future.done():
                 future.set_result(list(candidates))
 

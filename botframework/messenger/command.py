@@ -31,7 +31,9 @@ def add_serve_commands(subparsers: argparse._SubParsersAction) -> None:
     _add_common(serve)
     serve.add_argument("--host", default=DEFAULT_HOST, help=f"default {DEFAULT_HOST}")
     serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
-    serve.add_argument("--state-dir", type=Path, help="durable store; default <workspace>/messenger")
+    serve.add_argument(
+        "--state-dir", type=Path, help="durable store; default <workspace>/messenger"
+    )
     serve.add_argument("--beam-size", type=int, help="beam width (1 = greedy)")
     serve.add_argument("--antilm", type=float, metavar="W", help="anti-LM weight")
     serve.add_argument("--n-bonus", type=float, metavar="G", help="length bonus per token")
@@ -153,7 +155,9 @@ def apply_decoding_options(
     section = config.decoding
     if beam_size is not None:
         if beam_size < 1:
-            raise ValueError(f"--beam-size must be at least 1, got {beam_size}")
+            from botframework.config.loader import ConfigError
+
+            raise ConfigError(f"--beam-size must be at least 1, got {beam_size}")
         current = section.decoder.args if section.decoder.name == "beam" else {}
         section.decoder = (
             NamedPart(name="greedy")
@@ -178,10 +182,10 @@ def run_profile(args: argparse.Namespace) -> int:
     import json
 
     from botframework.config.loader import load_definition
+    from botframework.messenger.app import load_transport
     from botframework.messenger.logs import install_scrubbing, register_secret
     from botframework.messenger.profile import profile_payload, set_profile
     from botframework.messenger.send_api import GraphApiError, SendApi, TransportError
-    from botframework.messenger.app import load_transport
     from botframework.messenger.served import ServerSettings
 
     _configure_logging()
@@ -205,11 +209,15 @@ def run_profile(args: argparse.Namespace) -> int:
 
     async def send() -> dict[str, object]:
         secret = settings.app_secret if channel.appsecret_proof else None
-        transport = load_transport(channel.transport, settings.graph_api_url, secret, channel.send_timeout_s)
+        transport = load_transport(
+            channel.transport, settings.graph_api_url, secret, channel.send_timeout_s
+        )
         try:
             from botframework.messenger.send_api import RetryPolicy
 
-            api = SendApi(transport, RetryPolicy(3, channel.retry_base_delay_s, channel.retry_max_delay_s))
+            api = SendApi(
+                transport, RetryPolicy(3, channel.retry_base_delay_s, channel.retry_max_delay_s)
+            )
             return await set_profile(api, token, channel)
         finally:
             await transport.close()
@@ -225,7 +233,7 @@ def run_profile(args: argparse.Namespace) -> int:
 
 def run_delete_user(args: argparse.Namespace) -> int:
     from botframework.config.loader import load_definition
-    from botframework.messenger.store import SQLiteStore
+    from botframework.messenger.sqlite_store import SQLiteStore
 
     definition = load_definition(args.bot, args.overrides)
     state_dir = args.state_dir or definition.workspace / "messenger"
@@ -255,10 +263,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m botframework.messenger")
     add_serve_commands(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
     args = parser.parse_args(argv)
+    from botframework.checkpoint import CheckpointError
     from botframework.config.loader import ConfigError
 
     try:
         return int(args.handler(args) or 0)
-    except (ConfigError, ValueError) as error:
+    except (ConfigError, CheckpointError) as error:
         print(f"botframework: error: {error}", file=sys.stderr)
         return 2

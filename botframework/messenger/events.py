@@ -208,7 +208,9 @@ def _attachments(value: Any) -> Iterator[Attachment]:
     for item in _dicts(value):
         payload = item.get("payload") if isinstance(item.get("payload"), dict) else {}
         url = payload.get("url")
-        yield Attachment(_text(item.get("type")) or "unknown", url if isinstance(url, str) else None)
+        yield Attachment(
+            _text(item.get("type")) or "unknown", url if isinstance(url, str) else None
+        )
 
 
 def _dicts(value: Any) -> list[dict[str, Any]]:

@@ -80,7 +80,7 @@ class Histogram:
         yield f"# HELP {self.name} {self.help}"
         yield f"# TYPE {self.name} histogram"
         cumulative = 0
-        for bound, count in zip(self.buckets, self.counts):
+        for bound, count in zip(self.buckets, self.counts, strict=True):
             cumulative += count
             yield f'{self.name}_bucket{{le="{bound:g}"}} {cumulative}'
         yield f'{self.name}_bucket{{le="+Inf"}} {self.count}'

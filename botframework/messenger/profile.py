@@ -29,6 +29,8 @@ def profile_payload(channel: ChannelConfig) -> dict[str, Any]:
     }
 
 
-async def set_profile(send_api: SendApi, access_token: str, channel: ChannelConfig) -> dict[str, Any]:
-    """Set the Get Started button and greeting; returns Meta's answer (``{"result": "success"}``)."""
+async def set_profile(
+    send_api: SendApi, access_token: str, channel: ChannelConfig
+) -> dict[str, Any]:
+    """Set the Get Started button and greeting; returns Meta's answer, ``{"result": "success"}``."""
     return await send_api.call(PROFILE_PATH, access_token, profile_payload(channel))

@@ -94,7 +94,9 @@ class Responder:
         """Answer or notify one event and finish it; only cancellation leaves it pending."""
         runtime = self.runtimes[stored.bot]
         try:
-            event = parse_messaging(stored.page_id, stored.event) if stored.kind in _ANSWERED else None
+            event = (
+                parse_messaging(stored.page_id, stored.event) if stored.kind in _ANSWERED else None
+            )
             if isinstance(event, (UserMessage, Postback)):
                 await self._answer(runtime, stored, event)
             else:

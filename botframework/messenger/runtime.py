@@ -6,6 +6,7 @@ from botframework.decoding.candidate import Candidate
 from botframework.messenger.batching import Batcher
 from botframework.messenger.metrics import Metrics
 from botframework.messenger.served import ServedBot
+from botframework.messenger.store import StoredTurn
 from botframework.pipeline import (
     Conversation,
     IncomingMessage,
@@ -14,7 +15,6 @@ from botframework.pipeline import (
     Turn,
     await_me_maybe,
 )
-from botframework.messenger.store import StoredTurn
 
 
 class BotRuntime:
@@ -36,7 +36,9 @@ class BotRuntime:
     def name(self) -> str:
         return self.bot.name
 
-    async def _generate(self, message: IncomingMessage, conversation: Conversation) -> list[Candidate]:
+    async def _generate(
+        self, message: IncomingMessage, conversation: Conversation
+    ) -> list[Candidate]:
         if not message.text.strip():
             return []
         return await self.batcher.submit([*conversation.texts(), message.text])
@@ -59,10 +61,11 @@ class BotRuntime:
                 await await_me_maybe(result)
         else:
             reply = await self.pipeline.handle(message, conversation)
-            if reply.text is None and not reply.vetoed_by and not message.text.strip():
-                reply.text = self.bot.channel.attachment_reply
         if reply.text is not None and not reply.text.strip():
             reply.text = None
+        if reply.text is None and not reply.vetoed_by:
+            channel = self.bot.channel
+            reply.text = channel.empty_reply if message.text.strip() else channel.attachment_reply
         return reply
 
     async def notify(self, kind: str, user_id: str | None, data: dict[str, object]) -> None:

@@ -43,21 +43,28 @@ class TransportError(ConnectionError):
 class Transport(Protocol):
     """Sends one Graph API POST; raises :class:`TransportError` when no answer came back."""
 
-    async def post(self, path: str, access_token: str, payload: dict[str, Any]) -> GraphResponse:
-        ...
+    async def post(
+        self, path: str, access_token: str, payload: dict[str, Any]
+    ) -> GraphResponse: ...
 
-    async def close(self) -> None:
-        ...
+    async def close(self) -> None: ...
 
 
 class GraphApiError(Exception):
     """The Graph API refused a request; the message never contains the token."""
 
     def __init__(
-        self, status: int, code: int | None, message: str, retryable: bool, subcode: int | None = None
+        self,
+        status: int,
+        code: int | None,
+        message: str,
+        retryable: bool,
+        subcode: int | None = None,
     ) -> None:
         self.status, self.code, self.subcode, self.retryable = status, code, subcode, retryable
-        detail = f"code {code}" + (f"/{subcode}" if subcode else "") if code is not None else "no code"
+        detail = (
+            f"code {code}" + (f"/{subcode}" if subcode else "") if code is not None else "no code"
+        )
         super().__init__(scrub(f"Graph API error ({detail}, HTTP {status}): {message}"))
 
     @classmethod
@@ -142,7 +149,9 @@ class AiohttpTransport:
                     body = None
                 return GraphResponse(response.status, body if isinstance(body, dict) else {})
         except asyncio.TimeoutError:
-            raise TransportError(f"no answer from the Graph API within {self.timeout.total} s") from None
+            raise TransportError(
+                f"no answer from the Graph API within {self.timeout.total} s"
+            ) from None
         except aiohttp.ClientError as error:
             raise TransportError(scrub(f"{type(error).__name__}: {error}")) from None
 
@@ -197,7 +206,9 @@ class SendApi:
                 response = await self.transport.post(path, access_token, payload)
             except (ConnectionError, TimeoutError) as error:
                 failure: GraphApiError | TransportError = (
-                    error if isinstance(error, TransportError) else TransportError(scrub(str(error)))
+                    error
+                    if isinstance(error, TransportError)
+                    else TransportError(scrub(str(error)))
                 )
                 self.metrics.send_errors.inc(code="transport")
             else:
@@ -211,7 +222,9 @@ class SendApi:
             if attempt + 1 < attempts:
                 delay = self.policy.delay(attempt)
                 self.metrics.send_retries.inc()
-                log.info("Send API call failed (%s); retry %d in %.2f s", failure, attempt + 1, delay)
+                log.info(
+                    "Send API call failed (%s); retry %d in %.2f s", failure, attempt + 1, delay
+                )
                 await self.sleep(delay)
         log.warning("Send API call failed after %d attempts: %s", attempts, failure)
         raise failure

@@ -51,7 +51,9 @@ class ServedBot:
         channel = bot.definition.config.channel
         privacy = channel.privacy_policy
         if channel.privacy_policy_file:
-            privacy = bot.definition.resolve(channel.privacy_policy_file).read_text(encoding="utf-8")
+            privacy = bot.definition.resolve(channel.privacy_policy_file).read_text(
+                encoding="utf-8"
+            )
         return cls(bot.definition.config.name, manager.hook, bot.generate, channel, privacy)
 
 
@@ -70,7 +72,9 @@ class ServerSettings:
     retention_interval: float = 3600.0
 
     @classmethod
-    def from_env(cls, state_dir: str | Path, environ: Mapping[str, str] | None = None, **kwargs: object) -> ServerSettings:
+    def from_env(
+        cls, state_dir: str | Path, environ: Mapping[str, str] | None = None, **kwargs: object
+    ) -> ServerSettings:
         env = dict(os.environ if environ is None else environ)
         return cls(
             Path(state_dir),

@@ -117,7 +117,9 @@ class FakeGraphApi:
         if self.app_secret is not None:
             proof = request.query.get("appsecret_proof")
             if proof != appsecret_proof(self.app_secret, token):
-                return _graph_error(400, 100, "Invalid appsecret_proof provided in the API argument")
+                return _graph_error(
+                    400, 100, "Invalid appsecret_proof provided in the API argument"
+                )
         return None
 
     async def _messages(self, request: web.Request) -> web.Response:
@@ -132,7 +134,10 @@ class FakeGraphApi:
         if not isinstance(recipient, dict) or not isinstance(recipient.get("id"), str):
             return self._reject("recipient.id is required")
         if "sender_action" in body:
-            if body["sender_action"] not in SENDER_ACTIONS or set(body) != {"recipient", "sender_action"}:
+            if body["sender_action"] not in SENDER_ACTIONS or set(body) != {
+                "recipient",
+                "sender_action",
+            }:
                 return self._reject("sender_action must stand alone with a known action")
             self.actions.append((recipient["id"], body["sender_action"]))
             return web.json_response({"recipient_id": recipient["id"]})
@@ -140,8 +145,10 @@ class FakeGraphApi:
         if problem:
             return self._reject(problem)
         self.attempts += 1
-        if self.hang_all or recipient["id"] in self.hang_recipients or (
-            self.accept_limit is not None and len(self.messages) >= self.accept_limit
+        if (
+            self.hang_all
+            or recipient["id"] in self.hang_recipients
+            or (self.accept_limit is not None and len(self.messages) >= self.accept_limit)
         ):
             return await self._hang()
         if self.failures:
@@ -150,13 +157,17 @@ class FakeGraphApi:
                 return await self._hang()
             if failure.code is None:
                 return web.Response(status=failure.status, text="<html>Server Error</html>")
-            return _graph_error(failure.status, failure.code, "Scripted failure", transient=failure.transient)
+            return _graph_error(
+                failure.status, failure.code, "Scripted failure", transient=failure.transient
+            )
         token = request.query["access_token"]
         sent = SentMessage(recipient["id"], body["message"]["text"], token, time.time())
         self.messages.append(sent)
         if self.on_message is not None:
             self.on_message(sent)
-        return web.json_response({"recipient_id": recipient["id"], "message_id": f"m_{next(self._ids)}"})
+        return web.json_response(
+            {"recipient_id": recipient["id"], "message_id": f"m_{next(self._ids)}"}
+        )
 
     async def _profile(self, request: web.Request) -> web.Response:
         refused = self._check_auth(request)
@@ -194,7 +205,11 @@ def _message_problem(body: dict[str, Any]) -> str | None:
 
 
 def _graph_error(
-    status: int, code: int, message: str, kind: str = "GraphMethodException", transient: bool | None = None
+    status: int,
+    code: int,
+    message: str,
+    kind: str = "GraphMethodException",
+    transient: bool | None = None,
 ) -> web.Response:
     error: dict[str, Any] = {"message": message, "type": kind, "code": code, "fbtrace_id": "Afake"}
     if transient is not None:
@@ -202,7 +217,9 @@ def _graph_error(
     return web.json_response({"error": error}, status=status)
 
 
-def text_event(user: str, text: str, mid: str, page: str = "1000", timestamp: int | None = None) -> dict[str, Any]:
+def text_event(
+    user: str, text: str, mid: str, page: str = "1000", timestamp: int | None = None
+) -> dict[str, Any]:
     """A ``messaging`` item for a text message from ``user`` to ``page``."""
     return {
         "sender": {"id": user},
@@ -214,7 +231,10 @@ def text_event(user: str, text: str, mid: str, page: str = "1000", timestamp: in
 
 def webhook_body(*events: dict[str, Any], page: str = "1000") -> dict[str, Any]:
     """A page webhook POST body with one entry holding ``events``."""
-    return {"object": "page", "entry": [{"id": page, "time": int(time.time() * 1000), "messaging": list(events)}]}
+    return {
+        "object": "page",
+        "entry": [{"id": page, "time": int(time.time() * 1000), "messaging": list(events)}],
+    }
 
 
 def signed(body: dict[str, Any] | bytes, app_secret: str) -> tuple[bytes, dict[str, str]]:

@@ -1,4 +1,4 @@
-"""The local web chat: ``GET /`` serves a page that talks to the same pipeline over ``POST /api/chat``."""
+"""The local web chat: ``GET /`` serves a page that talks to the pipeline via ``POST /api/chat``."""
 
 from __future__ import annotations
 

@@ -10,6 +10,7 @@ import hmac
 import json
 import logging
 import time
+
 from aiohttp import web
 
 from botframework.messenger import keys

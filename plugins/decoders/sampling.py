@@ -36,7 +36,11 @@ class Sampling:
     ) -> None:
         if not isinstance(num_samples, int) or isinstance(num_samples, bool) or num_samples < 1:
             raise ValueError(f"num_samples must be a positive integer, got {num_samples!r}")
-        if not isinstance(temperature, (int, float)) or not temperature > 0 or math.isinf(temperature):
+        if (
+            not isinstance(temperature, (int, float))
+            or not temperature > 0
+            or math.isinf(temperature)
+        ):
             raise ValueError(f"temperature must be a positive number, got {temperature!r}")
         if not isinstance(top_k, int) or isinstance(top_k, bool) or top_k < 0:
             raise ValueError(f"top_k must be 0 (no cut) or a positive integer, got {top_k!r}")
@@ -65,13 +69,18 @@ class Sampling:
             rescored, changes = apply_step_rescorers(ctx, rescorers, prefixes, log_probs)
             probs = torch.softmax(self.restrict(rescored / self.temperature), dim=-1)
             tokens = torch.multinomial(probs, 1, generator=self.generator).squeeze(1)
-            gained = [t.gather(1, tokens[:, None]).squeeze(1) for t in (log_probs, *(c for _, c in changes))]
+            gained = [
+                t.gather(1, tokens[:, None]).squeeze(1)
+                for t in (log_probs, *(c for _, c in changes))
+            ]
             parts += (~finished).float()[:, None] * torch.stack(gained, dim=1)
             prefixes = torch.cat([prefixes, tokens[:, None]], dim=1)
             finished |= tokens == eos
             if bool(finished.all()):
                 break
-        candidates = [self._candidate(prefixes[row].tolist(), eos, names, parts[row]) for row in range(size)]
+        candidates = [
+            self._candidate(prefixes[row].tolist(), eos, names, parts[row]) for row in range(size)
+        ]
         rows = [candidates[i : i + self.num_samples] for i in range(0, size, self.num_samples)]
         return [sorted(row, key=lambda c: c.score, reverse=True) for row in rows]
 

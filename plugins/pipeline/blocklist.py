@@ -26,7 +26,9 @@ class Blocklist:
         cleaned = [_fold(word.strip()) for word in words]
         if any(not word for word in cleaned):
             raise ValueError("blocklist words must be non-empty")
-        alternatives = "|".join(re.escape(word) for word in sorted(set(cleaned), key=len, reverse=True))
+        alternatives = "|".join(
+            re.escape(word) for word in sorted(set(cleaned), key=len, reverse=True)
+        )
         self.pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)") if cleaned else None
 
     def __call__(self, text: str) -> str | None:

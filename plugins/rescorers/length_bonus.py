@@ -17,7 +17,11 @@ class LengthBonus(StepRescorer):
     """
 
     def __init__(self, weight: float = 0.5) -> None:
-        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not math.isfinite(weight):
+        if (
+            isinstance(weight, bool)
+            or not isinstance(weight, (int, float))
+            or not math.isfinite(weight)
+        ):
             raise ValueError(f"weight (γ) must be a finite number, got {weight!r}")
         self.weight = float(weight)
 

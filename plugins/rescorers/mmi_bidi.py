@@ -13,14 +13,15 @@ class BidirectionalMMI(CandidateRescorer):
     """Make each candidate's score (1−λ)·log p(T|S) + λ·log p(S|T) + γ·N_T.
 
     log p(S|T) comes from ``ctx.extra_models["reverse"]``, a model trained on replies -> prompts
-    with the same tokenizer (``training.reverse_model: true``). The amount added leaves the other
+    with the same tokenizer (``training.reverse_model: true``); S is the user's latest message, as
+    the reverse model was trained to predict it. The amount added leaves the other
     rescorers' shares of the score as they were: it is −λ·log p(T|S) + λ·log p(S|T) + γ·N_T.
     """
 
     def __init__(self, weight: float = 0.5, length_weight: float = 0.0) -> None:
         if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 <= weight <= 1:
             raise ValueError(f"weight (λ) must be a number from 0 to 1, got {weight!r}")
-        if isinstance(length_weight, bool) or not isinstance(length_weight, (int, float)) or not math.isfinite(length_weight):
+        if not _finite(length_weight):
             raise ValueError(f"length_weight (γ) must be a finite number, got {length_weight!r}")
         self.weight, self.length_weight = float(weight), float(length_weight)
 
@@ -29,20 +30,33 @@ class BidirectionalMMI(CandidateRescorer):
         if reverse is None:
             raise ConfigError(
                 "rescorer 'mmi_bidi' needs a reverse model (replies -> prompts) as "
-                "extra_models['reverse']; train the bot with training.reverse_model: true"
+                "extra_models['reverse']; train one with `botframework train BOT.yaml --reverse` "
+                "(or set training.reverse_model: true)"
             )
         flat = [(row, c) for row, cands in enumerate(candidates) for c in cands]
         if not flat:
             return [[] for _ in candidates]
         eos = ctx.tokenizer.eos_id
         replies = [c.token_ids or [eos] for _, c in flat]  # an empty reply is a lone EOS source
-        prompts = [ctx.source_ids[row, : int(ctx.source_lengths[row])].tolist() + [eos] for row, _ in flat]
+        prompts = [self._prompt_ids(ctx, row) + [eos] for row, _ in flat]
         backward = reverse.sequence_log_probs(*_padded(replies), *_padded(prompts)).tolist()
         amounts = iter(
-            self.weight * (back - c.scores.get("model", 0.0)) + self.length_weight * len(c.token_ids)
+            self.weight * (back - c.scores.get("model", 0.0))
+            + self.length_weight * len(c.token_ids)
             for (_, c), back in zip(flat, backward)
         )
         return [[next(amounts) for _ in cands] for cands in candidates]
+
+    @staticmethod
+    def _prompt_ids(ctx: ScoringContext, row: int) -> list[int]:
+        """The user's latest message, as the reverse model learnt to predict it."""
+        if ctx.dialogues and ctx.dialogues[row]:
+            return ctx.tokenizer.encode(ctx.dialogues[row][-1])
+        return ctx.source_ids[row, : int(ctx.source_lengths[row])].tolist()
+
+
+def _finite(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _padded(rows: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:

@@ -18,8 +18,15 @@ class NoCopy(StepRescorer):
     """
 
     def __init__(self, weight: float = 1.0) -> None:
-        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or math.isnan(weight) or weight <= 0:
-            raise ValueError(f"weight must be a positive number (inf forbids copying), got {weight!r}")
+        if (
+            isinstance(weight, bool)
+            or not isinstance(weight, (int, float))
+            or math.isnan(weight)
+            or weight <= 0
+        ):
+            raise ValueError(
+                f"weight must be a positive number (inf forbids copying), got {weight!r}"
+            )
         self.weight = float(weight)
 
     def __call__(

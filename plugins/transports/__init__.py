@@ -1,1 +1,1 @@
-"""Send API transports other than the default aiohttp one (``channel.transport`` in the bot YAML)."""
+"""Send API transports besides the default aiohttp one (``channel.transport`` in the bot YAML)."""

@@ -46,7 +46,11 @@ class PymessengerTransport:
     """One pymessenger bot per Page token, calls run in threads."""
 
     def __init__(
-        self, graph_api_url: str, app_secret: str | None = None, timeout: float = 10.0, workers: int = 8
+        self,
+        graph_api_url: str,
+        app_secret: str | None = None,
+        timeout: float = 10.0,
+        workers: int = 8,
     ) -> None:
         if timeout <= 0:
             raise ValueError(f"timeout must be positive, got {timeout}")
@@ -64,13 +68,17 @@ class PymessengerTransport:
             self._bots[access_token] = bot
         return self._bots[access_token]
 
-    async def post(self, path: str, access_token: str, payload: dict[str, Any]) -> PymessengerResponse:
+    async def post(
+        self, path: str, access_token: str, payload: dict[str, Any]
+    ) -> PymessengerResponse:
         bot = self._bot(access_token)
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(self._executor, bot.post, path, payload)
         except requests.RequestException as error:
-            raise ConnectionError(_TOKEN.sub(r"\1=***", f"{type(error).__name__}: {error}")) from None
+            raise ConnectionError(
+                _TOKEN.sub(r"\1=***", f"{type(error).__name__}: {error}")
+            ) from None
 
     async def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)

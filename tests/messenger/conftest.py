@@ -66,7 +66,10 @@ def hook_with(*plugins: object) -> pluggy.HookRelay:
 
 
 def echo_bot(
-    name: str = "echo", model: EchoModel | None = None, plugins: tuple[object, ...] = (), **channel: Any
+    name: str = "echo",
+    model: EchoModel | None = None,
+    plugins: tuple[object, ...] = (),
+    **channel: Any,
 ) -> ServedBot:
     from botframework_plugins.pipeline import blocklist
 
@@ -107,7 +110,9 @@ def make_server(
         environ.update(env or {})
         environ = {key: value for key, value in environ.items() if value}
         settings.setdefault("shutdown_grace", 0.5)
-        server_settings = ServerSettings.from_env(state_dir or tmp_path / "state", environ, **settings)
+        server_settings = ServerSettings.from_env(
+            state_dir or tmp_path / "state", environ, **settings
+        )
         return await aiohttp_client(create_app(bots or [echo_bot()], server_settings))
 
     return make

@@ -31,7 +31,9 @@ def main() -> None:
     manager.add_hookspecs(hookspecs)
     channel = ChannelConfig(retry_base_delay_s=0.05, retry_max_delay_s=0.2, send_timeout_s=30)
     bot = ServedBot("echo", manager.hook, generate, channel)
-    run_server([bot], ServerSettings.from_env(state_dir, shutdown_grace=2.0), "127.0.0.1", port, None, 2.0)
+    run_server(
+        [bot], ServerSettings.from_env(state_dir, shutdown_grace=2.0), "127.0.0.1", port, None, 2.0
+    )
 
 
 if __name__ == "__main__":

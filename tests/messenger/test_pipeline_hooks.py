@@ -25,7 +25,9 @@ async def test_plugins_answer_without_the_model_and_rewrite_messages(make_server
     client = await make_server([echo_bot(model=model, plugins=(HelpCommand(), Shout()))])
     await post_events(client, text_event("u1", "help", "m1"))
     await wait_for(lambda: graph[0].texts("u1") == ["echo: HELP"])
-    client2 = await make_server([echo_bot(name="two", model=model, plugins=(HelpCommand(),))], state_dir=None)
+    client2 = await make_server(
+        [echo_bot(name="two", model=model, plugins=(HelpCommand(),))], state_dir=None
+    )
     await post_events(client2, text_event("u2", "help", "m2"))
     await wait_for(lambda: graph[0].texts("u2") == ["I answer everything."])
     assert len(model.batches) == 1
@@ -43,7 +45,9 @@ async def test_blocklist_vetoes_and_sends_the_fallback(make_server, graph) -> No
 
 async def test_blocklist_without_fallback_sends_nothing(make_server, graph) -> None:
     rude = EchoModel(reply=lambda dialogue: "stupid" if dialogue[-1] == "a" else "fine")
-    client = await make_server([echo_bot(model=rude, blocklist=["stupid"], blocklist_fallback=None)])
+    client = await make_server(
+        [echo_bot(model=rude, blocklist=["stupid"], blocklist_fallback=None)]
+    )
     await post_events(client, text_event("u1", "a", "m1"), text_event("u1", "b", "m2"))
     await wait_for(lambda: graph[0].texts("u1") == ["fine"])
 
@@ -72,3 +76,10 @@ async def test_health_metrics_and_privacy(make_server) -> None:
     assert (await (await client.get("/privacy")).text()).startswith("We keep")
     bare = await make_server([echo_bot(name="bare")])
     assert (await bare.get("/privacy")).status == 404
+
+
+async def test_an_empty_model_reply_gets_the_configured_text(make_server, graph) -> None:
+    quiet = EchoModel(reply=lambda dialogue: "  ")
+    client = await make_server([echo_bot(model=quiet, empty_reply="Hmm.")])
+    await post_events(client, text_event("u1", "anything", "m1"))
+    await wait_for(lambda: graph[0].texts("u1") == ["Hmm."])

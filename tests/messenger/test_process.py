@@ -14,7 +14,12 @@ from pathlib import Path
 
 import aiohttp
 
-from botframework.messenger.testing import FakeGraphApi, signed, text_event, webhook_body
+from botframework.messenger.testing import (
+    FakeGraphApi,
+    signed,
+    text_event,
+    webhook_body,
+)
 
 from .conftest import APP_SECRET, PAGE_TOKEN, VERIFY_TOKEN, wait_for
 
@@ -44,8 +49,14 @@ class ServerProcess:
         }
         with open(self.log, "ab") as log:
             self.process = await asyncio.create_subprocess_exec(
-                sys.executable, str(ECHO_SERVER), str(self.state_dir), str(self.port), str(self.delay),
-                env=env, stdout=log, stderr=log,
+                sys.executable,
+                str(ECHO_SERVER),
+                str(self.state_dir),
+                str(self.port),
+                str(self.delay),
+                env=env,
+                stdout=log,
+                stderr=log,
             )
         deadline = time.monotonic() + 60
         async with aiohttp.ClientSession() as session:
@@ -72,7 +83,9 @@ async def post(session: aiohttp.ClientSession, url: str, *events: dict) -> int:
         return response.status
 
 
-async def test_sigkill_after_ack_then_restart_answers_every_message_once(aiohttp_server, tmp_path) -> None:
+async def test_sigkill_after_ack_then_restart_answers_every_message_once(
+    aiohttp_server, tmp_path
+) -> None:
     fake = FakeGraphApi(access_tokens={PAGE_TOKEN}, app_secret=APP_SECRET, accept_limit=3)
     graph_url = str((await aiohttp_server(fake.app())).make_url("/v25.0"))
     state, log = tmp_path / "state", tmp_path / "server.log"
@@ -112,7 +125,9 @@ async def test_sigkill_after_ack_then_restart_answers_every_message_once(aiohttp
         assert secret not in output  # ...without the token
 
 
-async def test_sigterm_while_generating_leaves_work_for_the_next_start(aiohttp_server, tmp_path) -> None:
+async def test_sigterm_while_generating_leaves_work_for_the_next_start(
+    aiohttp_server, tmp_path
+) -> None:
     fake = FakeGraphApi(access_tokens={PAGE_TOKEN}, app_secret=APP_SECRET)
     graph_url = str((await aiohttp_server(fake.app())).make_url("/v25.0"))
     state, log = tmp_path / "state", tmp_path / "server.log"

@@ -1,4 +1,4 @@
-"""End to end with a trained bot: webhook -> batched model -> Send API, and the ``serve`` command."""
+"""End to end with a trained bot: webhook -> batched model -> Send API; the ``serve`` command."""
 
 from __future__ import annotations
 
@@ -19,14 +19,18 @@ from .test_process import free_port, post
 pytestmark = pytest.mark.slow
 
 
-async def test_trained_bot_answers_messenger_users_and_the_web_chat(make_server, graph, tiny_bot) -> None:
+async def test_trained_bot_answers_messenger_users_and_the_web_chat(
+    make_server, graph, tiny_bot
+) -> None:
     served = ServedBot.from_bot(tiny_bot)
     client = await make_server([served])
     prompts = {"hi": "hello there", "how are you ?": "i am fine thanks", "bye": "see you later"}
     await post_events(client, *(text_event(f"u{i}", p, f"m{i}") for i, p in enumerate(prompts)))
     await wait_for(lambda: len(graph[0].messages) == 3, timeout=30)
     assert {m.text for m in graph[0].messages} == set(prompts.values())
-    chat = await (await client.post("/api/chat", json={"text": "good night", "candidates": True})).json()
+    chat = await (
+        await client.post("/api/chat", json={"text": "good night", "candidates": True})
+    ).json()
     assert chat["reply"] == "sleep well" and chat["candidates"][0]["text"] == "sleep well"
 
 
@@ -44,9 +48,20 @@ async def test_serve_command_with_a_trained_bot(aiohttp_server, tiny_bot_yaml, t
     log = tmp_path / "serve.log"
     with open(log, "wb") as out:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "botframework.messenger", "serve", str(tiny_bot_yaml),
-            "--port", str(port), "--state-dir", str(tmp_path / "state"), "--set", "channel.blocklist=[jazz]",
-            env=env, stdout=out, stderr=out,
+            sys.executable,
+            "-m",
+            "botframework.messenger",
+            "serve",
+            str(tiny_bot_yaml),
+            "--port",
+            str(port),
+            "--state-dir",
+            str(tmp_path / "state"),
+            "--set",
+            "channel.blocklist=[jazz]",
+            env=env,
+            stdout=out,
+            stderr=out,
         )
     url = f"http://127.0.0.1:{port}"
     try:

@@ -6,7 +6,12 @@ import asyncio
 import logging
 import threading
 
-from botframework.messenger.send_api import SendApi, TransportError, AiohttpTransport, RetryPolicy
+from botframework.messenger.send_api import (
+    AiohttpTransport,
+    RetryPolicy,
+    SendApi,
+    TransportError,
+)
 from botframework.messenger.testing import Failure, text_event
 
 from .conftest import APP_SECRET, PAGE_TOKEN, EchoModel, echo_bot, post_events, wait_for
@@ -43,7 +48,11 @@ async def test_dedupe_survives_a_restart(make_server, graph, tmp_path) -> None:
 async def test_one_users_messages_answered_in_order_users_in_parallel(make_server, graph) -> None:
     model = EchoModel(delay=0.02)
     client = await make_server([echo_bot(model=model, batch_max_size=8)])
-    events = [text_event(f"u{u}", f"{u}-{i}", f"m{u}-{i}", timestamp=i) for i in range(5) for u in range(4)]
+    events = [
+        text_event(f"u{u}", f"{u}-{i}", f"m{u}-{i}", timestamp=i)
+        for i in range(5)
+        for u in range(4)
+    ]
     await post_events(client, *events)
     await wait_for(lambda: len(graph[0].messages) == 20)
     for user in range(4):
@@ -57,7 +66,9 @@ async def test_concurrent_users_are_batched_into_one_generate_call(make_server, 
     client = await make_server([echo_bot(model=model, batch_max_size=32, batch_max_wait_ms=5)])
     await post_events(client, text_event("first", "go", "m-first"))
     await asyncio.sleep(0.1)  # the first batch is now blocked inside generate
-    await asyncio.gather(*(post_events(client, text_event(f"u{i}", "hi", f"m{i}")) for i in range(20)))
+    await asyncio.gather(
+        *(post_events(client, text_event(f"u{i}", "hi", f"m{i}")) for i in range(20))
+    )
     await asyncio.sleep(0.1)
     model.gate.set()
     await wait_for(lambda: len(graph[0].messages) == 21)
@@ -97,7 +108,9 @@ async def test_long_reply_split_into_parts_and_reassembled(make_server, graph) -
 
 async def test_transient_failures_are_retried(make_server, graph) -> None:
     fake = graph[0]
-    fake.fail_next(Failure(500), Failure(400, 613), Failure(500, 2, transient=True), Failure(400, 1200))
+    fake.fail_next(
+        Failure(500), Failure(400, 613), Failure(500, 2, transient=True), Failure(400, 1200)
+    )
     client = await make_server([echo_bot(send_max_attempts=6)])
     await post_events(client, text_event("u1", "retry me", "m1"))
     await wait_for(lambda: fake.texts("u1") == ["echo: retry me"])
@@ -114,7 +127,7 @@ async def test_permanent_errors_are_not_retried(make_server, graph, caplog) -> N
         before = fake.attempts
         with caplog.at_level(logging.WARNING):
             await post_events(client, text_event(f"u{index}", "no", f"m-perm-{index}"))
-            await wait_for(lambda: fake.attempts == before + 1)
+            await wait_for(lambda before=before: fake.attempts == before + 1)
             await asyncio.sleep(0.1)
         assert fake.attempts == before + 1
         assert f"code {code}" in caplog.text
@@ -159,7 +172,9 @@ async def test_typing_on_and_mark_seen_are_sent(make_server, graph) -> None:
     await wait_for(lambda: {("u1", "mark_seen"), ("u1", "typing_on")} <= set(graph[0].actions))
 
 
-async def test_typing_on_is_refreshed_while_generation_is_slow(make_server, graph, monkeypatch) -> None:
+async def test_typing_on_is_refreshed_while_generation_is_slow(
+    make_server, graph, monkeypatch
+) -> None:
     from botframework.messenger import responder
 
     monkeypatch.setattr(responder, "TYPING_REFRESH_S", 0.05)
@@ -200,4 +215,16 @@ async def test_tokens_never_reach_logs(make_server, graph, caplog) -> None:
     text = "\n".join(record_texts)
     assert PAGE_TOKEN not in text and APP_SECRET not in text
     assert scrub("GET /x?access_token=abc123&b=1") == "GET /x?access_token=***&b=1"
-    assert scrub("hub.verify_token=letmein&hub.challenge=1") == "hub.verify_token=***&hub.challenge=1"
+    assert (
+        scrub("hub.verify_token=letmein&hub.challenge=1") == "hub.verify_token=***&hub.challenge=1"
+    )
+
+
+async def test_pymessenger_transport_sends_and_is_retried(make_server, graph) -> None:
+    fake = graph[0]
+    fake.fail_next(Failure(400, 613), Failure(500))
+    client = await make_server([echo_bot(transport="pymessenger")])
+    await post_events(client, text_event("u1", "via requests", "m1"))
+    await wait_for(lambda: fake.texts("u1") == ["echo: via requests"])
+    assert fake.attempts == 3
+    assert fake.rejected == []  # appsecret_proof and the body were right

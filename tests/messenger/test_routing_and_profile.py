@@ -16,7 +16,10 @@ from .conftest import APP_SECRET, PAGE_TOKEN, EchoModel, echo_bot, post_events, 
 async def test_events_routed_to_the_bot_of_their_page(make_server, graph) -> None:
     first = echo_bot("first", EchoModel(reply=lambda d: "from first"), page_id="1000")
     second = echo_bot(
-        "second", EchoModel(reply=lambda d: "from second"), page_id="2000", page_token_env="SECOND_TOKEN"
+        "second",
+        EchoModel(reply=lambda d: "from second"),
+        page_id="2000",
+        page_token_env="SECOND_TOKEN",
     )
     client = await make_server([first, second], env={"SECOND_TOKEN": "second-page-token"})
     await post_events(client, text_event("u1", "hi", "m1", page="1000"), page="1000")
@@ -57,7 +60,12 @@ async def test_messenger_profile_sets_get_started_and_greeting(graph) -> None:
     ]
     with pytest.raises(ValueError, match="profile_greeting"):
         profile_payload(ChannelConfig(greeting="x" * 161))
-    assert profile_payload(ChannelConfig(greeting="x" * 161, profile_greeting="Hi"))["greeting"][0]["text"] == "Hi"
+    assert (
+        profile_payload(ChannelConfig(greeting="x" * 161, profile_greeting="Hi"))["greeting"][0][
+            "text"
+        ]
+        == "Hi"
+    )
 
 
 def test_messenger_profile_command_dry_run(tmp_path, capsys) -> None:
@@ -67,3 +75,23 @@ def test_messenger_profile_command_dry_run(tmp_path, capsys) -> None:
     path.write_text("name: b\nchannel:\n  greeting: Hey there\n", encoding="utf-8")
     assert main(["messenger-profile", str(path), "--dry-run"]) == 0
     assert '"text": "Hey there"' in capsys.readouterr().out
+
+
+async def test_delete_user_command_removes_stored_data(tmp_path) -> None:
+    import asyncio
+
+    from botframework.messenger.command import main
+    from botframework.messenger.sqlite_store import SQLiteStore
+    from botframework.messenger.store import NewEvent, StoredTurn
+
+    path = tmp_path / "b.yaml"
+    path.write_text("name: b\n", encoding="utf-8")
+    store = SQLiteStore(tmp_path / "state" / "messenger.sqlite3")
+    [stored] = await store.accept([NewEvent("mid:1", "b", "u1", "text", 1, {}, "1000")])
+    await store.finish(stored.id, [StoredTurn("user", "private")])
+    await store.close()
+    args = ["messenger-delete-user", str(path), "u1", "--state-dir", str(tmp_path / "state")]
+    assert await asyncio.to_thread(main, args) == 0
+    store = SQLiteStore(tmp_path / "state" / "messenger.sqlite3")
+    assert await store.recent_turns("b", "u1", 10) == []
+    await store.close()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 
-from botframework.messenger.store import NewEvent, SQLiteStore, StoredTurn
+from botframework.messenger.sqlite_store import SQLiteStore
+from botframework.messenger.store import NewEvent, StoredTurn
 
 
 def event(key: str, user: str = "u1", timestamp: int = 0) -> NewEvent:
@@ -32,7 +33,9 @@ async def test_accept_dedupes_and_pending_survives_reopening(tmp_path) -> None:
 
 async def test_pending_is_ordered_per_user_by_timestamp(tmp_path) -> None:
     store = SQLiteStore(tmp_path / "s.sqlite3")
-    await store.accept([event("late", timestamp=5), event("early", timestamp=1), event("x", "u0", 9)])
+    await store.accept(
+        [event("late", timestamp=5), event("early", timestamp=1), event("x", "u0", 9)]
+    )
     assert [e.key for e in await store.pending()] == ["x", "early", "late"]
     await store.close()
 

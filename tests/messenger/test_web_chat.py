@@ -65,7 +65,9 @@ def _browse(url: str) -> tuple[str, list[str]]:
         driver.quit()
 
 
-@pytest.mark.skipif(not CHROMIUM or not CHROMEDRIVER, reason="needs Debian's chromium and chromium-driver")
+@pytest.mark.skipif(
+    not CHROMIUM or not CHROMEDRIVER, reason="needs Debian's chromium and chromium-driver"
+)
 async def test_web_chat_in_headless_chromium(make_server) -> None:
     pytest.importorskip("selenium", reason="needs selenium (pip install selenium)")
     client = await make_server([echo_bot()])

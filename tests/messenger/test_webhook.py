@@ -1,4 +1,4 @@
-"""Receiving: verification, signatures, status codes, every entry and event, ack before the model."""
+"""Receiving: verification, signatures, status codes, every entry and event, ack first."""
 
 from __future__ import annotations
 
@@ -12,12 +12,28 @@ from botframework import hookimpl
 from botframework.messenger.signature import sign, signature_is_valid
 from botframework.messenger.testing import signed, text_event, webhook_body
 
-from .conftest import APP_SECRET, VERIFY_TOKEN, EchoModel, echo_bot, post_events, wait_for
+from .conftest import (
+    APP_SECRET,
+    VERIFY_TOKEN,
+    EchoModel,
+    echo_bot,
+    post_events,
+    wait_for,
+)
 
 
 @pytest.mark.parametrize(
     "header",
-    [None, "", "sha256", "sha256=", "foo=bar", "sha1=" + "0" * 40, "sha256=" + "0" * 64, "sha256=zz"],
+    [
+        None,
+        "",
+        "sha256",
+        "sha256=",
+        "foo=bar",
+        "sha1=" + "0" * 40,
+        "sha256=" + "0" * 64,
+        "sha256=zz",
+    ],
 )
 async def test_bad_signatures_are_refused_with_403(make_server, graph, header) -> None:
     client = await make_server()
@@ -53,7 +69,10 @@ async def test_invalid_json_is_400_and_other_objects_404(make_server, graph) -> 
     assert (await client.post("/webhook", data=raw, headers=headers)).status == 400
     raw, headers = signed(b"\xff\xfe", APP_SECRET)
     assert (await client.post("/webhook", data=raw, headers=headers)).status == 400
-    body = {"object": "instagram", "entry": [{"id": "1000", "messaging": [text_event("u", "x", "m")]}]}
+    body = {
+        "object": "instagram",
+        "entry": [{"id": "1000", "messaging": [text_event("u", "x", "m")]}],
+    }
     raw, headers = signed(body, APP_SECRET)
     assert (await client.post("/webhook", data=raw, headers=headers)).status == 404
     assert graph[0].attempts == 0
@@ -121,13 +140,45 @@ async def test_every_entry_and_event_handled_and_only_messages_answered(make_ser
                 "messaging": [
                     text_event("u1", "first", "m1"),
                     text_event("u2", "second", "m2"),
-                    {"sender": {"id": page}, **common, "message": {"is_echo": True, "mid": "m3", "text": "x"}},
-                    {"sender": {"id": "u1"}, **common, "delivery": {"mids": ["m0"], "watermark": 1}},
+                    {
+                        "sender": {"id": page},
+                        **common,
+                        "message": {"is_echo": True, "mid": "m3", "text": "x"},
+                    },
+                    {
+                        "sender": {"id": "u1"},
+                        **common,
+                        "delivery": {"mids": ["m0"], "watermark": 1},
+                    },
                     {"sender": {"id": "u1"}, **common, "read": {"watermark": 1}},
-                    {"sender": {"id": "u1"}, **common, "reaction": {"reaction": "love", "emoji": "❤️", "action": "react", "mid": "m0"}},
-                    {"sender": {"id": "u3"}, **common, "message": {"mid": "m4", "quick_reply": {"payload": "RED"}, "text": "Red"}},
-                    {"sender": {"id": "u4"}, **common, "postback": {"mid": "m5", "title": "Hello", "payload": "HELLO"}},
-                    {"sender": {"id": "u5"}, **common, "message": {"mid": "m6", "attachments": [{"type": "image", "payload": {"url": "http://x"}}]}},
+                    {
+                        "sender": {"id": "u1"},
+                        **common,
+                        "reaction": {
+                            "reaction": "love",
+                            "emoji": "❤️",
+                            "action": "react",
+                            "mid": "m0",
+                        },
+                    },
+                    {
+                        "sender": {"id": "u3"},
+                        **common,
+                        "message": {"mid": "m4", "quick_reply": {"payload": "RED"}, "text": "Red"},
+                    },
+                    {
+                        "sender": {"id": "u4"},
+                        **common,
+                        "postback": {"mid": "m5", "title": "Hello", "payload": "HELLO"},
+                    },
+                    {
+                        "sender": {"id": "u5"},
+                        **common,
+                        "message": {
+                            "mid": "m6",
+                            "attachments": [{"type": "image", "payload": {"url": "http://x"}}],
+                        },
+                    },
                     {"sender": {"id": "u1"}, **common, "something_new": {}},
                     {"sender": {"id": "u1"}},
                     "not an object",
@@ -176,7 +227,11 @@ async def test_ack_comes_before_the_model_answers(make_server, graph) -> None:
 
 async def test_without_secrets_webhook_is_refused_and_web_chat_works(make_server, graph) -> None:
     client = await make_server(
-        env={"MESSENGER_APP_SECRET": "", "MESSENGER_VERIFY_TOKEN": "", "MESSENGER_PAGE_ACCESS_TOKEN": ""}
+        env={
+            "MESSENGER_APP_SECRET": "",
+            "MESSENGER_VERIFY_TOKEN": "",
+            "MESSENGER_PAGE_ACCESS_TOKEN": "",
+        }
     )
     health = await (await client.get("/healthz")).json()
     assert health["messenger"] is False

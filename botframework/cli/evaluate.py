@@ -1,0 +1,157 @@
+"""``botframework eval``: compare checkpoints of a bot on held-out prompts, as a Markdown table."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from botframework.cli.options import add_bot_options
+
+DEFAULT_LIMIT = 200
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "eval",
+        help="compare checkpoints on held-out prompts (Markdown table)",
+        description="Answer held-out prompts (the validation conversations of the corpus, or "
+        "--prompts) with each checkpoint and its YAML decoding settings, let two copies of it talk "
+        "from each prompt, and print one row per metric and one column per checkpoint: "
+        "perplexity, distinct-1/2, dull-reply rate, simulated turns, mean reward per rule, plus "
+        "the metrics plugins add (register_eval_metrics).",
+    )
+    add_bot_options(parser, checkpoint=False)
+    parser.add_argument(
+        "--checkpoint",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="a checkpoint to evaluate (repeatable; default: the newest in the workspace)",
+    )
+    parser.add_argument(
+        "--prompts",
+        metavar="FILE",
+        help="one prompt per line, optionally followed by a tab and its true reply "
+        "(default: the corpus's held-out conversations)",
+    )
+    parser.add_argument(
+        "--limit", type=int, default=DEFAULT_LIMIT, help=f"prompts used (default {DEFAULT_LIMIT})"
+    )
+    parser.add_argument(
+        "--metrics", metavar="NAMES", help="comma-separated metric names (default: all)"
+    )
+    parser.add_argument(
+        "--judge",
+        metavar="PATH",
+        help="the model that scores rewards for every checkpoint (default: the newest MLE one)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="for sampling decoders (default 0)")
+    parser.add_argument("--output", metavar="FILE", help="also write the table to FILE")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from botframework.bot import Bot
+    from botframework.config.loader import ConfigError
+    from botframework.evaluation.report import collect_eval_metrics, markdown_table, measure
+    from botframework.evaluation.run import EvalRun
+
+    if args.limit < 1:
+        raise ConfigError(f"--limit must be a positive integer, got {args.limit}")
+    bots = [Bot.load(args.bot, args.overrides, path) for path in args.checkpoint or [None]]
+    prompts, references = _prompts(args, bots[0])
+    judge = _judge(args, bots[0])
+    scorer, skipped = _scorer(judge)
+    registry = collect_eval_metrics(judge.plugin_manager)
+    names = args.metrics.split(",") if args.metrics else list(registry.factories)
+    metrics = {name.strip(): registry.get(name.strip(), "--metrics") for name in names}
+    labels, results = [], []
+    for bot in bots:
+        evaluation = EvalRun(
+            _label(bot, labels), bot, prompts, references, scorer, skipped, seed=args.seed
+        )
+        labels.append(evaluation.label)
+        results.append(measure(evaluation, metrics))
+    table = markdown_table(labels, results)
+    notes = [
+        f"{len(prompts)} prompts; decoder {bots[0].config.decoding.decoder.name}; "
+        f"rewards judged by {judge.checkpoint.path.name}"
+    ]
+    notes += [f"reward {name!r} not computed: {why}" for name, why in skipped.items()]
+    text = table + "\n\n" + "\n".join(notes) + "\n"
+    sys.stdout.write(text)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    return 0
+
+
+def _prompts(args: argparse.Namespace, bot) -> tuple[list[list[str]], list[str] | None]:
+    """The prompts (each a list of turns) and their true replies when known, at most --limit."""
+    from botframework.config.loader import ConfigError
+
+    if args.prompts:
+        lines = [line.rstrip("\n") for line in open(args.prompts, encoding="utf-8")]
+        rows = [line.split("\t", 1) for line in lines if line.strip()]
+        if not rows:
+            raise ConfigError(f"--prompts: {args.prompts} holds no prompt")
+        rows = _spread(rows, args.limit)
+        references = [row[1] for row in rows] if all(len(row) == 2 for row in rows) else None
+        return [[row[0]] for row in rows], references
+    from botframework.data.datamodule import DialogueDataModule
+    from botframework.data.prepare import read_conversations
+
+    conversations = read_conversations(bot.definition, bot.parts)
+    pairs = DialogueDataModule(bot.config, bot.tokenizer, conversations).val_pairs
+    if not pairs:
+        raise ConfigError(
+            f"{bot.definition.path}: no held-out prompts: corpus.validation_fraction leaves no "
+            "validation conversation; pass --prompts FILE"
+        )
+    pairs = _spread(pairs, args.limit)
+    return [list(p.context) for p in pairs], [p.reply for p in pairs]
+
+
+def _spread(items: list, limit: int) -> list:
+    """At most ``limit`` items, evenly spread over ``items`` (so not all from one conversation)."""
+    if len(items) <= limit:
+        return items
+    return [items[i * len(items) // limit] for i in range(limit)]
+
+
+def _judge(args: argparse.Namespace, first):
+    """The bot whose model scores the rewards of every checkpoint (one judge for a fair table)."""
+    from botframework.bot import Bot
+    from botframework.reinforce.run import mle_checkpoint
+
+    path = args.judge or mle_checkpoint(first.definition)
+    if path is None or Path(path) == first.checkpoint.path:
+        return first
+    return Bot.load(args.bot, args.overrides, path)
+
+
+def _scorer(judge):
+    """The reward scorer of the bot's rules that can run, and why the others cannot."""
+    from botframework.reinforce.rewards import RewardScorer, build_reward_rules
+
+    usable, skipped = [], {}
+    for rule in build_reward_rules(judge):
+        missing = [m for m in rule.required_models if m not in judge.extra_models]
+        if missing:
+            skipped[rule.label] = f"the bot has no {' or '.join(missing)} model"
+        else:
+            usable.append(rule)
+    scorer = RewardScorer(
+        usable,
+        judge.model,
+        judge.tokenizer,
+        judge.trained_config,
+        judge.config.reinforce.dull_replies,
+        judge.extra_models,
+    )
+    return scorer, skipped
+
+
+def _label(bot, taken: list[str]) -> str:
+    label = bot.checkpoint.path.stem
+    return label if label not in taken else f"{label} ({len(taken) + 1})"

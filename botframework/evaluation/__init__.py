@@ -1,0 +1,9 @@
+"""Evaluating checkpoints of a bot on held-out prompts (``botframework eval``).
+
+:mod:`~botframework.evaluation.metrics` holds the metric code RL shares (distinct-n, the one
+dull-reply list, word-level perplexity); :class:`~botframework.evaluation.run.EvalRun` is what each
+metric receives; metrics are registered by name through the ``register_eval_metrics`` hook (the
+built-in ones in :mod:`~botframework.evaluation.core`, the RL ones in the ``rewards.evaluation``
+plugin) and shown by :func:`~botframework.evaluation.report.markdown_table`. Import the modules
+themselves: this package imports nothing, so RL and evaluation can share code without cycles.
+"""

@@ -1,0 +1,41 @@
+"""The built-in metrics of ``botframework eval``, registered like a plugin's."""
+
+from __future__ import annotations
+
+import math
+
+from botframework.evaluation.metrics import distinct_n, dull_rate, word_perplexity
+from botframework.evaluation.run import EvalRun
+from botframework.hookspecs import hookimpl
+
+
+def distinct_1(run: EvalRun) -> float:
+    """Distinct unigrams / unigrams over the replies to the prompts."""
+    return distinct_n(run.replies, 1)
+
+
+def distinct_2(run: EvalRun) -> float:
+    """Distinct bigrams / bigrams over the replies to the prompts."""
+    return distinct_n(run.replies, 2)
+
+
+def generic_reply_rate(run: EvalRun) -> float:
+    """The share of replies that are dull (``reinforce.dull_replies``)."""
+    return dull_rate(run.replies, run.settings.dull_replies)
+
+
+def perplexity(run: EvalRun) -> float:
+    """Word-level perplexity of the true replies (NaN when the prompts come without them)."""
+    pairs = run.pairs
+    if not pairs:
+        return math.nan
+    config = run.bot.trained_config.corpus
+    return word_perplexity(run.bot.model, run.bot.tokenizer, pairs, config.max_source_length)
+
+
+@hookimpl
+def register_eval_metrics(register) -> None:
+    register("perplexity", perplexity)
+    register("distinct-1", distinct_1)
+    register("distinct-2", distinct_2)
+    register("dull-rate", generic_reply_rate)

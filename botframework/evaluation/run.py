@@ -1,0 +1,85 @@
+"""One checkpoint on the held-out prompts: what every evaluation metric receives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+import torch
+
+from botframework.config.schema import ReinforceConfig
+from botframework.data.corpus import Pair
+from botframework.decoding.candidate import Candidate
+from botframework.reinforce.rewards import RewardScorer
+from botframework.reinforce.simulation import SimulatedDialogue, simulate
+
+if TYPE_CHECKING:
+    from botframework.bot import Bot
+
+#: Dialogues decoded per call of the bot's decoder.
+BATCH_SIZE = 32
+
+
+@dataclass
+class EvalRun:
+    """A bot with one checkpoint, evaluated on ``prompts`` (each a list of turns, prompt last).
+
+    ``references`` holds the true reply of each prompt when known (else None). ``scorer`` scores
+    simulated turns with the bot's reward rules, judged by one model for every checkpoint (None
+    when no rule can run); ``skipped_rules`` names the rules left out and why. :attr:`replies` and
+    :attr:`simulations` use the bot's configured decoder (``--set decoding...`` changes it) and are
+    computed on first use, then shared by every metric.
+    """
+
+    label: str
+    bot: Bot
+    prompts: list[list[str]]
+    references: list[str] | None = None
+    scorer: RewardScorer | None = None
+    skipped_rules: dict[str, str] = field(default_factory=dict)
+    seed: int = 0
+
+    @property
+    def settings(self) -> ReinforceConfig:
+        """The bot's ``reinforce`` section: dull replies, turn cap, repetition threshold."""
+        return self.bot.config.reinforce
+
+    @property
+    def pairs(self) -> list[Pair] | None:
+        if self.references is None:
+            return None
+        return [Pair(tuple(p), r) for p, r in zip(self.prompts, self.references, strict=True)]
+
+    @cached_property
+    def replies(self) -> list[str]:
+        """The best reply to every prompt."""
+        return [turn.text for turn in self.respond(self.prompts)]
+
+    @cached_property
+    def simulations(self) -> list[SimulatedDialogue[Candidate]]:
+        """Two copies of the bot talking from every prompt, up to ``reinforce.max_turns`` turns."""
+        s = self.settings
+        return simulate(
+            self.respond, self.prompts, s.max_turns, s.dull_replies, s.repetition_threshold
+        )
+
+    @cached_property
+    def turn_rewards(self) -> list[dict[str, float]]:
+        """Every rule's value for every simulated turn (empty without a scorer)."""
+        if self.scorer is None:
+            return []
+        return [
+            self.scorer.score(history, turn.text)
+            for dialogue in self.simulations
+            for history, turn in dialogue.steps()
+        ]
+
+    def respond(self, dialogues: list[list[str]]) -> list[Candidate]:
+        """The bot's best candidate for each dialogue (an empty one when it has none)."""
+        torch.manual_seed(self.seed)  # the same draws for every checkpoint with a sampling decoder
+        best: list[Candidate] = []
+        for start in range(0, len(dialogues), BATCH_SIZE):
+            for candidates in self.bot.generate(dialogues[start : start + BATCH_SIZE]):
+                best.append(candidates[0] if candidates else Candidate(token_ids=[], score=0.0))
+        return best

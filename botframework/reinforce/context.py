@@ -1,0 +1,85 @@
+"""What a reward rule sees: the dialogue, the reply, a judge model and helpers to score with it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+
+from botframework.data.encoding import encode_source
+from botframework.decoding.context import ScoringContext
+from botframework.evaluation.metrics import DEFAULT_DULL_REPLIES, padded
+from botframework.model.seq2seq import Seq2Seq
+
+
+@dataclass
+class RewardContext(ScoringContext):
+    """A :class:`ScoringContext` for one reply of a simulated dialogue.
+
+    ``dialogues[0]`` (also :attr:`dialogue`) holds the turns before the reply, the corpus prompt
+    first and the turn being answered last; ``reply`` is the action being rewarded. ``model`` is the
+    judge: the frozen MLE model reinforcement learning started from, so rewards do not drift while
+    the policy learns. ``extra_models["reverse"]`` is the backward model p(prompt | reply) when the
+    bot has one. ``source_ids`` hold the turns the policy answered, encoded.
+    ``context_turns`` and ``max_source_length`` say how the model was trained to read a dialogue;
+    ``dull_replies`` is the bot's dull-reply list (``reinforce.dull_replies``).
+    """
+
+    context_turns: int = 1
+    max_source_length: int = 40
+    dull_replies: tuple[str, ...] = DEFAULT_DULL_REPLIES
+
+    @property
+    def dialogue(self) -> list[str]:
+        return self.dialogues[0]
+
+    @property
+    def query(self) -> str:
+        """The turn the reply answers (the other agent's last turn)."""
+        return self.dialogue[-1]
+
+    @property
+    def previous_own_turn(self) -> str | None:
+        """The replying agent's previous turn, two turns back; None for the first reply."""
+        return self.dialogue[-2] if len(self.dialogue) >= 2 else None
+
+    def source_turns(self, turns: Sequence[str]) -> list[str]:
+        """The last ``context_turns`` of ``turns``: what the model conditions on."""
+        return list(turns[-self.context_turns :])
+
+    def log_likelihood(
+        self,
+        sources: Sequence[Sequence[str]],
+        targets: Sequence[str],
+        model: Seq2Seq | None = None,
+        normalize: bool = True,
+    ) -> torch.Tensor:
+        """log p(target | source turns) for each row (N,), under ``model`` (default: the judge).
+
+        With ``normalize`` the log-likelihood is divided by the target's length in tokens, EOS
+        included (the 1/N of Li et al.'s rewards). No gradient flows.
+        """
+        model = model if model is not None else self.model
+        tokenizer, device = self.tokenizer, next(model.parameters()).device
+        source_ids = [encode_source(tokenizer, turns, self.max_source_length) for turns in sources]
+        target_ids = [tokenizer.encode(text) + [tokenizer.eos_id] for text in targets]
+        with torch.no_grad():
+            scores = model.sequence_log_probs(
+                *padded(source_ids, device), *padded(target_ids, device)
+            )
+        if normalize:
+            scores = scores / torch.tensor([len(t) for t in target_ids], device=device)
+        return scores.cpu()
+
+    def encoder_states(
+        self, sources: Sequence[Sequence[str]], model: Seq2Seq | None = None
+    ) -> torch.Tensor:
+        """The final hidden state of the encoder's top layer for each source (N, hidden_size)."""
+        model = model if model is not None else self.model
+        device = next(model.parameters()).device
+        source_ids = [
+            encode_source(self.tokenizer, turns, self.max_source_length) for turns in sources
+        ]
+        with torch.no_grad():
+            return model.encode(*padded(source_ids, device)).hidden[-1].cpu()

@@ -1,0 +1,224 @@
+"""The RL system: simulated dialogues, rewards, REINFORCE with a baseline, mixed with MLE."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pytorch_lightning as pl
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from botframework.config.schema import BotConfig, ReinforceConfig
+from botframework.data.corpus import Pair
+from botframework.data.encoding import encode_source, encode_target
+from botframework.data.tokenizer import Tokenizer
+from botframework.evaluation.metrics import padded
+from botframework.model.seq2seq import Seq2Seq
+from botframework.reinforce.rewards import RewardScorer
+from botframework.reinforce.sampling import SampledReply, sample_tokens
+from botframework.reinforce.simulation import SimulatedDialogue, simulate
+
+
+@dataclass
+class Action:
+    """One generated turn: what the policy answered, what it said, its rewards and return."""
+
+    reply: SampledReply
+    turn: int
+    values: dict[str, float]
+    reward: float
+    ret: float = 0.0
+
+
+class ReinforceTask(pl.LightningModule):
+    """Fine-tunes a trained :class:`Seq2Seq` (``model``) by policy gradient (Li et al., 2016).
+
+    Each step simulates one dialogue per corpus pair of the batch: its context is the prompt, then
+    the policy answers itself by sampling for up to :meth:`turn_limit` turns (the curriculum),
+    stopping early on a dull or repeated turn. Every turn is an action rewarded by the weighted
+    rules; its return is its reward plus ``discount`` times the next turn's return (the default 0
+    credits each reply with its own reward: the rules already look one turn ahead, and a sum of
+    mostly negative log-likelihood rewards would otherwise pay for ending dialogues early).
+    The loss is ``(1 - mle_weight) * -(A * log p(action)).mean() + mle_weight * MLE`` on the
+    batch's true replies, with advantage A = return - baseline (a learned linear value of the
+    encoder state and the turn, or a running mean per turn), optionally divided by its standard
+    deviation. Dropout stays off so the log-probabilities are those of the policy that sampled.
+    """
+
+    def __init__(
+        self,
+        model: Seq2Seq,
+        scorer: RewardScorer,
+        tokenizer: Tokenizer,
+        trained_config: BotConfig,
+        settings: ReinforceConfig,
+        max_length: int,
+    ) -> None:
+        super().__init__()
+        self.automatic_optimization = False
+        self.model = model
+        self.scorer = scorer
+        self.tokenizer = tokenizer
+        self.settings = settings
+        self.max_length = settings.max_length or max_length
+        corpus = trained_config.corpus
+        self.context_turns, self.max_source_length = corpus.context_turns, corpus.max_source_length
+        self.max_target_length = corpus.max_target_length
+        hidden, turns = trained_config.model.hidden_size, settings.max_turns
+        self.value = nn.Linear(hidden + turns, 1) if settings.baseline == "learned" else None
+        self.register_buffer("turn_means", torch.zeros(turns))
+        self.register_buffer("turn_seen", torch.zeros(turns, dtype=torch.bool))
+
+    def turn_limit(self, step: int) -> int:
+        """Turns per dialogue at ``step``: ``min_turns``, then one more every ``turns_every``."""
+        s = self.settings
+        return min(s.max_turns, s.min_turns + step // s.turns_every)
+
+    def on_fit_start(self) -> None:
+        self.scorer.to(self.device)
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        groups = [{"params": list(self.model.parameters()), "lr": self.settings.learning_rate}]
+        if self.value is not None:
+            groups.append(
+                {"params": list(self.value.parameters()), "lr": self.settings.baseline_learning_rate}
+            )
+        return torch.optim.Adam(groups)
+
+    def transfer_batch_to_device(
+        self, batch: list[Pair], device: torch.device, dataloader_idx: int
+    ) -> list[Pair]:
+        return batch  # texts, encoded onto the device as the simulation goes
+
+    def training_step(self, batch: list[Pair], batch_idx: int) -> torch.Tensor:
+        self.model.eval()
+        limit = self.turn_limit(self.global_step)
+        dialogues = self.simulate([list(pair.context) for pair in batch], limit)
+        actions = self.score(dialogues)
+        mle_weight = self.settings.mle_weight
+        zero = torch.zeros((), device=self.device)
+        pg_loss, value_loss = self.policy_gradient_loss(actions) if mle_weight < 1 else (zero, zero)
+        mle_loss = self.mle_loss(batch) if mle_weight > 0 else zero
+        loss = (1 - mle_weight) * pg_loss + mle_weight * mle_loss + value_loss
+        optimizer = self.optimizers()
+        optimizer.zero_grad()
+        self.manual_backward(loss)
+        if self.settings.gradient_clip:
+            self.clip_gradients(optimizer, self.settings.gradient_clip, "norm")
+        optimizer.step()
+        self.log_step(dialogues, actions, (pg_loss, mle_loss, value_loss), limit, len(batch))
+        return loss.detach()
+
+    def simulate(
+        self, starts: list[list[str]], max_turns: int
+    ) -> list[SimulatedDialogue[SampledReply]]:
+        s = self.settings
+        return simulate(self.respond, starts, max_turns, s.dull_replies, s.repetition_threshold)
+
+    def respond(self, dialogues: list[list[str]]) -> list[SampledReply]:
+        """One sampled reply per dialogue, from its last ``context_turns`` turns."""
+        sources = [
+            encode_source(self.tokenizer, d[-self.context_turns :], self.max_source_length)
+            for d in dialogues
+        ]
+        ids, finished = sample_tokens(
+            self.model,
+            *padded(sources, self.device),
+            bos_id=self.tokenizer.bos_id,
+            eos_id=self.tokenizer.eos_id,
+            max_length=self.max_length,
+            temperature=self.settings.temperature,
+            top_k=self.settings.top_k,
+        )
+        eos = [self.tokenizer.eos_id]
+        return [
+            SampledReply(self.tokenizer.decode(row), source, row + eos if done else row, done)
+            for source, row, done in zip(sources, ids, finished)
+        ]
+
+    def score(self, dialogues: Sequence[SimulatedDialogue[SampledReply]]) -> list[Action]:
+        """Every generated turn as an action, with its rule values, reward and return."""
+        actions: list[Action] = []
+        for dialogue in dialogues:
+            turns = []
+            for index, (history, reply) in enumerate(dialogue.steps()):
+                values = self.scorer.score(history, reply.text)
+                turns.append(Action(reply, index, values, self.scorer.total(values)))
+            following = 0.0
+            for action in reversed(turns):
+                action.ret = following = action.reward + self.settings.discount * following
+            actions.extend(turns)
+        return actions
+
+    def policy_gradient_loss(self, actions: list[Action]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The REINFORCE loss and the learned baseline's squared error (0 for the running mean)."""
+        sources = padded([a.reply.source_ids for a in actions], self.device)
+        targets = padded([a.reply.target_ids for a in actions], self.device)
+        returns = torch.tensor([a.ret for a in actions], device=self.device)
+        turns = torch.tensor([a.turn for a in actions], device=self.device)
+        log_probs = self.model.sequence_log_probs(*sources, *targets)
+        value_loss = torch.zeros((), device=self.device)
+        if self.value is not None:
+            state = self.model.encode(*sources).hidden[-1].detach()
+            features = torch.cat([state, F.one_hot(turns, self.settings.max_turns).float()], 1)
+            values = self.value(features).squeeze(1)
+            value_loss = F.mse_loss(values, returns)
+            baseline = values.detach()
+        else:
+            baseline = self.running_mean(turns, returns)
+        advantage = returns - baseline
+        if self.settings.normalize_advantage and len(actions) > 1:
+            advantage = advantage / (advantage.std() + 1e-6)
+        return -(advantage * log_probs).mean(), value_loss
+
+    def running_mean(self, turns: torch.Tensor, returns: torch.Tensor) -> torch.Tensor:
+        """Each action's turn's running mean return (before this batch), then updated with it."""
+        baseline = self.turn_means[turns].clone()
+        unseen = ~self.turn_seen[turns]
+        baseline[unseen] = returns[unseen].mean()  # no history yet: the batch's own mean
+        momentum = self.settings.baseline_momentum
+        for turn in turns.unique():
+            mean = returns[turns == turn].mean()
+            if self.turn_seen[turn]:
+                mean = momentum * self.turn_means[turn] + (1 - momentum) * mean
+            self.turn_means[turn] = mean
+            self.turn_seen[turn] = True
+        return baseline
+
+    def mle_loss(self, batch: list[Pair]) -> torch.Tensor:
+        """Mean negative log-likelihood per token of the corpus replies (full softmax)."""
+        sources = [encode_source(self.tokenizer, p.context, self.max_source_length) for p in batch]
+        targets = [encode_target(self.tokenizer, p.reply, self.max_target_length) for p in batch]
+        log_probs = self.model.sequence_log_probs(
+            *padded(sources, self.device), *padded(targets, self.device)
+        )
+        return -log_probs.sum() / sum(map(len, targets))
+
+    def log_step(
+        self,
+        dialogues: Sequence[SimulatedDialogue[SampledReply]],
+        actions: list[Action],
+        losses: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+        turn_limit: int,
+        batch_size: int,
+    ) -> None:
+        """Logged each step: mean reward (total and per rule), turns, dull endings, losses."""
+        pg_loss, mle_loss, value_loss = losses
+        mean = lambda xs: sum(xs) / len(xs) if xs else 0.0  # noqa: E731
+        metrics = {
+            "reward": mean([a.reward for a in actions]),
+            "turns": mean([d.length for d in dialogues]),
+            "dull_rate": mean([d.ended_by == "dull" for d in dialogues]),
+            "turn_limit": float(turn_limit),
+            "loss_pg": float(pg_loss.detach()),
+            "loss_mle": float(mle_loss.detach()),
+        }
+        if self.value is not None:
+            metrics["loss_value"] = float(value_loss.detach())
+        for label in self.scorer.labels:
+            metrics[f"reward/{label}"] = mean([a.values[label] for a in actions])
+        shown = {"reward", "turns"}
+        for name, value in metrics.items():
+            self.log(name, value, prog_bar=name in shown, batch_size=batch_size)
