@@ -337,3 +337,21 @@ def test_test_command_with_beam_and_anti_lm_shorthands(tiny_bot_yaml, tmp_path) 
         assert scores == sorted(scores, reverse=True)
         assert set(row["replies"][0]["scores"]) == {"model", "antilm", "length_bonus"}
     assert [row["replies"][0]["text"] for row in rows] == [r for _, r in TINY_PAIRS[:4]]
+
+
+@pytest.mark.parametrize(
+    ("cell", "attention"), [("lstm", "bahdanau"), ("gru", "bahdanau"), ("lstm", "luong")]
+)
+def test_other_cells_and_attentions_with_anti_lm_rows(cell: str, attention: str) -> None:
+    config = SMALL.model_copy(update={"cell": cell, "attention": attention, "num_layers": 2})
+    model, tokenizer = train_toy(TINY_PAIRS, steps=0, seed=2, config=config)
+    antilm = named(AntiLanguageModel(0.5, 2), "antilm")
+    greedy = decode(GreedyDecoder(), model, tokenizer, PROMPTS, [antilm], max_length=6)
+    beam_one = decode(BeamSearch(beam_size=1), model, tokenizer, PROMPTS, [antilm], max_length=6)
+    assert [r[0].token_ids for r in beam_one] == [r[0].token_ids for r in greedy]
+    together = decode(BeamSearch(beam_size=3), model, tokenizer, PROMPTS, [antilm], max_length=6)
+    for prompt, row in zip(PROMPTS, together):
+        (alone,) = decode(
+            BeamSearch(beam_size=3), model, tokenizer, [prompt], [antilm], max_length=6
+        )
+        assert [c.token_ids for c in alone] == [c.token_ids for c in row]

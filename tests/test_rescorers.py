@@ -21,10 +21,8 @@ from botframework import ConfigError, language_model_log_probs
 from botframework.cli.decoding_options import (
     add_decoding_options,
     apply_decoding_options,
-    decoding_overrides,
     set_decoding,
 )
-from botframework.config.loader import apply_override
 from botframework.config.schema import BotConfig
 from botframework.data.encoding import encode_source
 from botframework.plugins import build_plugin_manager, collect_parts
@@ -422,17 +420,6 @@ def test_beam_size_antilm_and_n_bonus_options() -> None:
     assert apply_decoding_options(config, parse()) is config
     keep_args = config.model_copy(update={"decoding": set_decoding(config, 4).decoding})
     assert set_decoding(keep_args, 6).decoding.decoder.args == {"beam_size": 6}
-
-
-def test_decoding_overrides_are_valid_set_overrides(tmp_path: Path) -> None:
-    assert decoding_overrides(parse()) == []
-    for argv, expected in ((("--beam-size", "1"), "greedy"), (("--beam-size", "7"), "beam")):
-        raw = {"name": "x"}
-        for override in decoding_overrides(parse(*argv)):
-            apply_override(raw, override, tmp_path / "x.yaml")
-        config = BotConfig.model_validate(raw)
-        assert config.decoding.decoder.name == expected
-    assert config.decoding.decoder.args == {"beam_size": 7}
 
 
 @pytest.mark.parametrize(

@@ -36,19 +36,6 @@ def add_decoding_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def decoding_overrides(args: argparse.Namespace) -> list[str]:
-    """``--beam-size`` as ``--set`` overrides.
-
-    The rescorer weights cannot be expressed so (an override replaces a whole list): use
-    :func:`apply_decoding_options` on the loaded configuration for them.
-    """
-    if getattr(args, "beam_size", None) is None:
-        return []
-    if args.beam_size == 1:
-        return ["decoding.decoder=greedy"]
-    return [f"decoding.decoder={{name: beam, beam_size: {args.beam_size}}}"]
-
-
 def apply_decoding_options(config: BotConfig, args: argparse.Namespace) -> BotConfig:
     """``config`` with the decoding options applied (the same object when none is given)."""
     return set_decoding(
@@ -103,7 +90,7 @@ def _set_rescorer(
         return rescorers
     if weight == 0:
         return [entry for entry in rescorers if entry.name != name]
-    changes = {**extra, **({"weight": weight} if weight is not None else {})}
+    changes = {**({"weight": weight} if weight is not None else {}), **extra}
     if any(entry.name == name for entry in rescorers):
         return [
             NamedPart(name=name, args={**entry.args, **changes}) if entry.name == name else entry

@@ -32,7 +32,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--prompts",
         metavar="FILE",
-        help="one prompt per line, optionally followed by a tab and its true reply "
+        help="one prompt per line, optionally followed by a tab and its true reply; - = stdin "
         "(default: the corpus's held-out conversations)",
     )
     parser.add_argument(
@@ -91,7 +91,10 @@ def _prompts(args: argparse.Namespace, bot) -> tuple[list[list[str]], list[str] 
     from botframework.config.loader import ConfigError
 
     if args.prompts:
-        lines = [line.rstrip("\n") for line in open(args.prompts, encoding="utf-8")]
+        if args.prompts == "-":
+            lines = sys.stdin.read().splitlines()
+        else:
+            lines = Path(args.prompts).read_text(encoding="utf-8").splitlines()
         rows = [line.split("\t", 1) for line in lines if line.strip()]
         if not rows:
             raise ConfigError(f"--prompts: {args.prompts} holds no prompt")

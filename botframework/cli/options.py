@@ -8,6 +8,11 @@ import argparse
 def add_bot_options(parser: argparse.ArgumentParser, checkpoint: bool = True) -> None:
     """The bot YAML, ``--set`` overrides and (for commands that use a model) ``--checkpoint``."""
     parser.add_argument("bot", metavar="BOT.yaml", help="bot definition, e.g. bots/chitchat.yaml")
+    add_override_options(parser, checkpoint)
+
+
+def add_override_options(parser: argparse.ArgumentParser, checkpoint: bool = True) -> None:
+    """``--set KEY.PATH=VALUE`` (repeatable) and, optionally, ``--checkpoint PATH``."""
     parser.add_argument(
         "--set",
         dest="overrides",

@@ -18,7 +18,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         ".safetensors, which chat/test/serve then use by default (or pick with --checkpoint); "
         "logs go to <workspace>/logs/reinforce.",
     )
-    add_bot_options(parser)
+    add_bot_options(parser, checkpoint=False)
+    parser.add_argument(
+        "--checkpoint",
+        metavar="PATH",
+        help="the model to start from; default: the newest MLE checkpoint (step-*.safetensors) "
+        "in the bot's workspace, else the shipped one",
+    )
     parser.add_argument("--steps", type=int, help="optimizer steps (default: reinforce.steps)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.set_defaults(handler=run)

@@ -124,6 +124,7 @@ class ReinforceConfig(Section):
     """
 
     steps: PositiveInt = Field(1000, description="optimizer steps of one run")
+    max_time: str | None = Field(None, description='or stop after "DD:HH:MM:SS", e.g. "00:00:15:00"')
     batch_size: PositiveInt = Field(16, description="simulated dialogues per step")
     min_turns: PositiveInt = Field(2, description="generated turns at the start of the curriculum")
     max_turns: PositiveInt = Field(5, description="generated turns at its end (and eval's cap)")

@@ -12,15 +12,16 @@ from botframework.evaluation.run import EvalRun
 from botframework.plugins import PartRegistry
 
 Metric = Callable[[EvalRun], "float | dict[str, float]"]
-CORE_PLUGIN = "evaluation.core"
 
 
 def collect_eval_metrics(manager: pluggy.PluginManager) -> PartRegistry:
-    """The built-in metrics, then those every plugin registers through ``register_eval_metrics``."""
-    if not manager.has_plugin(CORE_PLUGIN) and not manager.is_blocked(CORE_PLUGIN):
-        manager.register(core, name=CORE_PLUGIN)
+    """The built-in metrics, then those of every plugin's ``register_eval_metrics``, in plugin
+    registration order (built-in plugins, installed ones, then ``plugins.load``): the report's
+    row order."""
     metrics = PartRegistry("metric")
-    manager.hook.register_eval_metrics(register=metrics.register)
+    core.register_eval_metrics(metrics.register)
+    for implementation in manager.hook.register_eval_metrics.get_hookimpls():
+        implementation.function(register=metrics.register)
     return metrics
 
 

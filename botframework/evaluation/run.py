@@ -54,12 +54,14 @@ class EvalRun:
     @cached_property
     def replies(self) -> list[str]:
         """The best reply to every prompt."""
+        torch.manual_seed(self.seed)  # the same draws for every checkpoint with a sampling decoder
         return [turn.text for turn in self.respond(self.prompts)]
 
     @cached_property
     def simulations(self) -> list[SimulatedDialogue[Candidate]]:
         """Two copies of the bot talking from every prompt, up to ``reinforce.max_turns`` turns."""
         s = self.settings
+        torch.manual_seed(self.seed)
         return simulate(
             self.respond, self.prompts, s.max_turns, s.dull_replies, s.repetition_threshold
         )
@@ -77,7 +79,6 @@ class EvalRun:
 
     def respond(self, dialogues: list[list[str]]) -> list[Candidate]:
         """The bot's best candidate for each dialogue (an empty one when it has none)."""
-        torch.manual_seed(self.seed)  # the same draws for every checkpoint with a sampling decoder
         best: list[Candidate] = []
         for start in range(0, len(dialogues), BATCH_SIZE):
             for candidates in self.bot.generate(dialogues[start : start + BATCH_SIZE]):

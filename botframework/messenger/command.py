@@ -11,6 +11,9 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from botframework.cli.decoding_options import add_decoding_options, configure_decoding
+from botframework.cli.options import add_override_options
+
 if TYPE_CHECKING:
     from botframework.messenger.served import ServedBot, ServerSettings
 
@@ -28,15 +31,13 @@ def add_serve_commands(subparsers: argparse._SubParsersAction) -> None:
         "Without them only the web chat runs.",
     )
     serve.add_argument("bots", nargs="+", metavar="BOT.yaml", help="one or more bot definitions")
-    _add_common(serve)
+    add_override_options(serve)
     serve.add_argument("--host", default=DEFAULT_HOST, help=f"default {DEFAULT_HOST}")
     serve.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
     serve.add_argument(
         "--state-dir", type=Path, help="durable store; default <workspace>/messenger"
     )
-    serve.add_argument("--beam-size", type=int, help="beam width (1 = greedy)")
-    serve.add_argument("--antilm", type=float, metavar="W", help="anti-LM weight")
-    serve.add_argument("--n-bonus", type=float, metavar="G", help="length bonus per token")
+    add_decoding_options(serve)
     serve.add_argument("--ssl-cert", type=Path, help="serve HTTPS with this certificate (PEM)")
     serve.add_argument("--ssl-key", type=Path, help="and this private key (PEM)")
     serve.add_argument("--no-web-chat", action="store_true", help="do not serve the web chat")
@@ -52,7 +53,7 @@ def add_serve_commands(subparsers: argparse._SubParsersAction) -> None:
         "with the Page token from the environment.",
     )
     profile.add_argument("bot", metavar="BOT.yaml")
-    _add_common(profile, checkpoint=False)
+    add_override_options(profile, checkpoint=False)
     profile.add_argument("--dry-run", action="store_true", help="print the request body only")
     profile.set_defaults(handler=run_profile)
 
@@ -62,22 +63,9 @@ def add_serve_commands(subparsers: argparse._SubParsersAction) -> None:
     )
     delete.add_argument("bot", metavar="BOT.yaml")
     delete.add_argument("user_id", metavar="PSID", help="the user's page-scoped id")
-    _add_common(delete, checkpoint=False)
+    add_override_options(delete, checkpoint=False)
     delete.add_argument("--state-dir", type=Path, help="default <workspace>/messenger")
     delete.set_defaults(handler=run_delete_user)
-
-
-def _add_common(parser: argparse.ArgumentParser, checkpoint: bool = True) -> None:
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY.PATH=VALUE",
-        help="override a YAML value, e.g. --set channel.batch_max_size=16 (repeatable)",
-    )
-    if checkpoint:
-        parser.add_argument("--checkpoint", metavar="PATH", help="model file (one bot only)")
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -94,7 +82,7 @@ def run_serve(args: argparse.Namespace) -> int:
     bots = []
     for path in args.bots:
         bot = Bot.load(path, args.overrides, args.checkpoint)
-        apply_decoding_options(bot, args.beam_size, args.antilm, args.n_bonus)
+        configure_decoding(bot, args)
         bots.append(bot)
     state_dir = args.state_dir or bots[0].definition.workspace / "messenger"
     settings = ServerSettings.from_env(
@@ -141,41 +129,6 @@ def run_server(
         shutdown_timeout=shutdown_timeout,
         print=lambda text: print(text, file=sys.stderr, flush=True),
     )
-
-
-def apply_decoding_options(
-    bot: object, beam_size: int | None, antilm: float | None, n_bonus: float | None
-) -> None:
-    """``--beam-size``, ``--antilm`` and ``--n-bonus`` as changes to the bot's decoding section."""
-    if beam_size is None and antilm is None and n_bonus is None:
-        return
-    from botframework.config.schema import NamedPart
-
-    config = bot.definition.config  # type: ignore[attr-defined]
-    section = config.decoding
-    if beam_size is not None:
-        if beam_size < 1:
-            from botframework.config.loader import ConfigError
-
-            raise ConfigError(f"--beam-size must be at least 1, got {beam_size}")
-        current = section.decoder.args if section.decoder.name == "beam" else {}
-        section.decoder = (
-            NamedPart(name="greedy")
-            if beam_size == 1
-            else NamedPart(name="beam", args={**current, "beam_size": beam_size})
-        )
-    rescorers = list(section.rescorers)
-    for name, weight in (("antilm", antilm), ("length_bonus", n_bonus)):
-        if weight is None:
-            continue
-        index = next((i for i, part in enumerate(rescorers) if part.name == name), None)
-        args = {**(rescorers[index].args if index is not None else {}), "weight": weight}
-        if index is None:
-            rescorers.append(NamedPart(name=name, args=args))
-        else:
-            rescorers[index] = NamedPart(name=name, args=args)
-    section.rescorers = rescorers
-    bot.decoding = bot.build_decoding(config)  # type: ignore[attr-defined]
 
 
 def run_profile(args: argparse.Namespace) -> int:

@@ -6,16 +6,15 @@ import copy
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytorch_lightning as pl
-import torch
 from pytorch_lightning.loggers import CSVLogger
 from torch.utils.data import DataLoader, RandomSampler
 
 from botframework.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from botframework.config.loader import BotDefinition, load_definition
-from botframework.config.schema import BotConfig
+from botframework.config.schema import BotConfig, ReinforceConfig
 from botframework.data.tokenizer import Tokenizer
 from botframework.reinforce.rewards import (
     DEFAULT_REWARDS,
@@ -24,6 +23,9 @@ from botframework.reinforce.rewards import (
     check_required_models,
 )
 from botframework.reinforce.task import ReinforceTask
+
+if TYPE_CHECKING:
+    from botframework.bot import Bot
 
 #: How many RL checkpoints a workspace keeps.
 KEEP_EXPORTED = 3
@@ -104,8 +106,6 @@ def reinforce(
     are judged by a frozen copy of the starting model. Metrics go to ``<workspace>/logs/reinforce``.
     """
     from botframework.bot import Bot
-    from botframework.data.datamodule import DialogueDataModule
-    from botframework.data.prepare import read_conversations
 
     definition = load_definition(bot_path, overrides)
     start = load_checkpoint(start_checkpoint(definition, checkpoint))
@@ -113,14 +113,30 @@ def reinforce(
     settings = definition.config.reinforce
     if steps is not None:
         settings = settings.model_copy(update={"steps": steps})
-    rules = build_reward_rules(bot)
-    check_required_models(rules, list(bot.extra_models), str(definition.path))
+    task = build_task(bot, settings)
     seed = settings.seed if settings.seed is not None else definition.config.training.seed
     if seed is not None:
         pl.seed_everything(seed, verbose=False)
-    pairs = DialogueDataModule(
-        definition.config, bot.tokenizer, read_conversations(definition, bot.parts)
-    ).train_pairs
+    rewards = definition.config.rewards or list(DEFAULT_REWARDS)
+    saved = bot.trained_config.model_copy(update={"reinforce": settings, "rewards": rewards})
+    first = start.step if start.path.name.startswith(RL_PREFIX) else 0
+    export = RlExport(
+        definition.workspace / "checkpoints", saved, bot.tokenizer,
+        settings.steps_per_checkpoint, first,
+    )
+    trainer = build_trainer(definition, settings, export, progress_bar)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+        trainer.fit(task, train_dataloaders=prompt_loader(bot, settings))
+    if export.written is None:
+        raise RuntimeError("reinforcement learning wrote no checkpoint")
+    return export.written
+
+
+def build_task(bot: Bot, settings: ReinforceConfig) -> ReinforceTask:
+    """The RL system for ``bot``'s model, its rules checked against the models the bot has."""
+    rules = build_reward_rules(bot)
+    check_required_models(rules, list(bot.extra_models), str(bot.definition.path))
     scorer = RewardScorer(
         rules,
         copy.deepcopy(bot.model),
@@ -129,21 +145,31 @@ def reinforce(
         settings.dull_replies,
         bot.extra_models,
     )
-    task = ReinforceTask(
-        bot.model.train(), scorer, bot.tokenizer, bot.trained_config, settings,
-        bot.decoding.max_length,
+    return ReinforceTask(
+        bot.model, scorer, bot.tokenizer, bot.trained_config, settings, bot.decoding.max_length
     )
-    rewards = definition.config.rewards or list(DEFAULT_REWARDS)
-    saved = bot.trained_config.model_copy(update={"reinforce": settings, "rewards": rewards})
-    first = start.step if start.path.name.startswith(RL_PREFIX) else 0
-    export = RlExport(
-        definition.workspace / "checkpoints", saved, bot.tokenizer,
-        settings.steps_per_checkpoint, first,
-    )
-    trainer = pl.Trainer(
+
+
+def prompt_loader(bot: Bot, settings: ReinforceConfig) -> DataLoader:
+    """Batches of training-split corpus pairs, drawn with replacement, one batch per step."""
+    from botframework.data.datamodule import DialogueDataModule
+    from botframework.data.prepare import read_conversations
+
+    conversations = read_conversations(bot.definition, bot.parts)
+    pairs = DialogueDataModule(bot.config, bot.tokenizer, conversations).train_pairs
+    draws = RandomSampler(pairs, replacement=True, num_samples=settings.steps * settings.batch_size)
+    return DataLoader(pairs, batch_size=settings.batch_size, sampler=draws, collate_fn=list)
+
+
+def build_trainer(
+    definition: BotDefinition, settings: ReinforceConfig, export: RlExport, progress_bar: bool
+) -> pl.Trainer:
+    """One device, ``steps`` steps or ``max_time``, CSV logs in ``<workspace>/logs/reinforce``."""
+    return pl.Trainer(
         accelerator=definition.config.training.accelerator,
         devices=1,
         max_steps=settings.steps,
+        max_time=settings.max_time,
         logger=CSVLogger(definition.workspace / "logs", name="reinforce"),
         callbacks=[export],
         enable_checkpointing=False,
@@ -151,11 +177,3 @@ def reinforce(
         enable_model_summary=False,
         log_every_n_steps=min(10, settings.steps),
     )
-    draws = RandomSampler(pairs, replacement=True, num_samples=settings.steps * settings.batch_size)
-    loader = DataLoader(pairs, batch_size=settings.batch_size, sampler=draws, collate_fn=list)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*does not have many workers.*")
-        trainer.fit(task, train_dataloaders=loader)
-    if export.written is None:
-        raise RuntimeError("reinforcement learning wrote no checkpoint")
-    return export.written

@@ -38,28 +38,40 @@ def sample_tokens(
     """One sample per source row: its token ids before EOS, and whether EOS was drawn.
 
     Tokens come from softmax(log p / ``temperature``) cut to the ``top_k`` likeliest (0: no cut);
-    with the defaults the samples follow the policy exactly, as REINFORCE assumes.
+    with the defaults the samples follow the policy exactly, as REINFORCE assumes. Rows that drew
+    EOS leave the batch.
     """
-    rows = source_ids.shape[0]
     state = model.start(model.encode(source_ids, source_lengths))
-    tokens = torch.full((rows,), bos_id, dtype=torch.long, device=source_ids.device)
-    drawn = torch.empty((rows, 0), dtype=torch.long, device=source_ids.device)
-    finished = torch.zeros(rows, dtype=torch.bool, device=source_ids.device)
+    rows = torch.arange(source_ids.shape[0], device=source_ids.device)
+    tokens = torch.full_like(rows, bos_id)
+    drawn: list[list[int]] = [[] for _ in range(len(rows))]
+    finished = [False] * len(rows)
     for _ in range(max_length):
         log_probs, state = model.step(tokens, state)
-        scores = log_probs / temperature
-        if 0 < top_k < scores.shape[1]:
-            threshold = scores.topk(top_k, dim=1).values[:, -1:]
-            scores = scores.masked_fill(scores < threshold, float("-inf"))
-        tokens = torch.multinomial(torch.softmax(scores, dim=-1), 1).squeeze(1)
-        tokens = tokens.masked_fill(finished, eos_id)
-        drawn = torch.cat([drawn, tokens[:, None]], dim=1)
-        finished |= tokens == eos_id
-        if bool(finished.all()):
+        tokens = draw(log_probs, temperature, top_k)
+        for row, token in zip(rows.tolist(), tokens.tolist()):
+            if token == eos_id:
+                finished[row] = True
+            else:
+                drawn[row].append(token)
+        going = tokens != eos_id
+        if not bool(going.any()):
             break
-    ids, ended = [], []
-    for row in drawn.tolist():
-        cut = row.index(eos_id) if eos_id in row else len(row)
-        ids.append(row[:cut])
-        ended.append(cut < len(row))
-    return ids, ended
+        if not bool(going.all()):
+            keep = going.nonzero().squeeze(1)
+            rows, tokens, state = rows[keep], tokens[keep], model.reorder(state, keep)
+    return drawn, finished
+
+
+def draw(log_probs: torch.Tensor, temperature: float = 1.0, top_k: int = 0) -> torch.Tensor:
+    """One token per row from softmax(``log_probs`` / temperature), cut to the ``top_k`` likeliest.
+
+    Gumbel-max: the argmax of the scores plus Gumbel noise is a draw from their softmax (faster
+    than ``torch.multinomial`` over a large vocabulary).
+    """
+    scores = log_probs / temperature
+    if 0 < top_k < scores.shape[1]:
+        threshold = scores.topk(top_k, dim=1).values[:, -1:]
+        scores = scores.masked_fill(scores < threshold, float("-inf"))
+    gumbel = -torch.empty_like(scores).exponential_().log()
+    return (scores + gumbel).argmax(dim=1)

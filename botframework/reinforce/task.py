@@ -21,6 +21,12 @@ from botframework.reinforce.sampling import SampledReply, sample_tokens
 from botframework.reinforce.simulation import SimulatedDialogue, simulate
 
 
+def curriculum_turns(settings: ReinforceConfig, step: int) -> int:
+    """Turns per simulated dialogue at ``step``: ``min_turns``, one more every ``turns_every``
+    steps, at most ``max_turns`` (Li et al. grow dialogues from 2 to 5 turns)."""
+    return min(settings.max_turns, settings.min_turns + step // settings.turns_every)
+
+
 @dataclass
 class Action:
     """One generated turn: what the policy answered, what it said, its rewards and return."""
@@ -36,7 +42,7 @@ class ReinforceTask(pl.LightningModule):
     """Fine-tunes a trained :class:`Seq2Seq` (``model``) by policy gradient (Li et al., 2016).
 
     Each step simulates one dialogue per corpus pair of the batch: its context is the prompt, then
-    the policy answers itself by sampling for up to :meth:`turn_limit` turns (the curriculum),
+    the policy answers itself by sampling for up to :func:`curriculum_turns` turns,
     stopping early on a dull or repeated turn. Every turn is an action rewarded by the weighted
     rules; its return is its reward plus ``discount`` times the next turn's return (the default 0
     credits each reply with its own reward: the rules already look one turn ahead, and a sum of
@@ -71,11 +77,6 @@ class ReinforceTask(pl.LightningModule):
         self.register_buffer("turn_means", torch.zeros(turns))
         self.register_buffer("turn_seen", torch.zeros(turns, dtype=torch.bool))
 
-    def turn_limit(self, step: int) -> int:
-        """Turns per dialogue at ``step``: ``min_turns``, then one more every ``turns_every``."""
-        s = self.settings
-        return min(s.max_turns, s.min_turns + step // s.turns_every)
-
     def on_fit_start(self) -> None:
         self.scorer.to(self.device)
 
@@ -94,7 +95,7 @@ class ReinforceTask(pl.LightningModule):
 
     def training_step(self, batch: list[Pair], batch_idx: int) -> torch.Tensor:
         self.model.eval()
-        limit = self.turn_limit(self.global_step)
+        limit = curriculum_turns(self.settings, self.global_step)
         dialogues = self.simulate([list(pair.context) for pair in batch], limit)
         actions = self.score(dialogues)
         mle_weight = self.settings.mle_weight

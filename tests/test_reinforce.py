@@ -1,0 +1,199 @@
+"""Reinforcement learning: simulation, curriculum, the command, and a toy with a known optimum.
+
+The toy: a third-party reward rule, installed as a real distribution with an entry point, pays 1
+for replies containing "tea". A barely trained tiny model says "tea" in about 5% of its sampled
+replies; a short RL run must raise that rate clearly, while an MLE-only control run (the same
+command with ``mle_weight: 1``) must not.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import torch
+
+from botframework import Bot
+from botframework.cli import main
+from botframework.config import ConfigError, load_definition
+from botframework.config.schema import ReinforceConfig
+from botframework.data.encoding import encode_source
+from botframework.evaluation.metrics import padded
+from botframework.reinforce import simulate
+from botframework.reinforce.run import reinforce
+from botframework.reinforce.sampling import sample_tokens
+from botframework.reinforce.task import curriculum_turns
+from conftest import TINY_PAIRS, write_bot_yaml, write_twitter_corpus
+
+WORD_BONUS_SOURCE = '''
+from botframework import hookimpl
+
+
+class WordBonus:
+    """Pays ``bonus`` for a reply that contains ``word``."""
+
+    def __init__(self, word: str, bonus: float = 1.0) -> None:
+        if not word:
+            raise ValueError("word must be non-empty")
+        self.word, self.bonus = word, bonus
+
+    def __call__(self, ctx) -> float:
+        return self.bonus if self.word in ctx.reply.split() else 0.0
+
+
+@hookimpl
+def register_reward_rules(register):
+    register("word_bonus", WordBonus)
+'''
+TOY = [
+    "rewards=[{name: word_bonus, word: tea, weight: 1.0}]",
+    "reinforce.batch_size=16",
+    "reinforce.learning_rate=0.01",
+    "reinforce.min_turns=1",
+    "reinforce.max_turns=1",
+]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread() -> Iterator[None]:
+    # Tiny matrices: a second thread only adds synchronisation on a shared 2-core machine.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def weak_bot(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A tiny bot trained for 10 steps only, so its samples still vary; (YAML, checkpoint)."""
+    directory = tmp_path_factory.mktemp("weak_bot")
+    write_twitter_corpus(directory / "corpus.txt")
+    path = write_bot_yaml(directory, name="weak")
+    assert main(["train", str(path), "--no-progress", "--set", "training.max_steps=10"]) == 0
+    return path, next((directory / "works/weak/checkpoints").glob("step-*.safetensors"))
+
+
+@pytest.fixture
+def word_bonus_installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The reward plugin as a real distribution on sys.path, entry point in group 'botframework'."""
+    (tmp_path / "word_bonus_plugin.py").write_text(WORD_BONUS_SOURCE, encoding="utf-8")
+    dist_info = tmp_path / "word_bonus_plugin-0.1.dist-info"
+    dist_info.mkdir()
+    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: word-bonus-plugin\nVersion: 0.1\n")
+    (dist_info / "entry_points.txt").write_text("[botframework]\nword_bonus = word_bonus_plugin\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield
+    sys.modules.pop("word_bonus_plugin", None)
+
+
+def word_rate(yaml: Path, checkpoint: Path, word: str = "tea", samples: int = 10) -> float:
+    """The share of sampled replies to every corpus prompt that contain ``word``."""
+    bot = Bot.load(yaml, checkpoint=checkpoint)
+    torch.manual_seed(0)
+    sources = [encode_source(bot.tokenizer, [p], 40) for p, _ in TINY_PAIRS] * samples
+    ids, _ = sample_tokens(bot.model, *padded(sources), bos_id=1, eos_id=2, max_length=12)
+    return sum(word in bot.tokenizer.decode(row).split() for row in ids) / len(ids)
+
+
+def logged(workspace: Path) -> list[dict[str, str]]:
+    with open(next((workspace / "logs/reinforce").glob("version_*/metrics.csv"))) as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_rl_learns_to_say_the_rewarded_word_and_mle_does_not(
+    weak_bot: tuple[Path, Path], word_bonus_installed: None, tmp_path: Path
+) -> None:
+    yaml, start = weak_bot
+    before = word_rate(yaml, start)
+    runs = {}
+    for kind, mle_weight in (("rl", 0.0), ("mle", 1.0)):
+        workspace = tmp_path / kind
+        overrides = [*TOY, f"workspace={workspace}", f"reinforce.mle_weight={mle_weight}"]
+        runs[kind] = reinforce(yaml, overrides, start, steps=30, progress_bar=False)
+        assert runs[kind] == workspace / "checkpoints/rl-step-00000030.safetensors"
+    after_rl, after_mle = word_rate(yaml, runs["rl"]), word_rate(yaml, runs["mle"])
+    assert before < 0.15
+    assert after_rl > before + 0.4, (before, after_rl)
+    assert after_mle < before + 0.1, (before, after_mle)
+    rows = [r for r in logged(tmp_path / "rl") if r.get("reward/word_bonus")]
+    values = [float(r["reward/word_bonus"]) for r in rows]
+    assert len(values) >= 3 and values[-1] > values[0]
+    assert {"reward", "turns", "loss_pg", "loss_value"} <= set(rows[0])
+
+
+def test_reinforce_command_writes_a_checkpoint_chat_and_test_can_use(
+    weak_bot: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    yaml, start = weak_bot
+    workspace = tmp_path / "ws"
+    rewards = (
+        "rewards=[{name: ease_of_answering, weight: 0.25}, {name: information_flow, weight: 0.25},"
+        " {name: semantic_coherence, weight: 0.5, backward: false}]"
+    )
+    args = ["reinforce", str(yaml), "--steps", "2", "--no-progress", "--checkpoint", str(start)]
+    args += ["--set", f"workspace={workspace}", "--set", rewards, "--set", "reinforce.baseline=mean"]
+    assert main(args) == 0
+    written = workspace / "checkpoints/rl-step-00000002.safetensors"
+    assert f"reinforced model saved to {written}" in capsys.readouterr().out
+    header = set(logged(workspace)[0])
+    assert {"reward/ease_of_answering", "reward/information_flow", "reward/semantic_coherence"} <= header
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("hi\n")
+    assert main(["test", str(yaml), "--checkpoint", str(written), "--input", str(prompts)]) == 0
+    assert Bot.load(yaml, [f"workspace={workspace}"]).checkpoint.path == written
+
+
+def test_default_rules_need_a_backward_model(weak_bot: tuple[Path, Path], tmp_path: Path) -> None:
+    yaml, start = weak_bot
+    with pytest.raises(ConfigError, match="'semantic_coherence' needs the model.s. reverse.*--reverse"):
+        reinforce(yaml, [f"workspace={tmp_path}"], start, steps=1, progress_bar=False)
+
+
+def test_no_mle_checkpoint_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_twitter_corpus(tmp_path / "corpus.txt")
+    yaml = write_bot_yaml(tmp_path, name="untrained")
+    assert main(["reinforce", str(yaml), "--no-progress"]) == 2
+    error = capsys.readouterr().err
+    assert "no MLE checkpoint to start reinforcement learning from" in error
+    assert f"run `botframework train {yaml}` first" in error
+
+
+def test_curriculum_grows_dialogues_from_two_to_five_turns() -> None:
+    settings = ReinforceConfig(min_turns=2, max_turns=5, turns_every=10)
+    assert [curriculum_turns(settings, s) for s in (0, 9, 10, 25, 30, 1000)] == [2, 2, 3, 4, 5, 5]
+
+
+@dataclass
+class Said:
+    text: str
+
+
+def scripted(replies: dict[str, str]):
+    def respond(dialogues: list[list[str]]) -> list[Said]:
+        return [Said(replies.get(d[-1], "something new " + str(len(d)))) for d in dialogues]
+
+    return respond
+
+
+def test_simulation_ends_on_dull_replies_and_self_repetition() -> None:
+    respond = scripted(
+        {"q": "a one", "a one": "i don't know .", "x": "we sail at dawn", "we sail at dawn": "ok then",
+         "ok then": "we sail at dawn !"}
+    )
+    dull = ReinforceConfig().dull_replies
+    dull_end, repeated, capped = simulate(respond, [["q"], ["x"], ["z"]], 5, dull, 0.8)
+    assert (dull_end.texts, dull_end.ended_by, dull_end.length) == (["a one", "i don't know ."], "dull", 1)
+    assert repeated.ended_by == "repetition" and repeated.length == 2
+    assert capped.ended_by is None and capped.length == 5
+    assert capped.steps()[1] == (["z", "something new 1"], capped.turns[1])
+
+
+def test_turn_bounds_are_validated(tmp_path: Path) -> None:
+    path = tmp_path / "bot.yaml"
+    path.write_text("reinforce:\n  min_turns: 6\n")
+    with pytest.raises(ConfigError, match=r"min_turns \(6\) must not exceed max_turns \(5\)"):
+        load_definition(path)
