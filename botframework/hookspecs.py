@@ -83,7 +83,8 @@ def register_reward_rules(register: Register) -> None:
 
     Called once when a bot is loaded. ``register(name, cls)`` takes a class built with the YAML
     entry's arguments (except ``weight``) and called as ``rule(ctx) -> float`` with a
-    :class:`botframework.ScoringContext` whose ``reply`` is set. Returns nothing.
+    :class:`botframework.RewardContext` (a :class:`botframework.ScoringContext` whose ``reply``
+    and ``dialogue`` are set, with scoring helpers). Returns nothing.
     """
 
 

@@ -127,6 +127,7 @@ def reinforce(
     trainer = build_trainer(definition, settings, export, progress_bar)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+        warnings.filterwarnings("ignore", message=".*in eval mode at the start of training.*")
         trainer.fit(task, train_dataloaders=prompt_loader(bot, settings))
     if export.written is None:
         raise RuntimeError("reinforcement learning wrote no checkpoint")
