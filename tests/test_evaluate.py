@@ -11,12 +11,22 @@ import pytest
 import torch
 
 from botframework.cli import main
+from botframework.decoding.settings import set_decoding
 from botframework.config.schema import ModelConfig
 from botframework.data.corpus import Pair
+from botframework.evaluation.bigram import KneserNeyBigram, bigram_word_perplexity, fit_replies
+from botframework.evaluation.configs import (
+    ConfigContext,
+    ConfigResult,
+    bleu,
+    decoding_config,
+    default_configs,
+)
 from botframework.evaluation.metrics import (
     DEFAULT_DULL_REPLIES,
     distinct_n,
     dull_rate,
+    generic_replies,
     is_dull,
     word_perplexity,
 )
@@ -114,7 +124,8 @@ def test_eval_compares_checkpoints_with_plugin_metrics(
     assert out.startswith(f"| metric | {checkpoint.stem} | {checkpoint.stem} (2) |")
     rows = table_rows(out)
     expected = [
-        "perplexity", "distinct-1", "distinct-2", "dull-rate", "simulated-turns",
+        "perplexity", "bigram perplexity", "reduction vs bigram",
+        "distinct-1", "distinct-2", "dull-rate", "simulated-turns",
         "reward: ease_of_answering", "reward: information_flow", "reward: semantic_coherence",
         "reward", "question-rate",
     ]
@@ -155,3 +166,138 @@ def test_eval_errors_are_precise(
     monkeypatch.setattr(sys, "stdin", io.StringIO("hi\n"))
     assert main(["eval", str(tiny_bot_yaml), *extra]) == 2
     assert re.search(message, capsys.readouterr().err)
+
+
+# --- the Kneser-Ney bigram baseline ---------------------------------------------------------
+
+
+def hand_bigram() -> KneserNeyBigram:
+    # bigrams: (<s>,a) x2, (a,b), (b,</s>), (a,</s>): 4 types; N1+(•a) = N1+(•b) = 1, N1+(•</s>) = 2
+    return KneserNeyBigram(vocab_size=4, bos="<s>", eos="</s>").fit([["a", "b"], ["a"]])
+
+
+def test_kneser_ney_bigram_matches_hand_computed_values() -> None:
+    model = hand_bigram()
+    floor = 0.75 * 3 / 4 / 4  # the discounted continuation mass, spread over V = 4 types
+    assert model.continuation_prob("a") == pytest.approx(0.25 / 4 + floor)  # 0.203125
+    assert model.continuation_prob("</s>") == pytest.approx(1.25 / 4 + floor)  # 0.453125
+    assert model.continuation_prob("c") == pytest.approx(floor)  # never seen
+    # p(b | a) = max(1 - .75, 0) / 2 + .75 * 2 / 2 * p_cont(b)
+    assert model.prob("b", "a") == pytest.approx(0.125 + 0.75 * 0.203125)
+    # p(a | <s>) = (2 - .75) / 2 + .75 * 1 / 2 * p_cont(a)
+    assert model.prob("a", "<s>") == pytest.approx(0.625 + 0.375 * 0.203125)
+    assert model.prob("a", "c") == model.continuation_prob("a")  # unseen context
+    p_end = 0.25 + 0.75 * 0.453125  # p(</s> | b)
+    expected = -math.log(0.625 + 0.375 * 0.203125) - math.log(0.27734375) - math.log(p_end)
+    assert model.nll(["a", "b"]) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("context", ["<s>", "a", "b", "c"])
+def test_kneser_ney_bigram_sums_to_one_over_the_vocabulary(context: str) -> None:
+    model = hand_bigram()
+    assert sum(model.prob(w, context) for w in ["a", "b", "c", "</s>"]) == pytest.approx(1.0)
+    assert sum(model.continuation_prob(w) for w in ["a", "b", "c", "</s>"]) == pytest.approx(1.0)
+
+
+def test_kneser_ney_bigram_rejects_bad_arguments() -> None:
+    with pytest.raises(ValueError, match="discount must be between 0 and 1"):
+        KneserNeyBigram(4, "<s>", "</s>", discount=1.0)
+    with pytest.raises(ValueError, match="vocab_size must be a positive integer"):
+        KneserNeyBigram(0, "<s>", "</s>")
+
+
+def test_bigram_word_perplexity_counts_words_plus_one() -> None:
+    tokenizer = WordTokenizer()
+    tokenizer.train(["hello there ! how are you"], vocab_size=100)
+    model = fit_replies(tokenizer, ["hello there", "how are you"])
+    replies = ["hello there", "hello!"]
+    nll = sum(model.nll(tokenizer.encode(reply)) for reply in replies)
+    assert bigram_word_perplexity(model, tokenizer, replies) == pytest.approx(math.exp(nll / 5))
+    assert math.isnan(bigram_word_perplexity(model, tokenizer, []))
+
+
+# --- decoding configurations ------------------------------------------------------------------
+
+
+def test_generic_replies_extend_the_dull_list() -> None:
+    replies = generic_replies(["nope", "ok"])
+    assert replies[:2] == ["nope", "ok"] and replies.count("ok") == 1
+    assert {"i don't know", "me too", "i think so", "yes"} <= set(replies)
+    assert dull_rate(["me too !", "ok", "yes i love jazz"], replies) == pytest.approx(2 / 3)
+
+
+def test_decoding_configs_add_one_step_each(tiny_bot) -> None:
+    config = tiny_bot.config
+    greedy = decoding_config(config, "greedy").decoding
+    assert greedy.decoder.name == "greedy" and greedy.rescorers == []
+    beam = decoding_config(config, "beam").decoding
+    assert (beam.decoder.name, beam.decoder.args["beam_size"], beam.rescorers) == ("beam", 10, [])
+    bonus = decoding_config(config, "length_bonus").decoding
+    assert [(r.name, r.args) for r in bonus.rescorers] == [
+        ("antilm", {"weight": 0.3, "first_tokens": 3}), ("length_bonus", {"weight": 0.5}),
+    ]
+    tuned = set_decoding(config, antilm=0.2, first_tokens=5)
+    antilm = decoding_config(tuned, "antilm").decoding
+    assert [(r.name, r.args) for r in antilm.rescorers] == [
+        ("antilm", {"weight": 0.2, "first_tokens": 5})
+    ]
+    mmi = decoding_config(config, "mmi").decoding.rescorers
+    assert [r.name for r in mmi] == ["antilm", "length_bonus", "mmi_bidi"]
+    assert default_configs(tiny_bot) == ["greedy", "beam", "antilm", "length_bonus"]
+
+
+def test_bleu_of_short_replies_is_smoothed() -> None:
+    context = ConfigContext(["hi there friend", "ok then"], generic_replies())
+    short = bleu(ConfigResult("greedy", "greedy", ["hi there", "ok"], 1.0), context)
+    assert 0 < short < 100
+    assert bleu(ConfigResult("greedy", "greedy", ["hi there friend", "ok then"], 1.0), context) == (
+        pytest.approx(100)
+    )
+    assert math.isnan(bleu(ConfigResult("greedy", "greedy", ["hi"], 1.0), ConfigContext(None, [])))
+
+
+def test_eval_compares_decoding_configs_in_a_report_and_a_figure(
+    tiny_bot_yaml: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("hi\thello there\ngood night\tsleep well\nhow are you ?\ti am fine thanks\n")
+    report, figure = tmp_path / "report.md", tmp_path / "eval.png"
+    args = ["eval", str(tiny_bot_yaml), "--prompts", str(prompts), "--configs"]
+    args += ["--output", str(report), "--figure", str(figure), "--samples", "2"]
+    assert main([*args, "--metrics", "perplexity,bigram-perplexity"]) == 0
+    text = report.read_text()
+    assert text == capsys.readouterr().out
+    assert figure.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    checkpoints, configs = text.split("## Decoding configurations")
+    rows = table_rows(checkpoints)
+    assert 1 <= float(rows["perplexity"][0]) < float(rows["bigram perplexity"][0])
+    assert math.isfinite(float(rows["bigram perplexity"][0]))
+    assert 0 < float(rows["reduction vs bigram"][0]) < 1
+    table, samples = configs.split("### Sample replies")
+    labels = ["greedy", "beam 10", "beam 10 + anti-LM", "+ length bonus"]
+    assert "| metric | " + " | ".join(labels) + " |" in table
+    rows = table_rows(table)
+    for name in ["distinct-1", "distinct-2", "generic-reply rate", "most frequent reply share"]:
+        assert all(0 <= float(value) <= 1 for value in rows[name]), name
+    assert all(0 <= float(value) <= 100 for value in rows["BLEU"])
+    assert all(float(value) > 0 for value in rows["replies per second"])
+    assert all(float(value) > 0 for value in rows["average length (words)"])
+    assert rows["distinct-2"][0] == "1" and float(rows["BLEU"][0]) > 50  # it recites its corpus
+    sample_rows = table_rows(samples)
+    assert sample_rows["hi"] == ["hello there", "hello there", *["hello there"] * 3]
+    assert list(sample_rows) == ["prompt", "hi", "good night"]  # a header, then --samples 2
+
+
+def test_eval_configs_errors_are_precise(
+    tiny_bot_yaml: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO("hi\n"))
+    args = ["eval", str(tiny_bot_yaml), "--prompts", "-", "--metrics", "distinct-1"]
+    assert main([*args, "--configs", "beam,nosuch"]) == 2
+    error = capsys.readouterr().err
+    assert "--configs: unknown configuration 'nosuch'; known: greedy, beam" in error
+    monkeypatch.setattr(sys, "stdin", io.StringIO("hi\n"))
+    assert main([*args, "--configs", "mmi"]) == 2
+    assert "'mmi' needs a reverse model" in capsys.readouterr().err

@@ -21,8 +21,8 @@ from botframework import ConfigError, language_model_log_probs
 from botframework.cli.decoding_options import (
     add_decoding_options,
     apply_decoding_options,
-    set_decoding,
 )
+from botframework.decoding.settings import set_decoding
 from botframework.config.schema import BotConfig
 from botframework.data.encoding import encode_source
 from botframework.plugins import build_plugin_manager, collect_parts

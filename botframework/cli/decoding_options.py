@@ -17,7 +17,8 @@ import argparse
 import math
 from typing import Any
 
-from botframework.config.schema import BotConfig, NamedPart
+from botframework.config.schema import BotConfig
+from botframework.decoding.settings import set_decoding
 
 #: The rescorer each shorthand sets the weight of.
 SHORTHANDS = {"antilm": "antilm", "n_bonus": "length_bonus"}
@@ -46,57 +47,12 @@ def apply_decoding_options(config: BotConfig, args: argparse.Namespace) -> BotCo
     )
 
 
-def set_decoding(
-    config: BotConfig,
-    beam_size: int | None = None,
-    antilm: float | None = None,
-    first_tokens: int | None = None,
-    length_bonus: float | None = None,
-) -> BotConfig:
-    """A copy of ``config`` with the decoder and the anti-LM / length-bonus settings replaced.
-
-    None leaves a setting as the YAML has it; a weight of 0 removes that rescorer.
-    """
-    if beam_size is None and antilm is None and first_tokens is None and length_bonus is None:
-        return config
-    decoding = config.decoding.model_copy(deep=True)
-    if beam_size is not None:
-        args = dict(decoding.decoder.args) if decoding.decoder.name == "beam" else {}
-        decoding.decoder = (
-            NamedPart(name="greedy")
-            if beam_size == 1
-            else NamedPart(name="beam", args={**args, "beam_size": beam_size})
-        )
-    rescorers = list(decoding.rescorers)
-    rescorers = _set_rescorer(rescorers, "antilm", antilm, first_tokens=first_tokens)
-    rescorers = _set_rescorer(rescorers, "length_bonus", length_bonus)
-    decoding.rescorers = rescorers
-    return config.model_copy(update={"decoding": decoding})
-
-
 def configure_decoding(bot: Any, args: argparse.Namespace) -> None:
     """Rebuild ``bot.decoding`` from the command line's decoding options, if any was given."""
     config = apply_decoding_options(bot.config, args)
     if config is not bot.config:
         bot.definition.config = config
         bot.decoding = bot.build_decoding(config)
-
-
-def _set_rescorer(
-    rescorers: list[NamedPart], name: str, weight: float | None, **extra: Any
-) -> list[NamedPart]:
-    extra = {key: value for key, value in extra.items() if value is not None}
-    if weight is None and not extra:
-        return rescorers
-    if weight == 0:
-        return [entry for entry in rescorers if entry.name != name]
-    changes = {**({"weight": weight} if weight is not None else {}), **extra}
-    if any(entry.name == name for entry in rescorers):
-        return [
-            NamedPart(name=name, args={**entry.args, **changes}) if entry.name == name else entry
-            for entry in rescorers
-        ]
-    return [*rescorers, NamedPart(name=name, args=changes)]
 
 
 def _positive_int(text: str) -> int:

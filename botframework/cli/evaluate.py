@@ -19,7 +19,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--prompts) with each checkpoint and its YAML decoding settings, let two copies of it talk "
         "from each prompt, and print one row per metric and one column per checkpoint: "
         "perplexity, distinct-1/2, dull-reply rate, simulated turns, mean reward per rule, plus "
-        "the metrics plugins add (register_eval_metrics).",
+        "the metrics plugins add (register_eval_metrics). With --configs, also compare decoding "
+        "configurations of the first checkpoint on the same prompts.",
     )
     add_bot_options(parser, checkpoint=False)
     parser.add_argument(
@@ -47,7 +48,23 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="the model that scores rewards for every checkpoint (default: the newest MLE one)",
     )
     parser.add_argument("--seed", type=int, default=0, help="for sampling decoders (default 0)")
-    parser.add_argument("--output", metavar="FILE", help="also write the table to FILE")
+    parser.add_argument("--output", metavar="FILE", help="also write the report to FILE")
+    parser.add_argument(
+        "--configs",
+        nargs="?",
+        const="default",
+        metavar="NAMES",
+        help="compare decoding configurations (comma-separated, from greedy, beam, antilm, "
+        "length_bonus, mmi; default: all, mmi only with a reverse model)",
+    )
+    parser.add_argument(
+        "--figure",
+        metavar="FILE",
+        help="PNG of distinct-2 and generic-reply rate per configuration (implies --configs)",
+    )
+    parser.add_argument(
+        "--samples", type=int, default=5, metavar="N", help="sample replies shown (default 5)"
+    )
     parser.set_defaults(handler=run)
 
 
@@ -59,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.limit < 1:
         raise ConfigError(f"--limit must be a positive integer, got {args.limit}")
+    if args.samples < 0:
+        raise ConfigError(f"--samples must be at least 0, got {args.samples}")
     bots = [Bot.load(args.bot, args.overrides, path) for path in args.checkpoint or [None]]
     prompts, references = _prompts(args, bots[0])
     judge = _judge(args, bots[0])
@@ -66,10 +85,13 @@ def run(args: argparse.Namespace) -> int:
     registry = collect_eval_metrics(judge.plugin_manager)
     names = args.metrics.split(",") if args.metrics else list(registry.factories)
     metrics = {name.strip(): registry.get(name.strip(), "--metrics") for name in names}
+    bigram = _shared_bigram(bots[0])
     labels, results = [], []
     for bot in bots:
+        same = bot.checkpoint.tokenizer_json == bots[0].checkpoint.tokenizer_json
         evaluation = EvalRun(
-            _label(bot, labels), bot, prompts, references, scorer, skipped, seed=args.seed
+            _label(bot, labels), bot, prompts, references, scorer, skipped, args.seed,
+            bigram if same else None,
         )
         labels.append(evaluation.label)
         results.append(measure(evaluation, metrics))
@@ -80,10 +102,47 @@ def run(args: argparse.Namespace) -> int:
     ]
     notes += [f"reward {name!r} not computed: {why}" for name, why in skipped.items()]
     text = table + "\n\n" + "\n".join(notes) + "\n"
+    if args.configs or args.figure:
+        text += _compare_configs(args, bots[0], prompts, references)
     sys.stdout.write(text)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
     return 0
+
+
+def _compare_configs(args: argparse.Namespace, bot, prompts, references) -> str:
+    """The decoding configurations table and sample replies (Markdown); the figure if asked."""
+    from botframework.evaluation.configs import (
+        check_configs, decode_configs, default_configs, measure_configs,
+    )
+    from botframework.evaluation.report import bar_figure, markdown_table, samples_table
+
+    if not args.configs or args.configs == "default":
+        names = default_configs(bot)
+    else:
+        names = [name.strip() for name in args.configs.split(",") if name.strip()]
+    check_configs(names, bot)
+    decoded = decode_configs(bot, prompts, names)
+    labels = [result.label for result in decoded]
+    rows = measure_configs(bot, decoded, references)
+    if args.figure:
+        bar_figure(args.figure, labels, rows, ["distinct-2", "generic-reply rate"])
+    samples = samples_table(prompts, references, labels, [r.replies for r in decoded], args.samples)
+    return (
+        f"\n## Decoding configurations ({bot.checkpoint.path.stem})\n\n"
+        + markdown_table(labels, rows)
+        + "\n\n### Sample replies\n\n" + samples + "\n"
+    )
+
+
+def _shared_bigram(bot):
+    """Fits the Kneser-Ney baseline of ``bot``'s training replies once, on first use."""
+    from functools import cache
+
+    from botframework.evaluation.bigram import fit_replies
+    from botframework.evaluation.run import training_replies
+
+    return cache(lambda: fit_replies(bot.tokenizer, training_replies(bot)))
 
 
 def _prompts(args: argparse.Namespace, bot) -> tuple[list[list[str]], list[str] | None]:

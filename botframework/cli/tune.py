@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from botframework.cli.decoding_options import set_decoding
+from botframework.decoding.settings import set_decoding
 from botframework.cli.options import add_bot_options, load_bot
 from botframework.config.schema import BotConfig
 from botframework.data.corpus import CorpusError, Pair

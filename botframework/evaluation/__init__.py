@@ -4,6 +4,8 @@
 dull-reply list, word-level perplexity); :class:`~botframework.evaluation.run.EvalRun` is what each
 metric receives; metrics are registered by name through the ``register_eval_metrics`` hook (the
 built-in ones in :mod:`~botframework.evaluation.core`, the RL ones in the ``rewards.evaluation``
-plugin) and shown by :func:`~botframework.evaluation.report.markdown_table`. Import the modules
+plugin) and shown by :func:`~botframework.evaluation.report.markdown_table`.
+:mod:`~botframework.evaluation.bigram` is the Kneser-Ney baseline of the perplexity;
+:mod:`~botframework.evaluation.configs` compares decoding configurations (``eval --configs``). Import the modules
 themselves: this package imports nothing, so RL and evaluation can share code without cycles.
 """

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 
-from botframework.evaluation.metrics import distinct_n, dull_rate, word_perplexity
+from botframework.evaluation.bigram import bigram_word_perplexity
+from botframework.evaluation.metrics import distinct_n, dull_rate
 from botframework.evaluation.run import EvalRun
 from botframework.hookspecs import hookimpl
 
@@ -26,16 +27,22 @@ def generic_reply_rate(run: EvalRun) -> float:
 
 def perplexity(run: EvalRun) -> float:
     """Word-level perplexity of the true replies (NaN when the prompts come without them)."""
-    pairs = run.pairs
-    if not pairs:
-        return math.nan
-    config = run.bot.trained_config.corpus
-    return word_perplexity(run.bot.model, run.bot.tokenizer, pairs, config.max_source_length)
+    return run.perplexity
+
+
+def bigram_perplexity(run: EvalRun) -> dict[str, float]:
+    """The Kneser-Ney bigram baseline's word-level perplexity of the same true replies, and how
+    much lower the model's is (1 - model / bigram)."""
+    if not run.references:
+        return {"bigram perplexity": math.nan, "reduction vs bigram": math.nan}
+    baseline = bigram_word_perplexity(run.bigram_baseline, run.bot.tokenizer, run.references)
+    return {"bigram perplexity": baseline, "reduction vs bigram": 1 - run.perplexity / baseline}
 
 
 @hookimpl
 def register_eval_metrics(register) -> None:
     register("perplexity", perplexity)
+    register("bigram-perplexity", bigram_perplexity)
     register("distinct-1", distinct_1)
     register("distinct-2", distinct_2)
     register("dull-rate", generic_reply_rate)

@@ -3,6 +3,8 @@
 * distinct-n (Li et al., 2016): distinct n-grams over all replies / total n-grams over all replies;
 * the dull (generic) reply list, one for RL and evaluation: ``reinforce.dull_replies`` in the bot
   YAML, :data:`DEFAULT_DULL_REPLIES` when unset; :func:`is_dull` and :func:`dull_rate` use it;
+* eval's generic-reply rate uses that list extended by :data:`GENERIC_REPLIES`
+  (:func:`generic_replies`);
 * word-level perplexity: exp(total negative log-likelihood of the reply tokens, EOS included, /
   (whitespace words + 1)), comparable across tokenizers because it counts words, not tokens.
 """
@@ -27,6 +29,9 @@ if TYPE_CHECKING:
 
 #: The dull replies a bot uses when its YAML sets no ``reinforce.dull_replies``.
 DEFAULT_DULL_REPLIES: tuple[str, ...] = tuple(ReinforceConfig().dull_replies)
+
+#: Short generic replies ``eval`` counts as well, on top of the dull list.
+GENERIC_REPLIES: tuple[str, ...] = ("i don't know", "me too", "i think so", "yes", "ok")
 
 _WORD = re.compile(r"\w+(?:'\w+)*")
 
@@ -75,6 +80,12 @@ def dull_rate(replies: Sequence[str], dull_replies: Iterable[str] = DEFAULT_DULL
     """The share of ``replies`` that :func:`is_dull`; 0 for no replies."""
     dull_replies = list(dull_replies)
     return sum(is_dull(r, dull_replies) for r in replies) / len(replies) if replies else 0.0
+
+
+def generic_replies(dull_replies: Iterable[str] = DEFAULT_DULL_REPLIES) -> list[str]:
+    """The dull list followed by those of :data:`GENERIC_REPLIES` it lacks."""
+    replies = list(dull_replies)
+    return replies + [reply for reply in GENERIC_REPLIES if reply not in replies]
 
 
 def word_overlap(reply: str, previous: str) -> float:

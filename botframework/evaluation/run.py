@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -11,6 +13,8 @@ import torch
 from botframework.config.schema import ReinforceConfig
 from botframework.data.corpus import Pair
 from botframework.decoding.candidate import Candidate
+from botframework.evaluation.bigram import KneserNeyBigram, fit_replies
+from botframework.evaluation.metrics import word_perplexity
 from botframework.reinforce.rewards import RewardScorer
 from botframework.reinforce.simulation import SimulatedDialogue, simulate
 
@@ -39,6 +43,7 @@ class EvalRun:
     scorer: RewardScorer | None = None
     skipped_rules: dict[str, str] = field(default_factory=dict)
     seed: int = 0
+    bigram: Callable[[], KneserNeyBigram] | None = None
 
     @property
     def settings(self) -> ReinforceConfig:
@@ -50,6 +55,22 @@ class EvalRun:
         if self.references is None:
             return None
         return [Pair(tuple(p), r) for p, r in zip(self.prompts, self.references, strict=True)]
+
+    @cached_property
+    def perplexity(self) -> float:
+        """The model's word-level perplexity of the true replies (NaN without them)."""
+        pairs = self.pairs
+        if not pairs:
+            return math.nan
+        limit = self.bot.trained_config.corpus.max_source_length
+        return word_perplexity(self.bot.model, self.bot.tokenizer, pairs, limit)
+
+    @cached_property
+    def bigram_baseline(self) -> KneserNeyBigram:
+        """The Kneser-Ney bigram model of the replies of the bot's training split."""
+        if self.bigram is not None:
+            return self.bigram()
+        return fit_replies(self.bot.tokenizer, training_replies(self.bot))
 
     @cached_property
     def replies(self) -> list[str]:
@@ -84,3 +105,13 @@ class EvalRun:
             for candidates in self.bot.generate(dialogues[start : start + BATCH_SIZE]):
                 best.append(candidates[0] if candidates else Candidate(token_ids=[], score=0.0))
         return best
+
+
+def training_replies(bot: Bot) -> list[str]:
+    """The replies of the training split of the bot's corpus (held-out conversations left out)."""
+    from botframework.data.datamodule import DialogueDataModule
+    from botframework.data.prepare import read_conversations
+
+    conversations = read_conversations(bot.definition, bot.parts)
+    data = DialogueDataModule(bot.config, bot.tokenizer, conversations)
+    return [pair.reply for pair in data.train_pairs]

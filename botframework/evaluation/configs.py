@@ -1,0 +1,186 @@
+"""Decoding configurations compared on the same prompts: what beam search, anti-LM, the length
+bonus and MMI-bidi do to one checkpoint's replies.
+
+Each configuration edits the bot's YAML ``decoding`` section (other rescorers, e.g. ``no_unknown``,
+stay). The anti-LM, length-bonus and MMI-bidi arguments are the YAML's when it lists that rescorer,
+else :data:`DEFAULT_ARGS`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from botframework.decoding.settings import set_decoding
+from botframework.config.schema import BotConfig, NamedPart
+from botframework.evaluation.metrics import distinct_n, dull_rate, generic_replies
+
+if TYPE_CHECKING:
+    from botframework.bot import Bot
+
+BEAM_SIZE = 10
+#: Rescorer arguments used when the YAML does not list that rescorer.
+DEFAULT_ARGS: dict[str, dict[str, float]] = {
+    "antilm": {"weight": 0.3, "first_tokens": 3},
+    "length_bonus": {"weight": 0.5},
+    "mmi_bidi": {"weight": 0.5},
+}
+#: Configuration names, each adding a step to the one before (greedy stands alone).
+CONFIGS: dict[str, str] = {
+    "greedy": "greedy",
+    "beam": f"beam {BEAM_SIZE}",
+    "antilm": f"beam {BEAM_SIZE} + anti-LM",
+    "length_bonus": "+ length bonus",
+    "mmi": "+ MMI-bidi",
+}
+_ADDED = {"antilm": "antilm", "length_bonus": "length_bonus", "mmi": "mmi_bidi"}
+_STEPS = list(CONFIGS)[1:]
+
+
+@dataclass
+class ConfigResult:
+    """One configuration's replies to the prompts and how long they took."""
+
+    name: str
+    label: str
+    replies: list[str]
+    seconds: float
+
+
+def default_configs(bot: Bot) -> list[str]:
+    """Every configuration, MMI-bidi only when the bot has a reverse model."""
+    return [name for name in CONFIGS if name != "mmi" or "reverse" in bot.extra_models]
+
+
+def check_configs(names: Sequence[str], bot: Bot) -> None:
+    from botframework.config.loader import ConfigError
+
+    for name in names:
+        if name not in CONFIGS:
+            raise ConfigError(
+                f"--configs: unknown configuration {name!r}; known: {', '.join(CONFIGS)}"
+            )
+    if "mmi" in names and "reverse" not in bot.extra_models:
+        raise ConfigError(
+            "--configs: 'mmi' needs a reverse model: `botframework train BOT --reverse` first"
+        )
+
+
+def decoding_config(config: BotConfig, name: str) -> BotConfig:
+    """The bot's configuration with the decoding of configuration ``name``."""
+    used = _STEPS[: _STEPS.index(name) + 1] if name in _STEPS else []
+    stripped = set_decoding(
+        config, beam_size=1 if name == "greedy" else BEAM_SIZE, antilm=0, length_bonus=0
+    )
+    decoding = stripped.decoding.model_copy(deep=True)
+    rescorers = [r for r in decoding.rescorers if r.name != "mmi_bidi"]
+    for step in used[1:]:
+        rescorer = _ADDED[step]
+        rescorers.append(NamedPart(name=rescorer, args=yaml_args(config, rescorer)))
+    decoding.rescorers = rescorers
+    return stripped.model_copy(update={"decoding": decoding})
+
+
+def yaml_args(config: BotConfig, rescorer: str) -> dict:
+    """The YAML's arguments of ``rescorer`` when it lists it, else :data:`DEFAULT_ARGS`."""
+    for entry in config.decoding.rescorers:
+        if entry.name == rescorer:
+            return dict(entry.args)
+    return dict(DEFAULT_ARGS[rescorer])
+
+
+def decode_configs(bot: Bot, prompts: list[list[str]], names: Sequence[str]) -> list[ConfigResult]:
+    """Every configuration's best reply to every prompt (empty when it has none)."""
+    results = []
+    for name in names:
+        decoding = bot.build_decoding(decoding_config(bot.config, name))
+        started = time.perf_counter()
+        replies = []
+        for start in range(0, len(prompts), 32):
+            for candidates in bot.generate(prompts[start : start + 32], decoding):
+                replies.append(candidates[0].text if candidates else "")
+        seconds = time.perf_counter() - started
+        results.append(ConfigResult(name, CONFIGS[name], replies, seconds))
+    return results
+
+
+@dataclass
+class ConfigContext:
+    """What the per-configuration metrics need besides the replies."""
+
+    references: list[str] | None
+    generic_replies: list[str]
+    bleu_tokenize: str = "13a"
+
+
+def distinct_1(result: ConfigResult, context: ConfigContext) -> float:
+    return distinct_n(result.replies, 1)
+
+
+def distinct_2(result: ConfigResult, context: ConfigContext) -> float:
+    return distinct_n(result.replies, 2)
+
+
+def average_length(result: ConfigResult, context: ConfigContext) -> float:
+    """Whitespace-separated words per reply."""
+    replies = result.replies
+    return sum(len(r.split()) for r in replies) / len(replies) if replies else 0.0
+
+
+def generic_rate(result: ConfigResult, context: ConfigContext) -> float:
+    return dull_rate(result.replies, context.generic_replies)
+
+
+def top_reply_share(result: ConfigResult, context: ConfigContext) -> float:
+    """The share of the replies that are the most frequent one."""
+    counts = Counter(" ".join(r.lower().split()) for r in result.replies)
+    return counts.most_common(1)[0][1] / len(result.replies) if result.replies else 0.0
+
+
+def bleu(result: ConfigResult, context: ConfigContext) -> float:
+    """Corpus BLEU (sacrebleu, 0-100) against the true replies, with add-one smoothing of the 2- to
+    4-gram precisions so that replies shorter than 4 words do not score 0. NaN without true replies.
+    """
+    import sacrebleu
+
+    if not context.references:
+        return math.nan
+    score = sacrebleu.corpus_bleu(
+        result.replies,
+        [context.references],
+        smooth_method="add-k",
+        smooth_value=1,
+        tokenize=context.bleu_tokenize,
+    )
+    return float(score.score)
+
+
+def replies_per_second(result: ConfigResult, context: ConfigContext) -> float:
+    return len(result.replies) / result.seconds if result.seconds > 0 else math.nan
+
+
+ConfigMetric = Callable[[ConfigResult, ConfigContext], float]
+#: The rows of the configurations table, in order.
+CONFIG_METRICS: dict[str, ConfigMetric] = {
+    "distinct-1": distinct_1,
+    "distinct-2": distinct_2,
+    "average length (words)": average_length,
+    "generic-reply rate": generic_rate,
+    "most frequent reply share": top_reply_share,
+    "BLEU": bleu,
+    "replies per second": replies_per_second,
+}
+
+
+def measure_configs(
+    bot: Bot, results: Sequence[ConfigResult], references: list[str] | None
+) -> list[dict[str, float]]:
+    """Every metric of :data:`CONFIG_METRICS` for every configuration."""
+    tokenize = "zh" if bot.tokenizer.name == "jieba" else "13a"
+    generic = generic_replies(bot.config.reinforce.dull_replies)
+    context = ConfigContext(references, generic, tokenize)
+    return [{name: metric(r, context) for name, metric in CONFIG_METRICS.items()} for r in results]
