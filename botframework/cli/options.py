@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from botframework.bot import Bot
 
 
 def add_bot_options(parser: argparse.ArgumentParser, checkpoint: bool = True) -> None:
@@ -29,7 +33,7 @@ def add_override_options(parser: argparse.ArgumentParser, checkpoint: bool = Tru
         )
 
 
-def load_bot(args: argparse.Namespace):
+def load_bot(args: argparse.Namespace) -> Bot:
     """The trained bot the command line names."""
     from botframework.bot import Bot
 

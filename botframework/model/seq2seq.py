@@ -192,6 +192,7 @@ class Seq2Seq(nn.Module):
             contexts.append(context)
         return torch.cat(outputs, dim=1), torch.cat(contexts, dim=1), rnn_state
 
+
 def reverse_within_lengths(ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     """Reverse each row's first ``length`` ids, leaving its padding where it is."""
     positions = torch.arange(ids.shape[1], device=ids.device).unsqueeze(0)
