@@ -95,12 +95,18 @@ def load_checkpoint(path: Path) -> Checkpoint:
     )
 
 
-def find_checkpoint(workspace: Path, shipped_dir: Path) -> Path | None:
-    """The newest trained checkpoint in the workspace, else the shipped one, else None."""
+def newest_trained_checkpoint(workspace: Path) -> Path | None:
+    """The most recently written checkpoint in a bot's workspace, or None."""
     trained = sorted(
         (workspace / "checkpoints").glob("*.safetensors"), key=lambda p: p.stat().st_mtime
     )
-    if trained:
-        return trained[-1]
+    return trained[-1] if trained else None
+
+
+def find_checkpoint(workspace: Path, shipped_dir: Path) -> Path | None:
+    """The newest trained checkpoint in the workspace, else the shipped one, else None."""
+    trained = newest_trained_checkpoint(workspace)
+    if trained is not None:
+        return trained
     shipped = shipped_dir / "model.safetensors"
     return shipped if shipped.is_file() else None

@@ -55,7 +55,7 @@ def test_help_version_and_plugins(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["--version"])
     assert "botframework 0.1.0" in capsys.readouterr().out
-    for command in ("train", "test", "chat", "plugins", "bench"):
+    for command in ("train", "test", "chat", "plugins", "bench", "export", "tune", "reinforce", "eval", "serve"):
         with pytest.raises(SystemExit) as exit_info:
             main([command, "--help"])
         assert exit_info.value.code == 0
@@ -115,3 +115,19 @@ def test_backward_model_is_trained_and_loaded(tiny_bot_yaml: Path, tmp_path: Pat
 
     prompt, reply = TINY_PAIRS[3]
     assert log_p(reply, prompt) > log_p(reply, TINY_PAIRS[7][0]) + 5
+
+
+def test_export_ships_a_half_precision_copy_that_answers_the_same(tiny_bot_yaml: Path, tmp_path: Path) -> None:
+    from botframework import Bot
+
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_bot_yaml.parent, copy)
+    yaml = copy / tiny_bot_yaml.name
+    assert main(["export", str(yaml), "--dtype", "float16"]) == 0
+    shipped = copy / "tiny" / "model.safetensors"
+    assert shipped.is_file()
+    shutil.rmtree(copy / "works")  # no trained checkpoint left: the shipped one is used
+    bot = Bot.load(yaml)
+    assert bot.checkpoint.path == shipped
+    assert [bot.reply(prompt) for prompt, _ in TINY_PAIRS] == [reply for _, reply in TINY_PAIRS]
+    assert main(["export", str(yaml)]) == 2  # nothing left to export

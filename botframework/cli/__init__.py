@@ -10,7 +10,17 @@ from botframework.version import __version__
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from botframework.cli import bench, chat, evaluate, plugins_command, reinforce, test, train, tune
+    from botframework.cli import (
+        bench,
+        chat,
+        evaluate,
+        export,
+        plugins_command,
+        reinforce,
+        test,
+        train,
+        tune,
+    )
     from botframework.messenger.command import add_serve_commands
     from botframework.plugins import build_plugin_manager
 
@@ -20,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"botframework {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (train, test, chat, plugins_command, bench, tune, reinforce, evaluate):
+    for module in (train, test, chat, plugins_command, bench, tune, reinforce, evaluate, export):
         module.add_parser(subparsers)
     add_serve_commands(subparsers)
     build_plugin_manager().hook.register_commands(subparsers=subparsers)
