@@ -131,3 +131,19 @@ def test_export_ships_a_half_precision_copy_that_answers_the_same(tiny_bot_yaml:
     assert bot.checkpoint.path == shipped
     assert [bot.reply(prompt) for prompt, _ in TINY_PAIRS] == [reply for _, reply in TINY_PAIRS]
     assert main(["export", str(yaml)]) == 2  # nothing left to export
+
+
+def test_training_can_start_from_a_shipped_model(tiny_bot_yaml: Path, tmp_path: Path) -> None:
+    from botframework import Bot
+
+    checkpoint = sorted((tiny_bot_yaml.parent / "works" / "tiny" / "checkpoints").glob("*.safetensors"))[-1]
+    fresh = tmp_path / "fresh"
+    shutil.copytree(tiny_bot_yaml.parent, fresh, ignore=shutil.ignore_patterns("works"))
+    yaml = fresh / tiny_bot_yaml.name
+    steps = ["--set", "training.max_steps=2", "--set", "training.learning_rate=0.000001"]
+    assert main(["train", str(yaml), "--no-progress", "--init-from", str(checkpoint), *steps]) == 0
+    bot = Bot.load(yaml)
+    assert bot.checkpoint.step == 2
+    assert [bot.reply(prompt) for prompt, _ in TINY_PAIRS] == [reply for _, reply in TINY_PAIRS]
+    shape = ["--set", "model.hidden_size=32"]
+    assert main(["train", str(yaml), "--init-from", str(checkpoint), *steps, *shape]) == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from botframework.cli.options import add_bot_options
 
@@ -18,6 +19,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-steps", type=int, help="stop after this many optimizer steps")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.add_argument(
+        "--init-from",
+        metavar="PATH",
+        help="start from this checkpoint's weights and tokenizer (e.g. the shipped model) instead "
+        "of random weights; ignored when the workspace has a run to resume",
+    )
+    parser.add_argument(
         "--reverse",
         action="store_true",
         help="train only the backward model p(prompt | reply) (also trained after the forward "
@@ -30,7 +37,11 @@ def run(args: argparse.Namespace) -> int:
     from botframework.bot import LoadedPlugins
     from botframework.config.loader import ConfigError, load_definition
     from botframework.data.datamodule import DialogueDataModule
-    from botframework.data.prepare import load_or_train_tokenizer, read_conversations
+    from botframework.data.prepare import (
+        load_or_train_tokenizer,
+        read_conversations,
+        tokenizer_from_json,
+    )
     from botframework.training.trainer import train
 
     definition = load_definition(args.bot, args.overrides)
@@ -41,7 +52,11 @@ def run(args: argparse.Namespace) -> int:
         )
     loaded = LoadedPlugins(definition)
     conversations = read_conversations(definition, loaded.parts)
-    tokenizer = load_or_train_tokenizer(definition, loaded.parts, conversations)
+    initial = load_initial_checkpoint(args.init_from, loaded) if args.init_from else None
+    if initial is not None:
+        tokenizer = tokenizer_from_json(loaded.parts, initial.tokenizer_name, initial.tokenizer_json)
+    else:
+        tokenizer = load_or_train_tokenizer(definition, loaded.parts, conversations)
     directions = [True] if args.reverse else [False]
     if loaded.config.training.reverse_model and not args.reverse:
         directions.append(True)
@@ -54,9 +69,24 @@ def run(args: argparse.Namespace) -> int:
             datamodule,
             progress_bar=not args.no_progress,
             max_steps=args.max_steps,
+            initial_weights=initial.state_dict if initial is not None and not reverse else None,
         )
         print(f"{'backward' if reverse else 'forward'} model saved to {checkpoint}")
     return 0
+
+
+def load_initial_checkpoint(path: str, loaded):
+    """The checkpoint to start from; its model section must be the YAML's."""
+    from botframework.checkpoint import load_checkpoint
+    from botframework.config.loader import ConfigError
+
+    checkpoint = load_checkpoint(Path(path))
+    if checkpoint.config.model != loaded.config.model:
+        raise ConfigError(
+            f"{loaded.definition.path}: model: differs from the model section {path} was trained "
+            f"with ({checkpoint.config.model.model_dump()}); --init-from needs the same shape"
+        )
+    return checkpoint
 
 
 def reverse_definition(definition):

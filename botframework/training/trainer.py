@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytorch_lightning as pl
+import torch
 from pytorch_lightning.callbacks import Callback, ModelCheckpoint
 from pytorch_lightning.loggers import CSVLogger, Logger, TensorBoardLogger
 
@@ -28,10 +29,12 @@ def train(
     extra_callbacks: Sequence[Callback] = (),
     progress_bar: bool = True,
     max_steps: int | None = None,
+    initial_weights: dict[str, torch.Tensor] | None = None,
 ) -> Path:
     """Train the bot's model; return the newest safetensors checkpoint in its workspace.
 
-    Resumes from ``<workspace>/checkpoints/lightning/last.ckpt`` when it exists. Every
+    Resumes from ``<workspace>/checkpoints/lightning/last.ckpt`` when it exists; otherwise starts
+    from ``initial_weights`` (a model state dict, e.g. a shipped model's) when given. Every
     ``training.steps_per_checkpoint`` steps and at the end, the model is exported to
     ``<workspace>/checkpoints/step-XXXXXXXX.safetensors``. ``max_steps`` overrides the YAML's.
     """
@@ -58,6 +61,8 @@ def train(
     )
     task = Seq2SeqTask(config, tokenizer.vocab_size, _token_counts(tokenizer))
     last = resume_dir / "last.ckpt"
+    if initial_weights is not None and not last.is_file():
+        task.model.load_state_dict(initial_weights)
     trainer.fit(
         task, datamodule=datamodule, ckpt_path=last if last.is_file() else None, weights_only=True
     )
