@@ -55,9 +55,14 @@ def installed_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def test_entry_point_plugin_is_registered_and_its_hooks_used(installed_plugin: str) -> None:
+    from botframework import Conversation, IncomingMessage
+
     manager = build_plugin_manager()
     assert manager.has_plugin(installed_plugin)
     assert "shout_bonus" in collect_parts(manager).rescorers.factories
+    answer = manager.hook.answer_without_model
+    assert answer(message=IncomingMessage("!ping"), conversation=Conversation()) == "pong"
+    assert answer(message=IncomingMessage("hello"), conversation=Conversation()) is None
 
 
 def test_builtin_plugins_register_their_parts() -> None:
