@@ -71,6 +71,17 @@ decoding:
     return path
 
 
+@pytest.fixture(scope="module")
+def one_thread():
+    """Tiny models: a second intra-op thread only adds synchronisation (and contention)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="session")
 def tiny_bot_yaml(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A bot YAML whose model has been trained (once per session) until it recites TINY_PAIRS."""

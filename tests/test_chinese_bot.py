@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import torch
 
 from botframework import Bot
 from botframework.cli import main
@@ -36,12 +34,7 @@ SMALL = [
 CHINESE_CHARACTER = re.compile(r"[\u4e00-\u9fff]")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_chinese_bot_trains_on_a_twitter_format_corpus_and_replies_without_spaces(

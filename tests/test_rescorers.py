@@ -27,7 +27,7 @@ from botframework.config.schema import BotConfig
 from botframework.data.encoding import encode_source
 from botframework.plugins import build_plugin_manager, collect_parts
 from tests.conftest import TINY_PAIRS
-from tests.test_beam import context, decode, named, one_thread, pad, train_toy  # noqa: F401
+from tests.test_beam import context, decode, named, pad, train_toy  # noqa: F401
 
 PROMPTS = [prompt for prompt, _ in TINY_PAIRS]
 GENERIC = "i don't know"
@@ -47,6 +47,8 @@ IDK_PAIRS = [(p, GENERIC) for p in DULL_PROMPTS] + [
     ("do you like jazz", GENERIC),
     ("do you like jazz", "yes i love jazz"),
 ]
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -23,8 +23,10 @@ from botframework.cli.tune import (
     search,
 )
 from botframework.config.schema import BotConfig
-from tests.test_beam import decode, named, one_thread, train_toy  # noqa: F401
+from tests.test_beam import decode, named, train_toy  # noqa: F401
 from tests.test_rescorers import GENERIC, IDK_PAIRS
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_smoothed_corpus_bleu_is_not_zero_on_short_replies() -> None:
