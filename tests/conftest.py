@@ -71,6 +71,19 @@ decoding:
     return path
 
 
+def install_plugin(directory: Path, module: str, source: str, entry_point: str) -> None:
+    """Write ``module`` and a real ``.dist-info`` whose entry point in group 'botframework' names it.
+
+    Put ``directory`` on ``sys.path`` (e.g. ``monkeypatch.syspath_prepend``) to install it.
+    """
+    (directory / f"{module}.py").write_text(source, encoding="utf-8")
+    dist_info = directory / f"{module}-0.1.dist-info"
+    dist_info.mkdir()
+    name = module.replace("_", "-")
+    (dist_info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.1\n")
+    (dist_info / "entry_points.txt").write_text(f"[botframework]\n{entry_point} = {module}\n")
+
+
 @pytest.fixture(scope="module")
 def one_thread():
     """Tiny models: a second intra-op thread only adds synchronisation (and contention)."""

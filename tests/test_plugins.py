@@ -12,6 +12,7 @@ from botframework import hookspecs
 from botframework.bot import LoadedPlugins
 from botframework.config import ConfigError, load_definition
 from botframework.plugins import BUILTIN_PLUGINS, build_plugin_manager, collect_parts
+from tests.conftest import install_plugin
 
 PLUGIN_SOURCE = '''
 from botframework import StepRescorer, hookimpl
@@ -44,11 +45,7 @@ def answer_without_model(message, conversation):
 @pytest.fixture
 def installed_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """A real distribution on sys.path whose entry point in group 'botframework' names a module."""
-    (tmp_path / "shout_plugin.py").write_text(PLUGIN_SOURCE, encoding="utf-8")
-    dist_info = tmp_path / "shout_plugin-0.1.dist-info"
-    dist_info.mkdir()
-    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: shout-plugin\nVersion: 0.1\n")
-    (dist_info / "entry_points.txt").write_text("[botframework]\nshout = shout_plugin\n")
+    install_plugin(tmp_path, "shout_plugin", PLUGIN_SOURCE, "shout")
     monkeypatch.syspath_prepend(str(tmp_path))
     yield "shout"
     sys.modules.pop("shout_plugin", None)

@@ -27,7 +27,7 @@ from botframework.reinforce import simulate
 from botframework.reinforce.run import reinforce
 from botframework.reinforce.sampling import sample_tokens
 from botframework.reinforce.task import curriculum_turns
-from conftest import TINY_PAIRS, write_bot_yaml, write_twitter_corpus
+from tests.conftest import TINY_PAIRS, install_plugin, write_bot_yaml, write_twitter_corpus
 
 WORD_BONUS_SOURCE = '''
 from botframework import hookimpl
@@ -74,11 +74,7 @@ def weak_bot(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 @pytest.fixture
 def word_bonus_installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The reward plugin as a real distribution on sys.path, entry point in group 'botframework'."""
-    (tmp_path / "word_bonus_plugin.py").write_text(WORD_BONUS_SOURCE, encoding="utf-8")
-    dist_info = tmp_path / "word_bonus_plugin-0.1.dist-info"
-    dist_info.mkdir()
-    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: word-bonus-plugin\nVersion: 0.1\n")
-    (dist_info / "entry_points.txt").write_text("[botframework]\nword_bonus = word_bonus_plugin\n")
+    install_plugin(tmp_path, "word_bonus_plugin", WORD_BONUS_SOURCE, "word_bonus")
     monkeypatch.syspath_prepend(str(tmp_path))
     yield
     sys.modules.pop("word_bonus_plugin", None)
