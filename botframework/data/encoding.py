@@ -22,5 +22,13 @@ def encode_source(tokenizer: Tokenizer, turns: Sequence[str], max_length: int) -
 
 
 def encode_target(tokenizer: Tokenizer, reply: str, max_length: int) -> list[int]:
-    """The reply's ids followed by EOS, at most ``max_length`` ids in all (EOS included)."""
-    return tokenizer.encode(reply)[: max_length - 1] + [tokenizer.eos_id]
+    """The reply's ids followed by EOS, at most ``max_length`` ids in all.
+
+    A reply longer than that is cut to its first ``max_length`` ids *without* EOS: an EOS after
+    the cut would teach the model that replies end there, and it would then score every longer
+    reply as very unlikely.
+    """
+    ids = tokenizer.encode(reply)
+    if len(ids) >= max_length:
+        return ids[:max_length]
+    return ids + [tokenizer.eos_id]
