@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from botframework.cli import main
 from tests.conftest import TINY_PAIRS
@@ -147,3 +148,21 @@ def test_training_can_start_from_a_shipped_model(tiny_bot_yaml: Path, tmp_path: 
     assert [bot.reply(prompt) for prompt, _ in TINY_PAIRS] == [reply for _, reply in TINY_PAIRS]
     shape = ["--set", "model.hidden_size=32"]
     assert main(["train", str(yaml), "--init-from", str(checkpoint), *steps, *shape]) == 2
+
+
+def test_the_backward_model_can_start_from_the_forward_weights(
+    tiny_bot_yaml: Path, tmp_path: Path
+) -> None:
+    from botframework.checkpoint import load_checkpoint
+
+    checkpoint = sorted((tiny_bot_yaml.parent / "works" / "tiny" / "checkpoints").glob("*.safetensors"))[-1]
+    fresh = tmp_path / "fresh"
+    shutil.copytree(tiny_bot_yaml.parent, fresh, ignore=shutil.ignore_patterns("works"))
+    steps = ["--set", "training.max_steps=2", "--set", "training.learning_rate=0.000001"]
+    args = ["train", str(fresh / tiny_bot_yaml.name), "--no-progress", "--reverse"]
+    assert main([*args, "--init-from", str(checkpoint), *steps]) == 0
+    backward = load_checkpoint(next((fresh / "works/tiny/reverse/checkpoints").glob("step-*")))
+    forward = load_checkpoint(checkpoint).state_dict
+    assert backward.state_dict.keys() == forward.keys()
+    for name, weights in forward.items():
+        assert torch.allclose(backward.state_dict[name].float(), weights.float(), atol=1e-4), name

@@ -22,7 +22,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--init-from",
         metavar="PATH",
         help="start from this checkpoint's weights and tokenizer (e.g. the shipped model) instead "
-        "of random weights; ignored when the workspace has a run to resume",
+        "of random weights; ignored when the workspace has a run to resume. With --reverse, the "
+        "forward model's weights warm-start the backward one (same vocabulary and shape)",
     )
     parser.add_argument(
         "--reverse",
@@ -69,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
             datamodule,
             progress_bar=not args.no_progress,
             max_steps=args.max_steps,
-            initial_weights=initial.state_dict if initial is not None and not reverse else None,
+            initial_weights=initial.state_dict if initial is not None else None,
         )
         print(f"{'backward' if reverse else 'forward'} model saved to {checkpoint}")
     return 0

@@ -120,7 +120,9 @@ class ReinforceConfig(Section):
     and one more every ``turns_every`` steps until ``max_turns`` (the curriculum). A simulated
     dialogue ends early on a reply from ``dull_replies`` or when an agent repeats itself (the share
     of its words found in its own previous turn reaches ``repetition_threshold``). The loss is
-    ``(1 - mle_weight) * REINFORCE + mle_weight * MLE`` on the corpus pairs the prompts come from.
+    ``(1 - mle_weight) * REINFORCE + mle_weight * MLE`` on the corpus pairs the prompts come from;
+    ``kl_weight`` > 0 also charges each reply for how much likelier the policy finds it than the
+    starting model does (a sampled estimate of their KL divergence, as in RL from human feedback).
     """
 
     steps: PositiveInt = Field(1000, description="optimizer steps of one run")
@@ -152,6 +154,12 @@ class ReinforceConfig(Section):
     baseline_learning_rate: float = Field(0.001, gt=0.0, description="of the learned baseline")
     normalize_advantage: bool = True
     mle_weight: float = Field(0.1, ge=0.0, le=1.0)
+    kl_weight: float = Field(
+        0.0,
+        ge=0.0,
+        description="KL guard: each reply's return loses this times log p_policy - log p_start "
+        "of its tokens, so the policy cannot drift far from the starting model",
+    )
     learning_rate: float = Field(0.0001, gt=0.0)
     gradient_clip: float = Field(5.0, ge=0.0)
     temperature: float = Field(1.0, gt=0.0, description="of the sampled turns")

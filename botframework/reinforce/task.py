@@ -50,7 +50,10 @@ class ReinforceTask(pl.LightningModule):
     The loss is ``(1 - mle_weight) * -(A * log p(action)).mean() + mle_weight * MLE`` on the
     batch's true replies, with advantage A = return - baseline (a learned linear value of the
     encoder state and the turn, or a running mean per turn), optionally divided by its standard
-    deviation. Dropout stays off so the log-probabilities are those of the policy that sampled.
+    deviation. With ``kl_weight`` > 0 the return first loses ``kl_weight * (log p(action) -
+    log p_start(action))``, p_start being the scorer's frozen judge (the starting model): without
+    that guard the policy can collapse onto the few replies the rules like best. Dropout stays off
+    so the log-probabilities are those of the policy that sampled.
     """
 
     def __init__(
@@ -100,7 +103,9 @@ class ReinforceTask(pl.LightningModule):
         actions = self.score(dialogues)
         mle_weight = self.settings.mle_weight
         zero = torch.zeros((), device=self.device)
-        pg_loss, value_loss = self.policy_gradient_loss(actions) if mle_weight < 1 else (zero, zero)
+        pg_loss, value_loss, divergence = (
+            self.policy_gradient_loss(actions) if mle_weight < 1 else (zero, zero, zero)
+        )
         mle_loss = self.mle_loss(batch) if mle_weight > 0 else zero
         loss = (1 - mle_weight) * pg_loss + mle_weight * mle_loss + value_loss
         optimizer = self.optimizers()
@@ -109,7 +114,8 @@ class ReinforceTask(pl.LightningModule):
         if self.settings.gradient_clip:
             self.clip_gradients(optimizer, self.settings.gradient_clip, "norm")
         optimizer.step()
-        self.log_step(dialogues, actions, (pg_loss, mle_loss, value_loss), limit, len(batch))
+        losses = (pg_loss, mle_loss, value_loss, divergence)
+        self.log_step(dialogues, actions, losses, limit, len(batch))
         return loss.detach()
 
     def simulate(
@@ -153,13 +159,21 @@ class ReinforceTask(pl.LightningModule):
             actions.extend(turns)
         return actions
 
-    def policy_gradient_loss(self, actions: list[Action]) -> tuple[torch.Tensor, torch.Tensor]:
-        """The REINFORCE loss and the learned baseline's squared error (0 for the running mean)."""
+    def policy_gradient_loss(
+        self, actions: list[Action]
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The REINFORCE loss, the learned baseline's squared error (0 for the running mean) and
+        the mean log-probability ratio of the actions to the starting model (their KL estimate)."""
         sources = padded([a.reply.source_ids for a in actions], self.device)
         targets = padded([a.reply.target_ids for a in actions], self.device)
         returns = torch.tensor([a.ret for a in actions], device=self.device)
         turns = torch.tensor([a.turn for a in actions], device=self.device)
         log_probs = self.model.sequence_log_probs(*sources, *targets)
+        with torch.no_grad():
+            divergence = log_probs.detach() - self.scorer.judge.sequence_log_probs(
+                *sources, *targets
+            )
+        returns = returns - self.settings.kl_weight * divergence
         value_loss = torch.zeros((), device=self.device)
         if self.value is not None:
             state = self.model.encode(*sources).hidden[-1].detach()
@@ -172,7 +186,7 @@ class ReinforceTask(pl.LightningModule):
         advantage = returns - baseline
         if self.settings.normalize_advantage and len(actions) > 1:
             advantage = advantage / (advantage.std() + 1e-6)
-        return -(advantage * log_probs).mean(), value_loss
+        return -(advantage * log_probs).mean(), value_loss, divergence.mean()
 
     def running_mean(self, turns: torch.Tensor, returns: torch.Tensor) -> torch.Tensor:
         """Each action's turn's running mean return (before this batch), then updated with it."""
@@ -201,12 +215,13 @@ class ReinforceTask(pl.LightningModule):
         self,
         dialogues: Sequence[SimulatedDialogue[SampledReply]],
         actions: list[Action],
-        losses: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+        losses: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor],
         turn_limit: int,
         batch_size: int,
     ) -> None:
-        """Logged each step: mean reward (total and per rule), turns, dull endings, losses."""
-        pg_loss, mle_loss, value_loss = losses
+        """Logged each step: mean reward (total and per rule), turns, dull endings, losses and
+        the KL estimate to the starting model."""
+        pg_loss, mle_loss, value_loss, divergence = losses
         mean = lambda xs: sum(xs) / len(xs) if xs else 0.0  # noqa: E731
         metrics = {
             "reward": mean([a.reward for a in actions]),
@@ -215,6 +230,7 @@ class ReinforceTask(pl.LightningModule):
             "turn_limit": float(turn_limit),
             "loss_pg": float(pg_loss.detach()),
             "loss_mle": float(mle_loss.detach()),
+            "kl": float(divergence),
         }
         if self.value is not None:
             metrics["loss_value"] = float(value_loss.detach())
