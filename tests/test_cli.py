@@ -148,6 +148,8 @@ def test_training_can_start_from_a_shipped_model(tiny_bot_yaml: Path, tmp_path: 
     assert [bot.reply(prompt) for prompt, _ in TINY_PAIRS] == [reply for _, reply in TINY_PAIRS]
     shape = ["--set", "model.hidden_size=32"]
     assert main(["train", str(yaml), "--init-from", str(checkpoint), *steps, *shape]) == 2
+    regularised = ["--set", "model.dropout=0.3", "--set", "training.max_steps=3"]
+    assert main(["train", str(yaml), "--no-progress", "--init-from", str(checkpoint), *regularised]) == 0
 
 
 def test_the_backward_model_can_start_from_the_forward_weights(

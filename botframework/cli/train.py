@@ -76,16 +76,22 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Model settings that change how the weights are trained, not what they are: --init-from may
+#: change them (e.g. more dropout when continuing from a shipped model).
+TRAINING_ONLY = {"dropout", "sampled_softmax"}
+
+
 def load_initial_checkpoint(path: str, loaded):
     """The checkpoint to start from; its model section must be the YAML's."""
     from botframework.checkpoint import load_checkpoint
     from botframework.config.loader import ConfigError
 
     checkpoint = load_checkpoint(Path(path))
-    if checkpoint.config.model != loaded.config.model:
+    trained = checkpoint.config.model.model_dump(exclude=TRAINING_ONLY)
+    if trained != loaded.config.model.model_dump(exclude=TRAINING_ONLY):
         raise ConfigError(
             f"{loaded.definition.path}: model: differs from the model section {path} was trained "
-            f"with ({checkpoint.config.model.model_dump()}); --init-from needs the same shape"
+            f"with ({trained}); --init-from needs the same shape"
         )
     return checkpoint
 
