@@ -21,6 +21,7 @@ from botframework.evaluation.configs import (
     bleu,
     decoding_config,
     default_configs,
+    special_token_rate,
 )
 from botframework.evaluation.metrics import (
     DEFAULT_DULL_REPLIES,
@@ -251,6 +252,12 @@ def test_bleu_of_short_replies_is_smoothed() -> None:
     assert math.isnan(bleu(ConfigResult("greedy", "greedy", ["hi"], 1.0), ConfigContext(None, [])))
 
 
+def test_replies_showing_unknown_or_special_tokens_are_counted() -> None:
+    replies = ["hi there", "a <unk> cat", "fine </s>", "ok"]
+    result = ConfigResult("beam", "beam 10", replies, 1.0)
+    assert special_token_rate(result, ConfigContext(None, [])) == 0.5
+
+
 def test_eval_compares_decoding_configs_in_a_report_and_a_figure(
     tiny_bot_yaml: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -278,6 +285,7 @@ def test_eval_compares_decoding_configs_in_a_report_and_a_figure(
     assert all(float(value) > 0 for value in rows["replies per second"])
     assert all(float(value) > 0 for value in rows["average length (words)"])
     assert rows["distinct-2"][0] == "1" and float(rows["BLEU"][0]) > 50  # it recites its corpus
+    assert rows["replies with unknown or special tokens"] == ["0"] * 4
     sample_rows = table_rows(samples)
     assert sample_rows["hi"] == ["hello there", "hello there", *["hello there"] * 3]
     assert list(sample_rows) == ["prompt", "hi", "good night"]  # a header, then --samples 2

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from botframework.decoding.settings import set_decoding
 from botframework.config.schema import BotConfig, NamedPart
+from botframework.data.tokenizer import SPECIAL_TOKENS
 from botframework.evaluation.metrics import distinct_n, dull_rate, generic_replies
 
 if TYPE_CHECKING:
@@ -159,6 +160,12 @@ def bleu(result: ConfigResult, context: ConfigContext) -> float:
     return float(score.score)
 
 
+def special_token_rate(result: ConfigResult, context: ConfigContext) -> float:
+    """The share of the replies that show an unknown-word marker or another special token."""
+    shown = [any(token in reply for token in SPECIAL_TOKENS) for reply in result.replies]
+    return sum(shown) / len(shown) if shown else 0.0
+
+
 def replies_per_second(result: ConfigResult, context: ConfigContext) -> float:
     return len(result.replies) / result.seconds if result.seconds > 0 else math.nan
 
@@ -172,6 +179,7 @@ CONFIG_METRICS: dict[str, ConfigMetric] = {
     "generic-reply rate": generic_rate,
     "most frequent reply share": top_reply_share,
     "BLEU": bleu,
+    "replies with unknown or special tokens": special_token_rate,
     "replies per second": replies_per_second,
 }
 
