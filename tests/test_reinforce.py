@@ -24,7 +24,7 @@ from botframework.config.schema import ReinforceConfig
 from botframework.data.encoding import encode_source
 from botframework.evaluation.metrics import padded
 from botframework.reinforce import simulate
-from botframework.reinforce.run import reinforce
+from botframework.reinforce.run import build_task, reinforce
 from botframework.reinforce.sampling import sample_tokens
 from botframework.reinforce.task import curriculum_turns
 from tests.conftest import TINY_PAIRS, install_plugin, write_bot_yaml, write_twitter_corpus
@@ -187,6 +187,24 @@ def test_simulation_ends_on_dull_replies_and_self_repetition() -> None:
     assert repeated.ended_by == "repetition" and repeated.length == 2
     assert capped.ended_by is None and capped.length == 5
     assert capped.steps()[1] == (["z", "something new 1"], capped.turns[1])
+
+
+def test_a_turn_that_ends_its_dialogue_early_pays_the_ending_penalty(
+    weak_bot: tuple[Path, Path],
+) -> None:
+    yaml, start = weak_bot
+    rule = ["rewards=[{name: ease_of_answering, weight: 1.0}]"]
+    bot = Bot.load(yaml, rule, checkpoint=start)
+    respond = scripted({"q": "a one", "a one": "i don't know ."})
+    dialogues = simulate(respond, [["q"], ["z"]], 3, bot.config.reinforce.dull_replies, 0.8)
+    rewards = {}
+    for penalty in (0.0, 2.5):
+        settings = bot.config.reinforce.model_copy(update={"ending_penalty": penalty})
+        rewards[penalty] = [action.reward for action in build_task(bot, settings).score(dialogues)]
+    plain, penalised = rewards[0.0], rewards[2.5]
+    assert len(plain) == 2 + 3  # the dull-ended dialogue's two turns, the capped one's three
+    assert penalised[1] == pytest.approx(plain[1] - 2.5)  # "i don't know ." ended its dialogue
+    assert penalised[0] == plain[0] and penalised[2:] == plain[2:]
 
 
 def test_turn_bounds_are_validated(tmp_path: Path) -> None:

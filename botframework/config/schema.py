@@ -149,6 +149,12 @@ class ReinforceConfig(Section):
     discount: float = Field(
         0.0, ge=0.0, le=1.0, description="weight of later turns' rewards in a reply's return"
     )
+    ending_penalty: float = Field(
+        0.0,
+        ge=0.0,
+        description="subtracted from the reward of a turn that ends its dialogue early (a dull "
+        "reply or a repeat of the agent's own previous turn)",
+    )
     baseline: Literal["learned", "mean"] = "learned"
     baseline_momentum: float = Field(0.9, ge=0.0, lt=1.0, description="of the running mean")
     baseline_learning_rate: float = Field(0.001, gt=0.0, description="of the learned baseline")

@@ -46,7 +46,10 @@ class ReinforceTask(pl.LightningModule):
     stopping early on a dull or repeated turn. Every turn is an action rewarded by the weighted
     rules; its return is its reward plus ``discount`` times the next turn's return (the default 0
     credits each reply with its own reward: the rules already look one turn ahead, and a sum of
-    mostly negative log-likelihood rewards would otherwise pay for ending dialogues early).
+    mostly negative log-likelihood rewards would otherwise pay for ending dialogues early). A turn
+    that ends its dialogue early (dull, or a repeat of the agent's previous turn) also loses
+    ``ending_penalty``: without it nothing stops the policy from settling on one well-paid stock
+    reply, since repeating it merely ends the simulation.
     The loss is ``(1 - mle_weight) * -(A * log p(action)).mean() + mle_weight * MLE`` on the
     batch's true replies, with advantage A = return - baseline (a learned linear value of the
     encoder state and the turn, or a running mean per turn), optionally divided by its standard
@@ -153,6 +156,8 @@ class ReinforceTask(pl.LightningModule):
             for index, (history, reply) in enumerate(dialogue.steps()):
                 values = self.scorer.score(history, reply.text)
                 turns.append(Action(reply, index, values, self.scorer.total(values)))
+            if dialogue.ended_by is not None and turns:
+                turns[-1].reward -= self.settings.ending_penalty
             following = 0.0
             for action in reversed(turns):
                 action.ret = following = action.reward + self.settings.discount * following
