@@ -17,7 +17,7 @@ from botframework_plugins.tokenizers.word import WordTokenizer
 
 from botframework import ScoringContext
 from botframework.config.schema import ModelConfig
-from botframework.data.encoding import encode_source, encode_target
+from botframework.data.encoding import empty_source, encode_source, encode_target
 from botframework.model.seq2seq import Seq2Seq
 from botframework.plugins import build_plugin_manager, collect_parts
 from tests.conftest import TINY_PAIRS
@@ -36,7 +36,7 @@ def train_toy(
 ) -> tuple[Seq2Seq, WordTokenizer]:
     """A tiny model fitted to ``pairs`` by a plain full-softmax loop (repeat a pair to weight it).
 
-    With ``language_model``, every reply is also learned from the empty source (a lone EOS), so
+    With ``language_model``, every reply is also learned from the empty source, so
     the model's decoder with an empty source is a language model of the replies. A tokenizer is
     trained on the pairs unless one is given (a reverse model must share its forward model's).
     """
@@ -48,7 +48,7 @@ def train_toy(
         (encode_source(tokenizer, [p], 40), encode_target(tokenizer, r, 40)) for p, r in pairs
     ]
     if language_model:
-        examples += [([tokenizer.eos_id], target) for _, target in examples]
+        examples += [(empty_source(tokenizer), target) for _, target in examples]
     model = Seq2Seq(tokenizer.vocab_size, config)
     source, source_lengths = pad([s for s, _ in examples])
     target_out, target_lengths = pad([t for _, t in examples])

@@ -254,3 +254,29 @@ def test_lightning_trains_from_the_datamodule(
     )
     trainer.fit(_Echo(tokenizer.vocab_size), datamodule=module)
     assert trainer.global_step == 2 * -(-len(module.train_pairs) // 4)
+
+
+def test_empty_source_rate_swaps_training_prompts_only(parts: Parts, tmp_path: Path) -> None:
+    bot = tiny_bot(tmp_path, empty_source_rate=0.5)
+    talk = conversations(200)
+    tokenizer = load_or_train_tokenizer(bot, parts, talk)
+    module = DialogueDataModule(bot.config, tokenizer, talk)
+    empty = encode_source(tokenizer, (), 1)
+
+    def empty_rows(batches) -> tuple[int, int]:
+        emptied = total = 0
+        for batch in batches:
+            for row, length in enumerate(batch.source_lengths.tolist()):
+                emptied += batch.source_ids[row, :length].tolist() == empty
+                total += 1
+        return emptied, total
+
+    epochs = [empty_rows(module.train_dataloader()) for _ in range(2)]
+    for emptied, total in epochs:
+        assert total == len(module.train_pairs) and 0.4 < emptied / total < 0.6
+    assert empty_rows(module.val_dataloader())[0] == 0
+    again = DialogueDataModule(bot.config, tokenizer, talk)
+    assert empty_rows(again.train_dataloader()) == epochs[0]  # seeded: runs repeat exactly
+    bot.config.training.empty_source_rate = 0.0
+    plain = DialogueDataModule(bot.config, tokenizer, talk)
+    assert empty_rows(plain.train_dataloader())[0] == 0

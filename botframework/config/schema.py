@@ -88,6 +88,13 @@ class TrainingConfig(Section):
     precision: str = "32-true"
     num_workers: int = Field(0, ge=0)
     reverse_model: bool = Field(False, description="also train a replies -> prompts model")
+    empty_source_rate: float = Field(
+        0.0,
+        ge=0.0,
+        lt=1.0,
+        description="share of training prompts replaced by the empty prompt, so the decoder also "
+        "learns p(reply): the language model U that the anti-LM rescorer subtracts",
+    )
 
 
 class DecodingConfig(Section):

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from functools import partial
 
 import pytorch_lightning as pl
-from torch.utils.data import DataLoader, SequentialSampler
+from torch.utils.data import DataLoader, SequentialSampler, get_worker_info
 
 from botframework.config.schema import BotConfig
-from botframework.data.batch import collate
+from botframework.data.batch import Batch, collate
 from botframework.data.bucketing import LengthBucketSampler, ShuffledIndices
 from botframework.data.corpus import Pair, pairs_from_conversations
-from botframework.data.encoding import encode_source, encode_target
+from botframework.data.encoding import empty_source, encode_source, encode_target
 from botframework.data.prepare import split_dialogues
 from botframework.data.tokenizer import Tokenizer
 
@@ -24,7 +25,9 @@ class DialogueDataModule(pl.LightningDataModule):
 
     ``train_pairs`` and ``val_pairs`` are known as soon as it is built (evaluation reuses them);
     the ids are encoded once, on first use. Training batches hold examples of similar length in an
-    order fixed by ``training.seed``; validation batches are sorted by length. With no validation
+    order fixed by ``training.seed``; validation batches are sorted by length. With
+    ``training.empty_source_rate`` each training prompt is swapped for the empty prompt with that
+    probability, drawn anew every epoch, so the decoder also learns the language model p(reply). With no validation
     conversations, :meth:`val_dataloader` returns an empty list and Lightning skips validation.
     With ``reverse`` every pair is turned around (reply -> prompt): the data of a backward model
     p(prompt | reply) that MMI re-ranking and reward rules use.
@@ -95,6 +98,10 @@ class DialogueDataModule(pl.LightningDataModule):
             shuffle=True,
             seed=self.seed,
         )
+        rate = self.config.training.empty_source_rate
+        if rate:
+            dropout = EmptySourceDropout(rate, empty_source(self.tokenizer), self.seed)
+            return self._loader(examples, sampler, dropout)
         return self._loader(examples, sampler)
 
     def val_dataloader(self) -> DataLoader | list[DataLoader]:
@@ -110,15 +117,43 @@ class DialogueDataModule(pl.LightningDataModule):
         )
         return self._loader(examples, sampler)
 
-    def _loader(self, examples: list[Example], sampler: LengthBucketSampler) -> DataLoader:
+    def _loader(
+        self,
+        examples: list[Example],
+        sampler: LengthBucketSampler,
+        transform: Callable[[list[Example]], list[Example]] | None = None,
+    ) -> DataLoader:
         workers = self.config.training.num_workers
+        pad = partial(collate, pad_id=self.tokenizer.pad_id, bos_id=self.tokenizer.bos_id)
         return DataLoader(
             examples,
             batch_sampler=sampler,
-            collate_fn=partial(collate, pad_id=self.tokenizer.pad_id, bos_id=self.tokenizer.bos_id),
+            collate_fn=pad if transform is None else partial(_transformed, transform, pad),
             num_workers=workers,
             persistent_workers=workers > 0,
         )
+
+
+class EmptySourceDropout:
+    """Swaps each example's source for ``empty`` with probability ``rate``.
+
+    Each data-loader worker draws from its own seeded stream, so runs repeat exactly.
+    """
+
+    def __init__(self, rate: float, empty: list[int], seed: int) -> None:
+        self.rate, self.empty, self.seed = rate, empty, seed
+        self._random: random.Random | None = None
+
+    def __call__(self, examples: list[Example]) -> list[Example]:
+        if self._random is None:
+            worker = get_worker_info()
+            self._random = random.Random(self.seed * 1000 + (worker.id + 1 if worker else 0))
+        draw = self._random.random
+        return [(self.empty, t) if draw() < self.rate else (s, t) for s, t in examples]
+
+
+def _transformed(transform: Callable[[list[Example]], list[Example]], pad, examples) -> Batch:
+    return pad(transform(examples))
 
 
 def _lengths(examples: list[Example]) -> list[int]:

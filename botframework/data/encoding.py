@@ -21,6 +21,11 @@ def encode_source(tokenizer: Tokenizer, turns: Sequence[str], max_length: int) -
     return ids or [tokenizer.eos_id]
 
 
+def empty_source(tokenizer: Tokenizer) -> list[int]:
+    """The source of no turns: what the decoder reads when it acts as a language model p(reply)."""
+    return encode_source(tokenizer, (), 1)
+
+
 def encode_target(tokenizer: Tokenizer, reply: str, max_length: int) -> list[int]:
     """The reply's ids followed by EOS, at most ``max_length`` ids in all.
 

@@ -3,8 +3,8 @@
 MMI-antiLM (Li et al., 2016) subtracts λ·log U(t), where U is the same decoder run with an empty
 source, for the first g tokens of a reply. :class:`DecoderBatch` runs that language-model stream as
 extra rows of the same batched decoder step, so the anti-LM costs no second decoding pass: the
-empty source (a lone EOS, as :func:`botframework.data.encoding.encode_source` encodes an empty
-prompt) is encoded once with the real sources, its rows follow the real rows through every reorder,
+empty source (:func:`botframework.data.encoding.empty_source`, which training also feeds when
+``training.empty_source_rate`` is set) is encoded once with the real sources, its rows follow the real rows through every reorder,
 and they are dropped as soon as no rescorer needs them. A step rescorer asks for the stream with a
 ``language_model_steps`` attribute (how many first steps it needs) and reads it with
 :func:`language_model_log_probs`.
@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 import torch
 
+from botframework.data.encoding import empty_source
 from botframework.decoding.context import ScoringContext
 
 _STATE_KEY = "language_model_log_probs"
@@ -45,9 +46,10 @@ class DecoderBatch:
         source_ids, lengths = ctx.source_ids, ctx.source_lengths
         if self.lm_steps:
             empty = torch.zeros_like(source_ids[:1])
-            empty[0, 0] = ctx.tokenizer.eos_id
+            empty_ids = empty_source(ctx.tokenizer)
+            empty[0, : len(empty_ids)] = torch.tensor(empty_ids)
             source_ids = torch.cat([source_ids, empty])
-            lengths = torch.cat([lengths, lengths.new_ones(1)])
+            lengths = torch.cat([lengths, lengths.new_full((1,), len(empty_ids))])
         state = model.start(model.encode(source_ids, lengths))
         index = torch.arange(size).repeat_interleave(rows_per_input)
         self.rows = len(index)
@@ -89,8 +91,8 @@ def language_model_log_probs(ctx: ScoringContext, prefixes: torch.Tensor) -> tor
     if carried is not None and carried[0] == ctx.step and len(carried[1]) == len(prefixes):
         return carried[1]
     model, rows = ctx.model, len(prefixes)
-    empty = torch.full((rows, 1), ctx.tokenizer.eos_id, dtype=torch.long)
-    state = model.start(model.encode(empty, torch.ones(rows, dtype=torch.long)))
+    empty = torch.tensor([empty_source(ctx.tokenizer)] * rows)
+    state = model.start(model.encode(empty, torch.full((rows,), empty.shape[1])))
     tokens = torch.full((rows,), ctx.tokenizer.bos_id, dtype=torch.long)
     for position in range(prefixes.shape[1] + 1):
         log_probs, state = model.step(tokens, state)
