@@ -145,6 +145,17 @@ def test_eval_on_held_out_conversations_and_chosen_metrics(
     assert "3 prompts" in out
 
 
+def test_perplexity_reads_only_the_turns_the_checkpoint_was_trained_on(tiny_bot) -> None:
+    from botframework.evaluation.run import EvalRun
+
+    assert tiny_bot.trained_config.corpus.context_turns == 1
+    model, tokenizer = tiny_bot.model, tiny_bot.tokenizer
+    run = EvalRun("tiny", tiny_bot, [["good night", "hi"]], ["hello there"])
+    last_turn = word_perplexity(model, tokenizer, [Pair(("hi",), "hello there")], 40)
+    both_turns = word_perplexity(model, tokenizer, [Pair(("good night", "hi"), "hello there")], 40)
+    assert run.perplexity == pytest.approx(last_turn) and last_turn != pytest.approx(both_turns)
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [

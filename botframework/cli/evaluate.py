@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     if args.samples < 0:
         raise ConfigError(f"--samples must be at least 0, got {args.samples}")
     bots = [Bot.load(args.bot, args.overrides, path) for path in args.checkpoint or [None]]
-    prompts, references = _prompts(args, bots[0])
+    prompts, references = _prompts(args, bots)
     judge = _judge(args, bots[0])
     scorer, skipped = _scorer(judge)
     registry = collect_eval_metrics(judge.plugin_manager)
@@ -145,8 +145,12 @@ def _shared_bigram(bot):
     return cache(lambda: fit_replies(bot.tokenizer, training_replies(bot)))
 
 
-def _prompts(args: argparse.Namespace, bot) -> tuple[list[list[str]], list[str] | None]:
-    """The prompts (each a list of turns) and their true replies when known, at most --limit."""
+def _prompts(args: argparse.Namespace, bots: list) -> tuple[list[list[str]], list[str] | None]:
+    """The prompts (each a list of turns) and their true replies when known, at most --limit.
+
+    Held-out prompts keep as many turns as the checkpoint trained on the most turns reads; each
+    bot conditions on its own last ``context_turns`` of them.
+    """
     from botframework.config.loader import ConfigError
 
     if args.prompts:
@@ -163,8 +167,12 @@ def _prompts(args: argparse.Namespace, bot) -> tuple[list[list[str]], list[str] 
     from botframework.data.datamodule import DialogueDataModule
     from botframework.data.prepare import read_conversations
 
+    bot = bots[0]
+    turns = max(b.trained_config.corpus.context_turns for b in bots)
+    config = bot.config.model_copy(deep=True)
+    config.corpus.context_turns = turns
     conversations = read_conversations(bot.definition, bot.parts)
-    pairs = DialogueDataModule(bot.config, bot.tokenizer, conversations).val_pairs
+    pairs = DialogueDataModule(config, bot.tokenizer, conversations).val_pairs
     if not pairs:
         raise ConfigError(
             f"{bot.definition.path}: no held-out prompts: corpus.validation_fraction leaves no "

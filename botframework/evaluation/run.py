@@ -59,9 +59,9 @@ class EvalRun:
     @cached_property
     def perplexity(self) -> float:
         """The model's word-level perplexity of the true replies (NaN without them)."""
-        pairs = self.pairs
-        if not pairs:
+        if not self.pairs:
             return math.nan
+        pairs = [Pair(tuple(self.bot.prompt_turns(p.context)), p.reply) for p in self.pairs]
         limit = self.bot.trained_config.corpus.max_source_length
         return word_perplexity(self.bot.model, self.bot.tokenizer, pairs, limit)
 
