@@ -12,7 +12,9 @@ from botframework import ScoringContext, StepRescorer, hookimpl, language_model_
 class AntiLanguageModel(StepRescorer):
     """Subtract ``weight`` (λ) times the language-model log-probability of each next token.
 
-    U is the same decoder with an empty source. Only the first ``first_tokens`` (g) steps are
+    U is the same decoder with an empty source; it is a language model of replies when the model
+    was trained with ``training.empty_source_rate`` (else the decoder reads a source it never saw,
+    and a large λ gives word salad). Only the first ``first_tokens`` (g) steps are
     penalised: the first words decide the rest of a reply, and penalising later ones makes replies
     ungrammatical. Decoders built on :class:`botframework.DecoderBatch` run U as extra rows of
     their batched step (``language_model_steps`` tells them for how many steps).
