@@ -21,6 +21,8 @@ from botframework.evaluation.configs import (
     bleu,
     decoding_config,
     default_configs,
+    default_generic_rate,
+    generic_rate,
     special_token_rate,
 )
 from botframework.evaluation.metrics import (
@@ -263,6 +265,13 @@ def test_bleu_of_short_replies_is_smoothed() -> None:
     assert math.isnan(bleu(ConfigResult("greedy", "greedy", ["hi"], 1.0), ConfigContext(None, [])))
 
 
+def test_generic_rate_rows_use_the_bots_list_and_the_default_one() -> None:
+    result = ConfigResult("beam", "beam 10", ["yeah i agree", "me too", "i like jazz"], 1.0)
+    context = ConfigContext(None, generic_replies(["yeah i agree"]))
+    assert generic_rate(result, context) == pytest.approx(2 / 3)
+    assert default_generic_rate(result, context) == pytest.approx(1 / 3)
+
+
 def test_replies_showing_unknown_or_special_tokens_are_counted() -> None:
     replies = ["hi there", "a <unk> cat", "fine </s>", "ok"]
     result = ConfigResult("beam", "beam 10", replies, 1.0)
@@ -290,7 +299,8 @@ def test_eval_compares_decoding_configs_in_a_report_and_a_figure(
     labels = ["greedy", "beam 10", "beam 10 + anti-LM", "+ length bonus"]
     assert "| metric | " + " | ".join(labels) + " |" in table
     rows = table_rows(table)
-    for name in ["distinct-1", "distinct-2", "generic-reply rate", "most frequent reply share"]:
+    rates = ["generic-reply rate", "generic-reply rate, default list"]
+    for name in ["distinct-1", "distinct-2", *rates, "most frequent reply share"]:
         assert all(0 <= float(value) <= 1 for value in rows[name]), name
     assert all(0 <= float(value) <= 100 for value in rows["BLEU"])
     assert all(float(value) > 0 for value in rows["replies per second"])

@@ -12,7 +12,7 @@ import math
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from botframework.decoding.settings import set_decoding
@@ -116,6 +116,7 @@ class ConfigContext:
     references: list[str] | None
     generic_replies: list[str]
     bleu_tokenize: str = "13a"
+    default_generic_replies: list[str] = field(default_factory=generic_replies)
 
 
 def distinct_1(result: ConfigResult, context: ConfigContext) -> float:
@@ -133,7 +134,13 @@ def average_length(result: ConfigResult, context: ConfigContext) -> float:
 
 
 def generic_rate(result: ConfigResult, context: ConfigContext) -> float:
+    """Against the bot's ``reinforce.dull_replies`` plus the short generic replies."""
     return dull_rate(result.replies, context.generic_replies)
+
+
+def default_generic_rate(result: ConfigResult, context: ConfigContext) -> float:
+    """Against the default dull list plus the short generic replies: comparable across bots."""
+    return dull_rate(result.replies, context.default_generic_replies)
 
 
 def top_reply_share(result: ConfigResult, context: ConfigContext) -> float:
@@ -177,6 +184,7 @@ CONFIG_METRICS: dict[str, ConfigMetric] = {
     "distinct-2": distinct_2,
     "average length (words)": average_length,
     "generic-reply rate": generic_rate,
+    "generic-reply rate, default list": default_generic_rate,
     "most frequent reply share": top_reply_share,
     "BLEU": bleu,
     "replies with unknown or special tokens": special_token_rate,
