@@ -88,6 +88,26 @@ def test_anti_lm_changes_only_the_first_g_steps(tiny) -> None:
             assert torch.equal(rescored, log_probs)
 
 
+def test_anti_lm_plausibility_keeps_only_tokens_the_model_finds_likely(tiny) -> None:
+    model, tokenizer = tiny
+    antilm = named(AntiLanguageModel(weight=0.7, first_tokens=2, plausibility=0.2), "antilm")
+    ctx = context(model, tokenizer, PROMPTS[:3])
+    log_probs = (3 * torch.randn(3, model.vocab_size)).log_softmax(-1)
+    plausible = log_probs >= log_probs.max(-1, keepdim=True).values + math.log(0.2)
+    assert 0 < int(plausible.sum()) < plausible.numel()
+    for step in range(3):
+        ctx.step = step
+        prefixes = torch.randint(5, model.vocab_size, (3, step))
+        with torch.inference_mode():
+            rescored = antilm(ctx, prefixes, log_probs)
+            lm = language_model_log_probs(ctx, prefixes)
+        if step < 2:
+            assert torch.isneginf(rescored[~plausible]).all()
+            assert torch.allclose(rescored[plausible], (log_probs - 0.7 * lm)[plausible], atol=1e-5)
+        else:
+            assert torch.equal(rescored, log_probs)
+
+
 def lm_log_prob(model, tokenizer, ids: list[int]) -> float:
     """log U(ids): the reply's tokens under the decoder with an empty source."""
     source, lengths = pad([empty_source(tokenizer)])
@@ -293,6 +313,7 @@ def test_no_repeat_ngram_in_beam_search() -> None:
             r"weight \(λ\) must be a finite number of at least 0, got -0.1",
         ),
         ("antilm", {"first_tokens": 0}, r"first_tokens \(g\) must be a positive integer, got 0"),
+        ("antilm", {"plausibility": 1}, r"plausibility \(α\) must be a number in \[0, 1\), got 1"),
         ("length_bonus", {"weight": "big"}, r"weight \(γ\) must be a finite number, got 'big'"),
         ("mmi_bidi", {"weight": 1.5}, r"weight \(λ\) must be a number from 0 to 1, got 1.5"),
         (

@@ -18,9 +18,16 @@ class AntiLanguageModel(StepRescorer):
     penalised: the first words decide the rest of a reply, and penalising later ones makes replies
     ungrammatical. Decoders built on :class:`botframework.DecoderBatch` run U as extra rows of
     their batched step (``language_model_steps`` tells them for how many steps).
+
+    With ``plausibility`` (α > 0), the penalised steps keep only tokens the model itself finds
+    plausible: p(t|S) ≥ α · max p(·|S), the adaptive plausibility constraint of contrastive decoding
+    (Li et al., 2023). Without it, subtracting log U favours any token U finds rare, however
+    unlikely a reply it starts, which is where word salad comes from at large λ.
     """
 
-    def __init__(self, weight: float = 0.5, first_tokens: int = 3) -> None:
+    def __init__(
+        self, weight: float = 0.5, first_tokens: int = 3, plausibility: float = 0.0
+    ) -> None:
         if (
             isinstance(weight, bool)
             or not isinstance(weight, (int, float))
@@ -30,7 +37,14 @@ class AntiLanguageModel(StepRescorer):
             raise ValueError(f"weight (λ) must be a finite number of at least 0, got {weight!r}")
         if isinstance(first_tokens, bool) or not isinstance(first_tokens, int) or first_tokens < 1:
             raise ValueError(f"first_tokens (g) must be a positive integer, got {first_tokens!r}")
+        if (
+            isinstance(plausibility, bool)
+            or not isinstance(plausibility, (int, float))
+            or not 0 <= plausibility < 1
+        ):
+            raise ValueError(f"plausibility (α) must be a number in [0, 1), got {plausibility!r}")
         self.weight, self.first_tokens = float(weight), first_tokens
+        self.log_plausibility = math.log(plausibility) if plausibility else None
         self.language_model_steps = first_tokens if weight else 0
 
     def __call__(
@@ -38,7 +52,11 @@ class AntiLanguageModel(StepRescorer):
     ) -> torch.Tensor:
         if ctx.step >= self.language_model_steps:
             return log_probs
-        return log_probs - self.weight * language_model_log_probs(ctx, prefixes)
+        rescored = log_probs - self.weight * language_model_log_probs(ctx, prefixes)
+        if self.log_plausibility is None:
+            return rescored
+        floor = log_probs.max(dim=-1, keepdim=True).values + self.log_plausibility
+        return rescored.masked_fill(log_probs < floor, -math.inf)
 
 
 @hookimpl
