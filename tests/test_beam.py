@@ -283,9 +283,11 @@ def test_decode_benchmark_reports_every_number() -> None:
     from botframework.cli.bench_decode import run_decode_benchmark
 
     model, tokenizer = train_toy(TRAP, steps=0)
+    antilm = {"weight": 0.9, "first_tokens": 5, "plausibility": 0.1}
     result = run_decode_benchmark(
-        model, tokenizer, inputs=2, seed_style_inputs=1, beam_size=3, batch_size=4, reply_length=4
+        model, tokenizer, 2, 1, beam_size=3, batch_size=4, reply_length=4, antilm_args=antilm
     )
+    assert result["antilm"] == antilm  # the YAML's anti-LM is the one timed
     for key in (
         "greedy_ms",
         "beam3_ms",

@@ -59,7 +59,11 @@ def add_parser(kinds: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
+    from botframework.config.loader import load_definition
+
     model, tokenizer, origin = load_model(args)
+    rescorers = load_definition(args.bot, args.overrides).config.decoding.rescorers
+    antilm_args = next((dict(r.args) for r in rescorers if r.name == "antilm"), {})
     result = run_decode_benchmark(
         model,
         tokenizer,
@@ -69,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         input_length=args.input_length,
         reply_length=args.reply_length,
+        antilm_args=antilm_args,
     )
     print(json.dumps({"model": origin, **result}, indent=2))
     return 0
@@ -118,15 +123,19 @@ def run_decode_benchmark(
     batch_size: int = 32,
     input_length: int = 10,
     reply_length: int = 20,
+    antilm_args: dict[str, object] | None = None,
 ) -> dict[str, object]:
-    """The benchmark's numbers for ``model``: float32 first, then with a bfloat16 output layer."""
+    """The benchmark's numbers for ``model``: float32 first, then with a bfloat16 output layer.
+
+    The anti-LM takes ``antilm_args`` (the YAML's, when it lists one), else its defaults.
+    """
     from botframework_plugins.rescorers.antilm import AntiLanguageModel
 
     model.eval()
     generator = torch.Generator().manual_seed(0)
     shape = (max(inputs, batch_size), input_length)
     sources = torch.randint(len(SPECIAL_TOKENS), model.vocab_size, shape, generator=generator)
-    antilm = AntiLanguageModel()
+    antilm = AntiLanguageModel(**(antilm_args or {}))
     antilm.name = "antilm"
     timings = _Timings(model, tokenizer, sources, inputs, beam_size, reply_length, antilm)
     float32 = timings.measure("float32", batch_size)
@@ -144,7 +153,7 @@ def run_decode_benchmark(
         "input_tokens": input_length,
         "reply_tokens": reply_length,
         "inputs": inputs,
-        "antilm": {"weight": antilm.weight, "first_tokens": antilm.first_tokens},
+        "antilm": antilm_args or {"weight": antilm.weight, "first_tokens": antilm.first_tokens},
         **float32,
         f"seed_style_beam{beam_size}_antilm_ms": round(seed_ms, 1),
         "seed_style_inputs": min(seed_style_inputs, inputs),
