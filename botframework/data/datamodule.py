@@ -27,8 +27,9 @@ class DialogueDataModule(pl.LightningDataModule):
     the ids are encoded once, on first use. Training batches hold examples of similar length in an
     order fixed by ``training.seed``; validation batches are sorted by length. With
     ``training.empty_source_rate`` each training prompt is swapped for the empty prompt with that
-    probability, drawn anew every epoch, so the decoder also learns the language model p(reply). With no validation
-    conversations, :meth:`val_dataloader` returns an empty list and Lightning skips validation.
+    probability, drawn anew every epoch, so the decoder also learns the language model p(reply).
+    With no validation conversations, :meth:`val_dataloader` returns an empty list and Lightning
+    skips validation.
     With ``reverse`` every pair is turned around (reply -> prompt): the data of a backward model
     p(prompt | reply) that MMI re-ranking and reward rules use.
     """

@@ -4,8 +4,8 @@ MMI-antiLM (Li et al., 2016) subtracts λ·log U(t), where U is the same decoder
 source, for the first g tokens of a reply. :class:`DecoderBatch` runs that language-model stream as
 extra rows of the same batched decoder step, so the anti-LM costs no second decoding pass: the
 empty source (:func:`botframework.data.encoding.empty_source`, which training also feeds when
-``training.empty_source_rate`` is set) is encoded once with the real sources, its rows follow the real rows through every reorder,
-and they are dropped as soon as no rescorer needs them. A step rescorer asks for the stream with a
+``training.empty_source_rate`` is set) is encoded once with the real sources, its rows follow the
+real rows through every reorder, and they are dropped as soon as no rescorer needs them. A step rescorer asks for the stream with a
 ``language_model_steps`` attribute (how many first steps it needs) and reads it with
 :func:`language_model_log_probs`.
 """
