@@ -21,6 +21,7 @@ from contextlib import AbstractContextManager, nullcontext
 import torch
 
 from botframework.cli.options import add_bot_options
+from botframework.config.schema import BotConfig
 from botframework.data.tokenizer import SPECIAL_TOKENS, Tokenizer
 from botframework.decoding.context import ScoringContext
 from botframework.decoding.precision import bfloat16_output
@@ -59,10 +60,8 @@ def add_parser(kinds: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
-    from botframework.config.loader import load_definition
-
-    model, tokenizer, origin = load_model(args)
-    rescorers = load_definition(args.bot, args.overrides).config.decoding.rescorers
+    model, tokenizer, origin, config = load_model(args)
+    rescorers = config.decoding.rescorers
     antilm_args = next((dict(r.args) for r in rescorers if r.name == "antilm"), {})
     result = run_decode_benchmark(
         model,
@@ -79,8 +78,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def load_model(args: argparse.Namespace) -> tuple[Seq2Seq, Tokenizer, str]:
-    """The bot's trained model, or the YAML's model section with random weights when none exists."""
+def load_model(args: argparse.Namespace) -> tuple[Seq2Seq, Tokenizer, str, BotConfig]:
+    """The bot's trained model, or the YAML's model section with random weights when none exists,
+    with the bot's configuration."""
     from botframework.config.loader import load_definition
 
     if not args.random_weights:
@@ -92,7 +92,7 @@ def load_model(args: argparse.Namespace) -> tuple[Seq2Seq, Tokenizer, str]:
         except CheckpointError as error:
             print(f"no trained checkpoint ({error}); timing random weights", flush=True)
         else:
-            return bot.model, bot.tokenizer, f"trained checkpoint {bot.checkpoint.path}"
+            return bot.model, bot.tokenizer, f"trained checkpoint {bot.checkpoint.path}", bot.config
     config = load_definition(args.bot, args.overrides).config
     torch.manual_seed(0)
     model = Seq2Seq(config.tokenizer.vocab_size, config.model).eval()
@@ -100,6 +100,7 @@ def load_model(args: argparse.Namespace) -> tuple[Seq2Seq, Tokenizer, str]:
         model,
         Tokenizer(),
         "random weights (no trained checkpoint used): the YAML's model section",
+        config,
     )
 
 
