@@ -150,6 +150,9 @@ def test_training_can_start_from_a_shipped_model(tiny_bot_yaml: Path, tmp_path: 
     assert main(["train", str(yaml), "--init-from", str(checkpoint), *steps, *shape]) == 2
     regularised = ["--set", "model.dropout=0.3", "--set", "training.max_steps=3"]
     assert main(["train", str(yaml), "--no-progress", "--init-from", str(checkpoint), *regularised]) == 0
+    cached = ["--set", "model.source_cache=0.05", "--set", "training.max_steps=4"]
+    assert main(["train", str(yaml), "--no-progress", "--init-from", str(checkpoint), *cached]) == 0
+    assert Bot.load(yaml).model.config.source_cache == 0.05
 
 
 def test_the_backward_model_can_start_from_the_forward_weights(

@@ -159,3 +159,28 @@ def test_tiny_model_memorises_twenty_pairs() -> None:
 
 def _scoring_args(batch: Batch) -> tuple[torch.Tensor, ...]:
     return batch.source_ids, batch.source_lengths, batch.target_out, batch.target_lengths
+
+
+def test_source_cache_mixes_the_prompts_words_into_every_step() -> None:
+    torch.manual_seed(0)
+    lam = 0.2
+    plain = Seq2Seq(VOCAB, tiny_config()).eval()
+    cached = Seq2Seq(VOCAB, tiny_config(source_cache=lam)).eval()
+    cached.load_state_dict(plain.state_dict())
+    # Row 0 reads words 7, 7, 9 around a separator (4); row 1 only the empty prompt's EOS.
+    batch = collate([([7, 4, 7, 9], [9, 11, EOS]), ([EOS], [12, EOS])])
+    with torch.no_grad():
+        p = step_log_probs(plain, batch).exp()
+        mixed = step_log_probs(cached, batch).exp()
+        teacher = cached.sequence_log_probs(
+            batch.source_ids, batch.source_lengths, batch.target_out, batch.target_lengths
+        )
+
+    cache = torch.zeros(VOCAB)
+    cache[7], cache[9] = 2 / 3, 1 / 3
+    torch.testing.assert_close(mixed[0], (1 - lam) * p[0] + lam * cache, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(mixed[1], p[1])  # no words: the plain model, e.g. the anti-LM's U
+    torch.testing.assert_close(mixed.sum(dim=-1), torch.ones(2, 3))
+    real = torch.arange(3) < batch.target_lengths.unsqueeze(1)
+    expected = (mixed.log().gather(-1, batch.target_out.unsqueeze(-1)).squeeze(-1) * real).sum(1)
+    torch.testing.assert_close(teacher, expected, rtol=1e-5, atol=1e-5)

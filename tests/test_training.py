@@ -243,3 +243,45 @@ def test_export_keeps_the_newest_three(tmp_path: Path) -> None:
     assert export.newest() == tmp_path / "step-00000040.safetensors"
     with pytest.raises(ValueError, match="keep"):
         SafetensorsExport(tmp_path, config, DigitsTokenizer(), keep=0)
+
+
+def test_bf16_mixed_precision_trains_with_gradient_clipping(tmp_path: Path) -> None:
+    # Lightning refuses to clip a fused optimiser's gradients under mixed precision.
+    config = make_config(tmp_path / "works", precision="bf16-mixed", gradient_clip=1.0)
+    definition = BotDefinition(config, tmp_path / "tiny.yaml")
+    data = PairsDataModule(random_pairs(24, seed=1), random_pairs(8, seed=2))
+
+    newest = train(definition, DigitsTokenizer(), data, progress_bar=False, max_steps=3)
+
+    assert load_checkpoint(newest).step == 3
+
+
+@pytest.mark.parametrize("sampled_softmax", [0, 10])
+def test_source_cache_trains_and_validates_on_the_mixed_probabilities(sampled_softmax: int) -> None:
+    config = make_config(Path("unused"), lr_decay=1.0)
+    config.model.source_cache = 0.3
+    config.model.sampled_softmax = sampled_softmax
+    val_pairs = random_pairs(13, seed=5)
+    data = PairsDataModule(random_pairs(16, seed=4), val_pairs, batch_size=5)
+    task = Seq2SeqTask(config, VOCAB)
+    trainer = quiet_trainer(max_steps=4)
+    trainer.fit(task, datamodule=data)
+    trainer.validate(task, datamodule=data, verbose=False)
+
+    batch = collate(val_pairs)
+    task.model.eval()
+    with torch.no_grad():
+        scores = task.model.sequence_log_probs(
+            batch.source_ids, batch.source_lengths, batch.target_out, batch.target_lengths
+        )
+        training_loss = task.batch_loss(batch)
+    expected = float(-scores.sum() / batch.target_lengths.sum())
+    assert float(trainer.callback_metrics["val_loss"]) == pytest.approx(expected, rel=1e-5)
+    if not sampled_softmax:  # the full softmax: the training loss is the same mixture
+        assert float(training_loss) == pytest.approx(expected, rel=1e-5)
+    config.model.source_cache = 0.0
+    plain = Seq2SeqTask(config, VOCAB)
+    plain.model.load_state_dict(task.model.state_dict())
+    plain.model.eval()
+    with torch.no_grad():
+        assert float(plain.batch_loss(batch)) != pytest.approx(float(training_loss), rel=1e-3)

@@ -76,9 +76,9 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-#: Model settings that change how the weights are trained, not what they are: --init-from may
-#: change them (e.g. more dropout when continuing from a shipped model).
-TRAINING_ONLY = {"dropout", "sampled_softmax"}
+#: Model settings that leave the weights' shapes alone: --init-from may change them (e.g. more
+#: dropout, or a source cache, when continuing from a shipped model).
+SHAPE_FREE = {"dropout", "sampled_softmax", "source_cache"}
 
 
 def load_initial_checkpoint(path: str, loaded):
@@ -87,8 +87,8 @@ def load_initial_checkpoint(path: str, loaded):
     from botframework.config.loader import ConfigError
 
     checkpoint = load_checkpoint(Path(path))
-    trained = checkpoint.config.model.model_dump(exclude=TRAINING_ONLY)
-    if trained != loaded.config.model.model_dump(exclude=TRAINING_ONLY):
+    trained = checkpoint.config.model.model_dump(exclude=SHAPE_FREE)
+    if trained != loaded.config.model.model_dump(exclude=SHAPE_FREE):
         raise ConfigError(
             f"{loaded.definition.path}: model: differs from the model section {path} was trained "
             f"with ({trained}); --init-from needs the same shape"

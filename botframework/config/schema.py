@@ -67,6 +67,12 @@ class ModelConfig(Section):
     reverse_source: bool = True
     dropout: float = Field(0.1, ge=0.0, lt=1.0)
     sampled_softmax: int = Field(512, ge=0, description="negatives per batch; 0 = full softmax")
+    source_cache: float = Field(
+        0.0,
+        ge=0.0,
+        lt=1.0,
+        description="λ: the share of every next-token probability given to the prompt's words",
+    )
 
 
 class TrainingConfig(Section):

@@ -67,10 +67,14 @@ class SampledSoftmaxLoss(nn.Module):
         targets: torch.Tensor,
         weight: torch.Tensor,
         bias: torch.Tensor | None,
+        reduction: str = "mean",
     ) -> torch.Tensor:
-        """Loss over rows of ``features`` (N, H) and ``targets`` (N,); padding must be left out."""
+        """Loss over rows of ``features`` (N, H) and ``targets`` (N,); padding must be left out.
+
+        ``reduction`` as in :func:`torch.nn.functional.cross_entropy`: "none" gives each row's loss.
+        """
         if self.num_samples == 0:
-            return F.cross_entropy(F.linear(features, weight, bias), targets)
+            return F.cross_entropy(F.linear(features, weight, bias), targets, reduction=reduction)
         if self.every_word:
             negatives = torch.arange(self.vocab_size, device=targets.device)
         else:
@@ -91,4 +95,4 @@ class SampledSoftmaxLoss(nn.Module):
         accidental_hits = negatives.unsqueeze(0) == targets.unsqueeze(1)
         negative_logits = negative_logits.masked_fill(accidental_hits, float("-inf"))
         logits = torch.cat([true_logits.unsqueeze(1), negative_logits], dim=1)
-        return F.cross_entropy(logits, torch.zeros_like(targets))
+        return F.cross_entropy(logits, torch.zeros_like(targets), reduction=reduction)

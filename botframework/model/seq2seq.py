@@ -14,6 +14,7 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from botframework.config.schema import ModelConfig
+from botframework.model import source_cache
 from botframework.model.attention import build_attention
 
 RnnState = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
@@ -22,12 +23,14 @@ RnnState = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
 @dataclass
 class EncoderOutput:
     """``memory`` (B, S, H) and ``memory_mask`` (B, S), True at real tokens; ``hidden`` and, for an
-    LSTM, ``cell`` (layers, B, H) are the encoder's final states."""
+    LSTM, ``cell`` (layers, B, H) are the encoder's final states; ``source_ids`` (B, S) are the ids
+    read, which the source cache needs."""
 
     memory: torch.Tensor
     memory_mask: torch.Tensor
     hidden: torch.Tensor
     cell: torch.Tensor | None = None
+    source_ids: torch.Tensor | None = None
 
 
 @dataclass
@@ -43,10 +46,13 @@ class DecoderState:
     memory_mask: torch.Tensor
     cell: torch.Tensor | None = None
     keys: torch.Tensor | None = None
+    source_ids: torch.Tensor | None = None
 
 
 class Seq2Seq(nn.Module):
-    """Embeddings shared by encoder and decoder, a GRU/LSTM encoder, an attention decoder."""
+    """Embeddings shared by encoder and decoder, a GRU/LSTM encoder, an attention decoder, and
+    with ``model.source_cache`` > 0 the source cache (:mod:`botframework.model.source_cache`)
+    mixed into every next-token distribution."""
 
     def __init__(
         self, vocab_size: int, config: ModelConfig, pad_id: int = 0, bos_id: int = 1
@@ -74,8 +80,10 @@ class Seq2Seq(nn.Module):
 
     def encode(self, source_ids: torch.Tensor, source_lengths: torch.Tensor) -> EncoderOutput:
         """Run the encoder over padded ``source_ids`` (B, S) of ``source_lengths`` (B,)."""
-        source_ids = self._source_order(source_ids, source_lengths)
-        return self._encode(self.embedding(source_ids), source_lengths)
+        ordered = self._source_order(source_ids, source_lengths)
+        return replace(
+            self._encode(self.embedding(ordered), source_lengths), source_ids=source_ids
+        )
 
     def start(self, encoded: EncoderOutput) -> DecoderState:
         """The decoder state before the first target token: the encoder's final state."""
@@ -85,6 +93,7 @@ class Seq2Seq(nn.Module):
             memory_mask=encoded.memory_mask,
             cell=encoded.cell,
             keys=self.attention.keys(encoded.memory),
+            source_ids=encoded.source_ids,
         )
 
     def step(
@@ -92,7 +101,13 @@ class Seq2Seq(nn.Module):
     ) -> tuple[torch.Tensor, DecoderState]:
         """Feed one token per row (N,); return next-token log-probabilities (N, V) and the state."""
         features, state = self._decode(self.embedding(tokens).unsqueeze(1), state)
-        return torch.log_softmax(self.output(features.squeeze(1)), dim=-1), state
+        log_probs = torch.log_softmax(self.output(features.squeeze(1)), dim=-1)
+        if self.config.source_cache and state.source_ids is not None:
+            weights = source_cache.cache_weights(state.source_ids)
+            log_probs = source_cache.mix_vocabulary(
+                log_probs, state.source_ids, weights, self.config.source_cache
+            )
+        return log_probs, state
 
     def reorder(self, state: DecoderState, index: torch.Tensor) -> DecoderState:
         """Keep (or repeat) the rows ``index`` of every tensor in ``state``."""
@@ -134,9 +149,21 @@ class Seq2Seq(nn.Module):
             self.output(self.features(source_ids, source_lengths, target_in)), dim=-1
         )
         token_log_probs = log_probs.gather(-1, target_out.unsqueeze(-1)).squeeze(-1)
+        token_log_probs = self.with_source_cache(token_log_probs, source_ids, target_out)
         positions = torch.arange(target_out.shape[1], device=target_out.device)
         padding = positions.unsqueeze(0) >= target_lengths.to(target_out.device).unsqueeze(1)
         return token_log_probs.masked_fill(padding, 0.0).sum(dim=1)
+
+    def with_source_cache(
+        self, token_log_probs: torch.Tensor, source_ids: torch.Tensor, target_out: torch.Tensor
+    ) -> torch.Tensor:
+        """The model's log-probabilities (B, T) of ``target_out`` (B, T) mixed with the source cache
+        of ``source_ids`` (B, S); unchanged when ``model.source_cache`` is 0."""
+        if not self.config.source_cache:
+            return token_log_probs
+        weights = source_cache.cache_weights(source_ids)
+        cache = source_cache.target_cache_probs(source_ids, weights, target_out)
+        return source_cache.mix(token_log_probs, cache, weights, self.config.source_cache)
 
     def _source_order(self, source_ids: torch.Tensor, source_lengths: torch.Tensor) -> torch.Tensor:
         if self.config.reverse_source:

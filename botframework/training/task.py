@@ -59,12 +59,22 @@ class Seq2SeqTask(pl.LightningModule):
         return self.model(batch.source_ids, batch.source_lengths, batch.target_in)
 
     def training_step(self, batch: Batch, batch_idx: int) -> torch.Tensor:
+        loss = self.batch_loss(batch)
+        targets = int(batch.target_lengths.sum())
+        self.log("train_loss", loss, prog_bar=True, batch_size=targets)
+        self.log("train_ppl", _perplexity(loss.detach()), prog_bar=True, batch_size=targets)
+        return loss
+
+    def batch_loss(self, batch: Batch) -> torch.Tensor:
+        """The mean training loss per target token of ``batch`` (sampled softmax when configured)."""
         features, targets = self.target_features(batch)
         output = self.model.output
-        loss = self.training_loss(features, targets, output.weight, output.bias)
-        self.log("train_loss", loss, prog_bar=True, batch_size=len(targets))
-        self.log("train_ppl", _perplexity(loss.detach()), prog_bar=True, batch_size=len(targets))
-        return loss
+        if not self.config.model.source_cache:
+            return self.training_loss(features, targets, output.weight, output.bias)
+        token_losses = self.training_loss(
+            features, targets, output.weight, output.bias, reduction="none"
+        )
+        return self.with_source_cache(token_losses, batch).mean()
 
     def on_validation_epoch_start(self) -> None:
         self._val_nll = torch.zeros((), device=self.device)
@@ -73,7 +83,8 @@ class Seq2SeqTask(pl.LightningModule):
     def validation_step(self, batch: Batch, batch_idx: int) -> None:
         features, targets = self.target_features(batch)
         logits = self.model.output(features)
-        self._val_nll += F.cross_entropy(logits.float(), targets, reduction="sum").detach()
+        token_losses = F.cross_entropy(logits.float(), targets, reduction="none")
+        self._val_nll += self.with_source_cache(token_losses, batch).sum().detach()
         self._val_tokens += len(targets)
 
     def on_validation_epoch_end(self) -> None:
@@ -88,7 +99,11 @@ class Seq2SeqTask(pl.LightningModule):
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         training = self.config.training
-        optimizer = build_optimizer(self.parameters(), training.optimizer, training.learning_rate)
+        # Lightning cannot clip the gradients of a fused optimiser under mixed precision.
+        fused = not (training.gradient_clip and str(training.precision).endswith("-mixed"))
+        optimizer = build_optimizer(
+            self.parameters(), training.optimizer, training.learning_rate, fused=fused
+        )
         # Stepped by hand after each validation, which Lightning's plateau handling cannot
         # express when validation runs every N steps across epochs.
         if training.lr_decay < 1.0:
@@ -112,18 +127,36 @@ class Seq2SeqTask(pl.LightningModule):
     def target_features(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
         """Decoder features (N, H) and target ids (N,) of the non-padding target positions."""
         features = self.model(batch.source_ids, batch.source_lengths, batch.target_in)
-        positions = torch.arange(batch.target_out.shape[1], device=batch.target_out.device)
-        real = positions.unsqueeze(0) < batch.target_lengths.unsqueeze(1)
+        real = self._real_positions(batch)
         return features[real], batch.target_out[real]
+
+    def with_source_cache(self, token_losses: torch.Tensor, batch: Batch) -> torch.Tensor:
+        """The losses (N,) of :meth:`target_features`' targets, recomputed with the model's source
+        cache mixed in (unchanged when ``model.source_cache`` is 0)."""
+        if not self.config.model.source_cache:
+            return token_losses
+        real = self._real_positions(batch)
+        log_probs = torch.zeros(real.shape, dtype=torch.float32, device=token_losses.device)
+        log_probs[real] = -token_losses.float()
+        mixed = self.model.with_source_cache(log_probs, batch.source_ids, batch.target_out)
+        return -mixed[real]
+
+    @staticmethod
+    def _real_positions(batch: Batch) -> torch.Tensor:
+        positions = torch.arange(batch.target_out.shape[1], device=batch.target_out.device)
+        return positions.unsqueeze(0) < batch.target_lengths.unsqueeze(1)
 
 
 def build_optimizer(
-    parameters: Iterable[torch.nn.Parameter], name: str, learning_rate: float
+    parameters: Iterable[torch.nn.Parameter], name: str, learning_rate: float, fused: bool = True
 ) -> torch.optim.Optimizer:
-    """The ``training.optimizer`` by name ("adam" or "sgd"); Adam is fused where supported."""
+    """The ``training.optimizer`` by name ("adam" or "sgd"); Adam is fused where supported, unless
+    ``fused`` is false."""
     parameters = list(parameters)
     if name == "sgd":
         return torch.optim.SGD(parameters, lr=learning_rate)
+    if not fused:
+        return torch.optim.Adam(parameters, lr=learning_rate)
     try:
         # The fused kernel updates the large embedding and output tables several times faster.
         return torch.optim.Adam(parameters, lr=learning_rate, fused=True)
