@@ -165,8 +165,13 @@ def test_train_exports_safetensors_and_resumes_from_last_checkpoint(tmp_path: Pa
     assert load_checkpoint(newest).step == 9
 
 
-def test_validation_logs_token_level_loss_and_perplexity() -> None:
+@pytest.mark.parametrize(("source_cache", "sampled_softmax"), [(0.0, 10), (0.3, 0), (0.3, 10)])
+def test_validation_logs_token_level_loss_and_perplexity(
+    source_cache: float, sampled_softmax: int
+) -> None:
     config = make_config(Path("unused"), lr_decay=1.0)
+    config.model.source_cache = source_cache
+    config.model.sampled_softmax = sampled_softmax
     val_pairs = random_pairs(13, seed=5)
     data = PairsDataModule(random_pairs(16, seed=4), val_pairs, batch_size=5)
     task = Seq2SeqTask(config, VOCAB)
@@ -181,10 +186,20 @@ def test_validation_logs_token_level_loss_and_perplexity() -> None:
         scores = task.model.sequence_log_probs(
             batch.source_ids, batch.source_lengths, batch.target_out, batch.target_lengths
         )
+        training_loss = float(task.batch_loss(batch))
     expected = float(-scores.sum() / batch.target_lengths.sum())
     metrics = trainer.callback_metrics
     assert float(metrics["val_loss"]) == pytest.approx(expected, rel=1e-5)
     assert float(metrics["val_ppl"]) == pytest.approx(math.exp(expected), rel=1e-5)
+    if not sampled_softmax:  # the full softmax: training scores the same (mixed) probabilities
+        assert training_loss == pytest.approx(expected, rel=1e-5)
+    if source_cache:
+        config.model.source_cache = 0.0
+        plain = Seq2SeqTask(config, VOCAB)
+        plain.model.load_state_dict(task.model.state_dict())
+        plain.model.eval()
+        with torch.no_grad():
+            assert float(plain.batch_loss(batch)) != pytest.approx(training_loss, rel=1e-3)
 
 
 def test_learning_rate_decays_when_validation_loss_stops_improving() -> None:
@@ -255,33 +270,3 @@ def test_bf16_mixed_precision_trains_with_gradient_clipping(tmp_path: Path) -> N
 
     assert load_checkpoint(newest).step == 3
 
-
-@pytest.mark.parametrize("sampled_softmax", [0, 10])
-def test_source_cache_trains_and_validates_on_the_mixed_probabilities(sampled_softmax: int) -> None:
-    config = make_config(Path("unused"), lr_decay=1.0)
-    config.model.source_cache = 0.3
-    config.model.sampled_softmax = sampled_softmax
-    val_pairs = random_pairs(13, seed=5)
-    data = PairsDataModule(random_pairs(16, seed=4), val_pairs, batch_size=5)
-    task = Seq2SeqTask(config, VOCAB)
-    trainer = quiet_trainer(max_steps=4)
-    trainer.fit(task, datamodule=data)
-    trainer.validate(task, datamodule=data, verbose=False)
-
-    batch = collate(val_pairs)
-    task.model.eval()
-    with torch.no_grad():
-        scores = task.model.sequence_log_probs(
-            batch.source_ids, batch.source_lengths, batch.target_out, batch.target_lengths
-        )
-        training_loss = task.batch_loss(batch)
-    expected = float(-scores.sum() / batch.target_lengths.sum())
-    assert float(trainer.callback_metrics["val_loss"]) == pytest.approx(expected, rel=1e-5)
-    if not sampled_softmax:  # the full softmax: the training loss is the same mixture
-        assert float(training_loss) == pytest.approx(expected, rel=1e-5)
-    config.model.source_cache = 0.0
-    plain = Seq2SeqTask(config, VOCAB)
-    plain.model.load_state_dict(task.model.state_dict())
-    plain.model.eval()
-    with torch.no_grad():
-        assert float(plain.batch_loss(batch)) != pytest.approx(float(training_loss), rel=1e-3)
