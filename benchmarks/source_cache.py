@@ -1,4 +1,4 @@
-"""Word-level perplexity of a checkpoint at several source-cache weights λ, on training or held-out pairs.
+"""Word-level perplexity of a checkpoint at several source-cache weights λ, on either split.
 
 Usage: ``python benchmarks/source_cache.py bots/chitchat.yaml --checkpoint PATH [--split train|val]
 [--weights 0,0.01,0.02,0.05] [--limit 2000]``. The weights are the same; only ``model.source_cache``

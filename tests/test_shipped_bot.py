@@ -29,6 +29,8 @@ def test_the_default_bot_answers_with_its_shipped_models(tmp_path: Path) -> None
     bot = Bot.load(REPO / "bots" / "chitchat.yaml", [f"workspace={tmp_path}"])
     assert bot.checkpoint.path == SHIPPED / "model.safetensors"
     assert "reverse" in bot.extra_models  # the backward model for MMI-bidi and RL coherence
+    # The YAML describes the shipped model, its source cache included.
+    assert bot.model.config == bot.config.model.model_copy(update={"sampled_softmax": 0})
     prompts = ["hi", "how are you?", "what do you do for fun?", "i love pizza"]
     replies = [bot.reply(prompt) for prompt in prompts]
     assert all(reply and reply.strip() for reply in replies), replies

@@ -61,4 +61,5 @@ def mix(
     has_words = weights.sum(dim=1) > 0
     row_lam = torch.where(has_words, lam, 0.0).view((-1,) + (1,) * (log_probs.dim() - 1))
     # log(0) = -inf where the cache gives nothing; logaddexp then returns the model's term.
-    return torch.logaddexp(torch.log1p(-row_lam) + log_probs.float(), torch.log(row_lam * cache_probs))
+    from_model = torch.log1p(-row_lam) + log_probs.float()
+    return torch.logaddexp(from_model, torch.log(row_lam * cache_probs))

@@ -66,7 +66,8 @@ class Seq2SeqTask(pl.LightningModule):
         return loss
 
     def batch_loss(self, batch: Batch) -> torch.Tensor:
-        """The mean training loss per target token of ``batch`` (sampled softmax when configured)."""
+        """The mean training loss per target token of ``batch`` (the sampled softmax when
+        configured)."""
         features, targets = self.target_features(batch)
         output = self.model.output
         if not self.config.model.source_cache:
