@@ -1,8 +1,9 @@
 """Word-level perplexity of a checkpoint at several source-cache weights λ, on either split.
 
 Usage: ``python benchmarks/source_cache.py bots/chitchat.yaml --checkpoint PATH [--split train|val]
-[--weights 0,0.01,0.02,0.05] [--limit 2000]``. The weights are the same; only ``model.source_cache``
-changes, so the first row (λ 0) is the baseline. Pick λ on ``--split train`` to keep the held-out
+[--weights 0,0.01,0.02,0.05] [--limit 2000]``. The model's weights stay the same; only
+``model.source_cache`` changes, so λ 0 is the baseline. The pairs are spread over the split as
+``eval --limit`` spreads them. Pick λ on ``--split train`` to keep the held-out
 conversations for the evaluation. Prints one JSON object.
 """
 
@@ -14,7 +15,7 @@ import json
 from botframework import Bot
 from botframework.data.datamodule import DialogueDataModule
 from botframework.data.prepare import read_conversations
-from botframework.evaluation.metrics import word_perplexity
+from botframework.evaluation.metrics import spread, word_perplexity
 
 
 def main() -> None:
@@ -29,8 +30,7 @@ def main() -> None:
     config = bot.trained_config
     data = DialogueDataModule(config, bot.tokenizer, read_conversations(bot.definition, bot.parts))
     pairs = data.train_pairs if args.split == "train" else data.val_pairs
-    if len(pairs) > args.limit:
-        pairs = [pairs[i * len(pairs) // args.limit] for i in range(args.limit)]
+    pairs = spread(pairs, args.limit)
     results = {"checkpoint": str(bot.checkpoint.path), "split": args.split, "pairs": len(pairs)}
     perplexities = {}
     for weight in (float(w) for w in args.weights.split(",")):

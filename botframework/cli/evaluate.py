@@ -152,6 +152,7 @@ def _prompts(args: argparse.Namespace, bots: list) -> tuple[list[list[str]], lis
     bot conditions on its own last ``context_turns`` of them.
     """
     from botframework.config.loader import ConfigError
+    from botframework.evaluation.metrics import spread
 
     if args.prompts:
         if args.prompts == "-":
@@ -161,7 +162,7 @@ def _prompts(args: argparse.Namespace, bots: list) -> tuple[list[list[str]], lis
         rows = [line.split("\t", 1) for line in lines if line.strip()]
         if not rows:
             raise ConfigError(f"--prompts: {args.prompts} holds no prompt")
-        rows = _spread(rows, args.limit)
+        rows = spread(rows, args.limit)
         references = [row[1] for row in rows] if all(len(row) == 2 for row in rows) else None
         return [[row[0]] for row in rows], references
     from botframework.data.datamodule import DialogueDataModule
@@ -178,15 +179,8 @@ def _prompts(args: argparse.Namespace, bots: list) -> tuple[list[list[str]], lis
             f"{bot.definition.path}: no held-out prompts: corpus.validation_fraction leaves no "
             "validation conversation; pass --prompts FILE"
         )
-    pairs = _spread(pairs, args.limit)
+    pairs = spread(pairs, args.limit)
     return [list(p.context) for p in pairs], [p.reply for p in pairs]
-
-
-def _spread(items: list, limit: int) -> list:
-    """At most ``limit`` items, evenly spread over ``items`` (so not all from one conversation)."""
-    if len(items) <= limit:
-        return items
-    return [items[i * len(items) // limit] for i in range(limit)]
 
 
 def _judge(args: argparse.Namespace, first):

@@ -36,6 +36,13 @@ GENERIC_REPLIES: tuple[str, ...] = ("i don't know", "me too", "i think so", "yes
 _WORD = re.compile(r"\w+(?:'\w+)*")
 
 
+def spread(items: list, limit: int) -> list:
+    """At most ``limit`` items, evenly spread over ``items`` (so not all from one conversation)."""
+    if len(items) <= limit:
+        return items
+    return [items[i * len(items) // limit] for i in range(limit)]
+
+
 def words(text: str) -> list[str]:
     """Lower-cased words without punctuation: how replies are compared with each other."""
     return _WORD.findall(text.lower().replace("’", "'"))

@@ -163,7 +163,8 @@ class Seq2Seq(nn.Module):
             return token_log_probs
         weights = source_cache.cache_weights(source_ids)
         cache = source_cache.target_cache_probs(source_ids, weights, target_out)
-        return source_cache.mix(token_log_probs, cache, weights, self.config.source_cache)
+        lams = source_cache.row_weights(weights, self.config.source_cache)
+        return source_cache.mix(token_log_probs, cache, lams)
 
     def _source_order(self, source_ids: torch.Tensor, source_lengths: torch.Tensor) -> torch.Tensor:
         if self.config.reverse_source:

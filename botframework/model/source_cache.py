@@ -41,25 +41,23 @@ def mix_vocabulary(
     The cache is sparse: a word outside the prompt only gets log(1 - λ) added, so the exact mixture
     is computed at the prompt's ids alone rather than over the whole vocabulary.
     """
-    has_words = weights.sum(dim=1, keepdim=True) > 0
-    shifted = log_probs.float() + torch.log1p(-torch.where(has_words, lam, 0.0))
+    lams = row_weights(weights, lam)
+    shifted = log_probs.float() + torch.log1p(-lams).unsqueeze(1)
     at_prompt = mix(
-        log_probs.gather(1, source_ids),
-        target_cache_probs(source_ids, weights, source_ids),
-        weights,
-        lam,
+        log_probs.gather(1, source_ids), target_cache_probs(source_ids, weights, source_ids), lams
     )
     return shifted.scatter_(1, source_ids, at_prompt)
 
 
-def mix(
-    log_probs: torch.Tensor, cache_probs: torch.Tensor, weights: torch.Tensor, lam: float
-) -> torch.Tensor:
+def row_weights(weights: torch.Tensor, lam: float) -> torch.Tensor:
+    """Each row's λ (B,) from its cache weights (B, S): 0 for a prompt without words."""
+    return torch.where(weights.sum(dim=1) > 0, lam, 0.0)
+
+
+def mix(log_probs: torch.Tensor, cache_probs: torch.Tensor, lams: torch.Tensor) -> torch.Tensor:
     """log((1 - λ) p + λ c) from the model's ``log_probs`` and ``cache_probs`` of the same shape,
-    whose first dimension is the batch; ``weights`` are the rows' cache weights (B, S): a row
-    without words keeps log p."""
-    has_words = weights.sum(dim=1) > 0
-    row_lam = torch.where(has_words, lam, 0.0).view((-1,) + (1,) * (log_probs.dim() - 1))
+    whose first dimension is the batch, with each row's λ from :func:`row_weights`."""
+    lams = lams.view((-1,) + (1,) * (log_probs.dim() - 1))
     # log(0) = -inf where the cache gives nothing; logaddexp then returns the model's term.
-    from_model = torch.log1p(-row_lam) + log_probs.float()
-    return torch.logaddexp(from_model, torch.log(row_lam * cache_probs))
+    from_model = torch.log1p(-lams) + log_probs.float()
+    return torch.logaddexp(from_model, torch.log(lams * cache_probs))
