@@ -26,6 +26,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "forward model's weights warm-start the backward one (same vocabulary and shape)",
     )
     parser.add_argument(
+        "--new-vocabulary",
+        action="store_true",
+        help="with --init-from: keep the YAML's own tokenizer (trained on the corpus) and map the "
+        "checkpoint's embedding and output rows to it by token text, e.g. to move a word model to "
+        "cased subwords; the rest of the model's shape must be the same",
+    )
+    parser.add_argument(
         "--reverse",
         action="store_true",
         help="train only the backward model p(prompt | reply) (also trained after the forward "
@@ -53,11 +60,16 @@ def run(args: argparse.Namespace) -> int:
         )
     loaded = LoadedPlugins(definition)
     conversations = read_conversations(definition, loaded.parts)
+    if args.new_vocabulary and not args.init_from:
+        raise ConfigError("--new-vocabulary needs --init-from: the checkpoint whose weights to map")
     initial = load_initial_checkpoint(args.init_from, loaded) if args.init_from else None
-    if initial is not None:
+    initial_weights = initial.state_dict if initial is not None else None
+    if initial is not None and not args.new_vocabulary:
         tokenizer = tokenizer_from_json(loaded.parts, initial.tokenizer_name, initial.tokenizer_json)
     else:
         tokenizer = load_or_train_tokenizer(definition, loaded.parts, conversations)
+    if initial is not None and args.new_vocabulary:
+        initial_weights = mapped_weights(initial, tokenizer, loaded)
     directions = [True] if args.reverse else [False]
     if loaded.config.training.reverse_model and not args.reverse:
         directions.append(True)
@@ -70,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
             datamodule,
             progress_bar=not args.no_progress,
             max_steps=args.max_steps,
-            initial_weights=initial.state_dict if initial is not None else None,
+            initial_weights=initial_weights,
         )
         print(f"{'backward' if reverse else 'forward'} model saved to {checkpoint}")
     return 0
@@ -94,6 +106,17 @@ def load_initial_checkpoint(path: str, loaded):
             f"with ({trained}); --init-from needs the same shape"
         )
     return checkpoint
+
+
+def mapped_weights(initial, tokenizer, loaded):
+    """The checkpoint's weights with its vocabulary rows re-indexed for the YAML's ``tokenizer``."""
+    from botframework.data.prepare import tokenizer_from_json
+    from botframework.training.vocabulary_transfer import transfer_vocabulary
+
+    old = tokenizer_from_json(loaded.parts, initial.tokenizer_name, initial.tokenizer_json)
+    weights, report = transfer_vocabulary(initial.state_dict, old, tokenizer)
+    print(f"--new-vocabulary: {report}")
+    return weights
 
 
 def reverse_definition(definition):
