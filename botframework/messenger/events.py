@@ -227,7 +227,9 @@ def _text(value: Any) -> str:
 
 
 def _int(value: Any) -> int:
+    """``value`` as a 64-bit integer (what SQLite stores); 0 when it is not one."""
     try:
-        return int(value)
-    except (TypeError, ValueError):
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
         return 0
+    return number if -(2**63) <= number < 2**63 else 0
