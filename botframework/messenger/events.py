@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from botframework.messenger.payload import fits_in_64_bits
+
 
 @dataclass(frozen=True)
 class Attachment:
@@ -232,4 +234,4 @@ def _int(value: Any) -> int:
         number = int(value)
     except (TypeError, ValueError, OverflowError):
         return 0
-    return number if -(2**63) <= number < 2**63 else 0
+    return number if fits_in_64_bits(number) else 0

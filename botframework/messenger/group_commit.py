@@ -14,16 +14,20 @@ class GroupCommit(Generic[Item, Result]):
     """Gathers :meth:`submit` calls that arrive while a commit runs into the next shared commit.
 
     ``commit`` writes a list of items in one transaction and returns one result per item. When a
-    shared commit fails, its members are committed again one by one, so an error only one of them
-    causes fails that one alone; ``classify`` maps the error a caller gets to the one it raises.
+    shared commit fails with one of ``member_errors`` (what a single item can cause, such as a
+    value the database cannot bind), its members are committed again one by one, so that error
+    fails its own caller alone; any other error (a full disk, a lock) fails them all at once.
+    ``classify`` maps the error a caller gets to the one it raises.
     """
 
     def __init__(
         self,
         commit: Callable[[list[Item]], Awaitable[list[Result]]],
+        member_errors: tuple[type[Exception], ...] = (),
         classify: Callable[[Exception], Exception] = lambda error: error,
     ) -> None:
         self._commit = commit
+        self._member_errors = member_errors
         self._classify = classify
         self._waiting: list[tuple[Item, asyncio.Future[Result]]] = []
         self._committer: asyncio.Task[None] | None = None
@@ -46,11 +50,12 @@ class GroupCommit(Generic[Item, Result]):
             try:
                 results = await self._commit([item for item, _ in batch])
             except Exception as error:  # noqa: BLE001 - handed to the waiting callers
-                if len(batch) == 1:
-                    _settle(batch[0][1], error=self._classify(error))
+                if len(batch) > 1 and isinstance(error, self._member_errors):
+                    for member in batch:
+                        await self._commit_alone(*member)
                     continue
-                for member in batch:
-                    await self._commit_alone(*member)
+                for _, future in batch:
+                    _settle(future, error=self._classify(error))
                 continue
             for (_, future), result in zip(batch, results, strict=True):
                 _settle(future, result)

@@ -16,7 +16,6 @@ from typing import Any
 
 #: Deeper than any Messenger event (a template echo nests about a dozen levels).
 MAX_DEPTH = 64
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -66,11 +65,11 @@ def _repair_value(value: Any, repairs: Counter[str]) -> Any:
     if isinstance(value, str):
         return _repair_text(value, repairs)
     if isinstance(value, float) and not math.isfinite(value):
-        repairs["non-finite number"] += 1
+        repairs["non-finite numbers"] += 1
         return None
     if isinstance(value, int) and not isinstance(value, bool):
-        if not INT64_MIN <= value <= INT64_MAX:
-            repairs["integer beyond 64 bits"] += 1
+        if not fits_in_64_bits(value):
+            repairs["integers beyond 64 bits"] += 1
             return None
     return value
 
@@ -80,10 +79,15 @@ def _repair_text(text: str, repairs: Counter[str]) -> str:
         return text
     repaired, count = _SURROGATE.subn("\ufffd", text)
     if count:
-        repairs["lone surrogate"] += count
+        repairs["lone surrogates"] += count
     return repaired
 
 
+def fits_in_64_bits(number: int) -> bool:
+    """Whether SQLite can store ``number`` as an INTEGER."""
+    return -(2**63) <= number < 2**63
+
+
 def describe(repairs: Counter[str]) -> str:
-    """``"2 lone surrogate, 1 non-finite number"``: for a log line."""
-    return ", ".join(f"{count} {kind}" for kind, count in sorted(repairs.items()))
+    """``"lone surrogates: 2, non-finite numbers: 1"``, for a log line."""
+    return ", ".join(f"{kind}: {count}" for kind, count in sorted(repairs.items()))

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from botframework.messenger.group_commit import GroupCommit
+from botframework.messenger.payload import fits_in_64_bits
 from botframework.messenger.store import (
     DONE,
     FAILED,
@@ -83,7 +84,7 @@ class SQLiteStore(Store):
             self._open, "FULL"
         ).result()
         # Concurrent webhook POSTs share one commit (and its fsync).
-        self._accepting = GroupCommit(self._insert_in_one_transaction, _classified)
+        self._accepting = GroupCommit(self._insert_in_one_transaction, _DATA_ERRORS, _classified)
 
     def _open(self, synchronous: str) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
@@ -299,7 +300,7 @@ def _check_storable(row: _Row) -> None:
     for value in row:
         if isinstance(value, str):
             value.encode()  # a lone surrogate raises here
-        elif isinstance(value, int) and not -(2**63) <= value < 2**63:
+        elif isinstance(value, int) and not fits_in_64_bits(value):
             raise OverflowError("integer does not fit in 64 bits")
 
 
