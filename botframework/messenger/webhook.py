@@ -92,7 +92,7 @@ async def _receive(request: web.Request) -> web.Response:
 
 
 def _refused(reason: str) -> web.Response:
-    """A 400: Meta does not deliver the body again, and the log says why."""
+    """A 400 for a body that can never be stored, with a log line saying why."""
     log.warning("webhook POST refused with 400: %s", reason)
     return web.Response(status=400, text=reason)
 

@@ -8,7 +8,7 @@ from botframework.messenger.group_commit import GroupCommit
 
 
 class Ledger:
-    """A commit function that refuses the whole list when it holds ``"bad"`` (or always: ``down``)."""
+    """A commit that refuses the whole list when it holds ``"bad"`` (or always, when ``down``)."""
 
     def __init__(self, down: bool = False) -> None:
         self.down = down
