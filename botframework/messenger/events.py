@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from botframework.messenger.payload import fits_in_64_bits
+
 
 @dataclass(frozen=True)
 class Attachment:
@@ -227,7 +229,9 @@ def _text(value: Any) -> str:
 
 
 def _int(value: Any) -> int:
+    """``value`` as a 64-bit integer (what SQLite stores); 0 when it is not one."""
     try:
-        return int(value)
-    except (TypeError, ValueError):
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
         return 0
+    return number if fits_in_64_bits(number) else 0

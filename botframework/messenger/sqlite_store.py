@@ -17,6 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
+from botframework.messenger.group_commit import GroupCommit
+from botframework.messenger.payload import fits_in_64_bits
 from botframework.messenger.store import (
     DONE,
     FAILED,
@@ -25,9 +27,12 @@ from botframework.messenger.store import (
     Store,
     StoredEvent,
     StoredTurn,
+    UnstorableEvent,
 )
 
 T = TypeVar("T")
+#: The inbox columns an accepted event fills, ``received_at`` aside.
+_Row = tuple[str, str, str, str, str, int, str]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS inbox (
@@ -78,8 +83,8 @@ class SQLiteStore(Store):
         self._inbox_db: sqlite3.Connection | None = self._inbox_executor.submit(
             self._open, "FULL"
         ).result()
-        self._accepting: list[tuple[list[NewEvent], asyncio.Future[list[StoredEvent]]]] = []
-        self._committer: asyncio.Task[None] | None = None
+        # Concurrent webhook POSTs share one commit (and its fsync).
+        self._accepting = GroupCommit(self._insert_in_one_transaction, _DATA_ERRORS, _classified)
 
     def _open(self, synchronous: str) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
@@ -107,53 +112,29 @@ class SQLiteStore(Store):
         return result
 
     async def accept(self, events: list[NewEvent]) -> list[StoredEvent]:
-        future: asyncio.Future[list[StoredEvent]] = asyncio.get_running_loop().create_future()
-        self._accepting.append((events, future))
-        if self._committer is None or self._committer.done():
-            self._committer = asyncio.create_task(self._commit_accepted())
-        return await future
+        rows = _rows(events)  # a bad value fails this call here, before the shared write
+        return await self._accepting.submit((events, rows))
 
-    async def _commit_accepted(self) -> None:
-        """Commit every waiting ``accept`` in one transaction (group commit), until none wait."""
-        loop = asyncio.get_running_loop()
-        while self._accepting:
-            batch, self._accepting = self._accepting, []
+    async def _insert_in_one_transaction(
+        self, batch: list[tuple[list[NewEvent], list[_Row]]]
+    ) -> list[list[StoredEvent]]:
+        def insert_all(db: sqlite3.Connection) -> list[list[StoredEvent]]:
+            return [self._insert(db, events, rows) for events, rows in batch]
 
-            def insert_all(
-                db: sqlite3.Connection, batch: list[Any] = batch
-            ) -> list[list[StoredEvent]]:
-                return [self._insert(db, events) for events, _ in batch]
-
-            try:
-                results = await loop.run_in_executor(
-                    self._inbox_executor, self._transaction, insert_all, self._inbox_db
-                )
-            except Exception as error:  # noqa: BLE001 - every waiting request learns of it
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(error)
-                continue
-            for (_, future), fresh in zip(batch, results, strict=True):
-                if not future.done():
-                    future.set_result(fresh)
+        return await asyncio.get_running_loop().run_in_executor(
+            self._inbox_executor, self._transaction, insert_all, self._inbox_db
+        )
 
     @staticmethod
-    def _insert(db: sqlite3.Connection, events: list[NewEvent]) -> list[StoredEvent]:
+    def _insert(
+        db: sqlite3.Connection, events: list[NewEvent], rows: list[_Row]
+    ) -> list[StoredEvent]:
         now, fresh = time.time(), []
-        for event in events:
+        for event, row in zip(events, rows, strict=True):
             cursor = db.execute(
                 "INSERT OR IGNORE INTO inbox (key, bot, page_id, user_id, kind, timestamp, event,"
                 " received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    event.key,
-                    event.bot,
-                    event.page_id,
-                    event.user_id,
-                    event.kind,
-                    event.timestamp,
-                    json.dumps(event.event, ensure_ascii=False),
-                    now,
-                ),
+                (*row, now),
             )
             if cursor.rowcount:
                 fresh.append(
@@ -277,8 +258,7 @@ class SQLiteStore(Store):
 
     async def close(self) -> None:
         loop = asyncio.get_running_loop()
-        if self._committer is not None:
-            await asyncio.gather(self._committer, return_exceptions=True)
+        await self._accepting.drain()
         for executor, name in ((self._inbox_executor, "_inbox_db"), (self._executor, "_db")):
 
             def close(name: str = name) -> None:
@@ -289,6 +269,48 @@ class SQLiteStore(Store):
 
             await loop.run_in_executor(executor, close)
             executor.shutdown(wait=True)
+
+
+#: What a value SQLite cannot bind, or JSON cannot encode, raises.
+_DATA_ERRORS = (ValueError, TypeError, OverflowError, RecursionError, sqlite3.DataError)
+
+
+def _rows(events: list[NewEvent]) -> list[_Row]:
+    """The inbox columns of ``events``; :class:`UnstorableEvent` when one cannot be stored."""
+    rows = []
+    for event in events:
+        try:
+            row = (
+                event.key,
+                event.bot,
+                event.page_id,
+                event.user_id,
+                event.kind,
+                event.timestamp,
+                json.dumps(event.event, ensure_ascii=False),
+            )
+            _check_storable(row)
+        except _DATA_ERRORS as error:
+            raise UnstorableEvent(f"event {event.key[:80]!a}: {error}") from error
+        rows.append(row)
+    return rows
+
+
+def _check_storable(row: _Row) -> None:
+    for value in row:
+        if isinstance(value, str):
+            value.encode()  # a lone surrogate raises here
+        elif isinstance(value, int) and not fits_in_64_bits(value):
+            raise OverflowError("integer does not fit in 64 bits")
+
+
+def _classified(error: Exception) -> Exception:
+    """A data error as :class:`UnstorableEvent`; anything else (disk, locks) as it is."""
+    if isinstance(error, _DATA_ERRORS) and not isinstance(error, UnstorableEvent):
+        unstorable = UnstorableEvent(str(error))
+        unstorable.__cause__ = error
+        return unstorable
+    return error
 
 
 def _stored(row: tuple[Any, ...]) -> StoredEvent:

@@ -31,6 +31,10 @@ class NewEvent:
     page_id: str = ""
 
 
+class UnstorableEvent(ValueError):
+    """An event holds a value the store cannot keep; only the ``accept`` that brought it fails."""
+
+
 @dataclass(frozen=True)
 class StoredEvent:
     """An event in the inbox, with what was done about it so far."""
@@ -59,7 +63,11 @@ class Store(ABC):
 
     @abstractmethod
     async def accept(self, events: list[NewEvent]) -> list[StoredEvent]:
-        """Store ``events`` durably; return the ones not seen before (by key), in order."""
+        """Store ``events`` durably; return the ones not seen before (by key), in order.
+
+        Raises :class:`UnstorableEvent` (and stores none of ``events``) when one of them holds a
+        value the store cannot keep; concurrent calls are not affected by it.
+        """
 
     @abstractmethod
     async def pending(self) -> list[StoredEvent]:

@@ -7,7 +7,6 @@ bytes, stores every event durably, hands the new ones to the responder and answe
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 import time
 
@@ -15,8 +14,9 @@ from aiohttp import web
 
 from botframework.messenger import keys
 from botframework.messenger.events import WebhookEvent, parse_body
+from botframework.messenger.payload import BadPayload, decode_body, describe
 from botframework.messenger.signature import SIGNATURE_HEADER, signature_is_valid
-from botframework.messenger.store import NewEvent
+from botframework.messenger.store import NewEvent, UnstorableEvent
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +41,16 @@ async def verify_subscription(request: web.Request) -> web.Response:
 
 @routes.post("/webhook")
 async def receive(request: web.Request) -> web.Response:
-    started = time.perf_counter()
-    response = await _receive(request)
-    metrics = request.app[keys.METRICS]
+    started, metrics = time.perf_counter(), request.app[keys.METRICS]
+    try:
+        response = await _receive(request)
+    except web.HTTPException as error:
+        metrics.webhook_requests.inc(status=str(error.status))
+        raise
+    except Exception:
+        # Nothing was stored: a 500 makes Meta deliver the body again.
+        log.exception("webhook POST failed; answered 500")
+        response = web.Response(status=500, text="Internal Server Error")
     metrics.webhook_requests.inc(status=str(response.status))
     if response.status == 200:
         metrics.ack_seconds.observe(time.perf_counter() - started)
@@ -68,15 +75,26 @@ async def _receive(request: web.Request) -> web.Response:
         log.warning("webhook POST from %s with a missing or wrong signature", request.remote)
         return web.Response(status=403, text="Forbidden")
     try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return web.Response(status=400, text="Invalid JSON")
+        payload, repairs = decode_body(body)
+    except BadPayload as error:
+        return _refused(str(error))
     if not isinstance(payload, dict):
-        return web.Response(status=400, text="Expected a JSON object")
+        return _refused("Expected a JSON object")
     if payload.get("object") != "page":
         return web.Response(status=404, text="Not Found")
-    await _accept(app, parse_body(payload))
+    if repairs:
+        log.warning("webhook POST accepted after replacing %s", describe(repairs))
+    try:
+        await _accept(app, parse_body(payload))
+    except UnstorableEvent as error:
+        return _refused(f"Unstorable event: {error}")
     return web.Response(text="EVENT_RECEIVED")
+
+
+def _refused(reason: str) -> web.Response:
+    """A 400 for a body that can never be stored, with a log line saying why."""
+    log.warning("webhook POST refused with 400: %s", reason)
+    return web.Response(status=400, text=reason)
 
 
 async def _read_limited(request: web.Request, limit: int) -> bytes | None:
@@ -105,7 +123,6 @@ async def _accept(app: web.Application, events: list[WebhookEvent]) -> None:
             log.warning("no bot serves page %s; event ignored", event.page_id)
             metrics.events.inc(kind="unrouted")
             continue
-        metrics.events.inc(kind=event.kind)
         rows.append(
             NewEvent(
                 event.key,
@@ -120,6 +137,8 @@ async def _accept(app: web.Application, events: list[WebhookEvent]) -> None:
     if not rows:
         return
     fresh = await app[keys.STORE].accept(rows)
+    for row in rows:
+        metrics.events.inc(kind=row.kind)
     if len(fresh) < len(rows):
         metrics.duplicates.inc(len(rows) - len(fresh))
     app[keys.RESPONDER].submit(fresh)
