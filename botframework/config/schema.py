@@ -237,7 +237,12 @@ class ChannelConfig(Section):
     context_turns: int = Field(10, ge=0, le=1000, description="stored turns handed to the pipeline")
     retention_days: PositiveInt | None = 30
     send_timeout_s: float = Field(10.0, gt=0.0, le=300.0)
-    send_max_attempts: PositiveInt = 8
+    send_max_attempts: PositiveInt | None = Field(
+        None, description="also give up after this many attempts (default: only the time budget)"
+    )
+    retry_budget_minutes: float = Field(
+        60.0, gt=0.0, le=1440.0, description="keep retrying a send this long (Meta's window: 24 h)"
+    )
     retry_base_delay_s: float = Field(0.5, ge=0.0, le=60.0)
     retry_max_delay_s: float = Field(30.0, ge=0.0, le=3600.0)
     web_chat_candidates: int = Field(5, ge=1, le=100)

@@ -113,7 +113,10 @@ def _workers(
             channel.transport, settings.graph_api_url, secret, channel.send_timeout_s
         )
         policy = RetryPolicy(
-            channel.send_max_attempts, channel.retry_base_delay_s, channel.retry_max_delay_s
+            channel.send_max_attempts,
+            channel.retry_base_delay_s,
+            channel.retry_max_delay_s,
+            channel.retry_budget_minutes * 60,
         )
         app[keys.SEND_API] = SendApi(sender, policy, metrics)
         runtimes = {bot.name: BotRuntime(bot, metrics, settings.page_token(bot)) for bot in bots}
@@ -173,22 +176,46 @@ def _add_gauges(app: web.Application) -> None:
         "Events queued in this process and not yet finished.",
         lambda: {(): float(responder.in_flight)},
     )
+    metrics.add_gauge(
+        "botframework_store_failing",
+        "1 while a store call fails and is being retried (e.g. a full disk), else 0.",
+        lambda: {(): float(responder.store_health.failing)},
+    )
+    send_api = app[keys.SEND_API]
+    metrics.add_gauge(
+        "botframework_send_backoff_seconds",
+        "Seconds until sends resume after a rate limit or transient Graph API error (0: none).",
+        lambda: {(): send_api.backoff.seconds_left()},
+    )
 
 
 async def healthz(request: web.Request) -> web.Response:
+    """200 ``ok``, or 503 ``degraded`` while store calls fail (replies wait until they succeed)."""
     missing = request.app[keys.MISSING]
+    store = request.app[keys.RESPONDER].store_health
     return web.json_response(
         {
-            "status": "ok",
+            "status": "degraded" if store.failing else "ok",
             "bots": [bot.name for bot in request.app[keys.BOTS]],
             "messenger": not missing,
             "missing": missing,
-        }
+            "store": {
+                "ok": not store.failing,
+                "problem": store.problem,
+                "since": store.failing_since,
+            },
+            "send_backoff_s": round(request.app[keys.SEND_API].backoff.seconds_left(), 3),
+        },
+        status=503 if store.failing else 200,
     )
 
 
 async def metrics(request: web.Request) -> web.Response:
-    counts = await request.app[keys.STORE].counts()
+    try:
+        counts = await request.app[keys.STORE].counts()
+    except Exception as error:  # noqa: BLE001 - the other metrics still help while it fails
+        log.warning("inbox counts unavailable for /metrics: %s", error)
+        counts = {}
     extra = [
         "# HELP botframework_inbox_events Stored events by state.",
         "# TYPE botframework_inbox_events gauge",

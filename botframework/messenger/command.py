@@ -1,4 +1,4 @@
-"""``botframework serve`` and ``botframework messenger-profile`` / ``messenger-delete-user``."""
+"""``botframework serve`` and the ``messenger-profile``, ``-delete-user``, ``-retry`` commands."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8080
 
 
 def add_serve_commands(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``serve``, ``messenger-profile`` and ``messenger-delete-user`` to the command line."""
+    """Add ``serve`` and the ``messenger-*`` commands to the command line."""
     serve = subparsers.add_parser(
         "serve",
         help="serve bots on Messenger (webhook) and in a local web chat",
@@ -66,6 +66,23 @@ def add_serve_commands(subparsers: argparse._SubParsersAction) -> None:
     add_override_options(delete, checkpoint=False)
     delete.add_argument("--state-dir", type=Path, help="default <workspace>/messenger")
     delete.set_defaults(handler=run_delete_user)
+
+    retry = subparsers.add_parser(
+        "messenger-retry",
+        help="make failed Messenger events pending again; the server sends them at its next start",
+        description="Failed events received in the last --hours (at most 24: Meta refuses replies "
+        "after that) become pending again, keeping any reply parts already sent.",
+    )
+    retry.add_argument("bot", metavar="BOT.yaml")
+    add_override_options(retry, checkpoint=False)
+    retry.add_argument("--state-dir", type=Path, help="default <workspace>/messenger")
+    retry.add_argument("--hours", type=float, default=24.0, help="look this far back (default 24)")
+    retry.add_argument(
+        "--transient-only",
+        action="store_true",
+        help="only events that failed for a transient cause (rate limit, outage)",
+    )
+    retry.set_defaults(handler=run_retry)
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -184,25 +201,60 @@ def run_profile(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_delete_user(args: argparse.Namespace) -> int:
+def _existing_store(args: argparse.Namespace) -> tuple[str, Path | None]:
+    """The bot's name and its store's path (None, after saying so, when there is no store)."""
     from botframework.config.loader import load_definition
-    from botframework.messenger.sqlite_store import SQLiteStore
 
     definition = load_definition(args.bot, args.overrides)
     state_dir = args.state_dir or definition.workspace / "messenger"
     path = state_dir / "messenger.sqlite3"
     if not path.is_file():
         print(f"botframework: error: no store at {path}", file=sys.stderr)
+        return definition.config.name, None
+    return definition.config.name, path
+
+
+def run_delete_user(args: argparse.Namespace) -> int:
+    from botframework.messenger.sqlite_store import SQLiteStore
+
+    name, path = _existing_store(args)
+    if path is None:
         return 2
 
     async def delete() -> int:
         store = SQLiteStore(path)
         try:
-            return await store.delete_user(args.user_id, definition.config.name)
+            return await store.delete_user(args.user_id, name)
         finally:
             await store.close()
 
     print(f"deleted {asyncio.run(delete())} stored rows of user {args.user_id}")
+    return 0
+
+
+def run_retry(args: argparse.Namespace) -> int:
+    import time
+
+    from botframework.messenger.backoff import MESSAGING_WINDOW_S
+    from botframework.messenger.sqlite_store import SQLiteStore
+
+    if not 0 < args.hours <= MESSAGING_WINDOW_S / 3600:
+        print(f"botframework: error: --hours must be in (0, 24], got {args.hours}", file=sys.stderr)
+        return 2
+    name, path = _existing_store(args)
+    if path is None:
+        return 2
+
+    async def retry() -> int:
+        store = SQLiteStore(path)
+        try:
+            since = time.time() - args.hours * 3600
+            return await store.retry_failed(since, name, retryable_only=args.transient_only)
+        finally:
+            await store.close()
+
+    count = asyncio.run(retry())
+    print(f"{count} failed events of {name} are pending again; the server sends them at its start")
     return 0
 
 

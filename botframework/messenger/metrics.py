@@ -107,6 +107,9 @@ class Metrics:
             "botframework_send_errors_total", "Failed Send API calls by error code."
         )
         self.send_retries = Counter("botframework_send_retries_total", "Send API retries.")
+        self.store_errors = Counter(
+            "botframework_store_errors_total", "Failed store calls (retried), by operation."
+        )
         self.web_chat = Counter("botframework_web_chat_messages_total", "Web chat messages.")
         self.ack_seconds = Histogram(
             "botframework_webhook_ack_seconds", "Time from request to acknowledgement."
@@ -138,6 +141,7 @@ class Metrics:
             self.failures,
             self.send_errors,
             self.send_retries,
+            self.store_errors,
             self.web_chat,
             self.ack_seconds,
             self.reply_seconds,

@@ -1,7 +1,8 @@
 """Works through the inbox: one user's messages in order, different users in parallel.
 
 A message is finished (``done``) only after the Send API accepted every part of its reply; until
-then it stays ``pending`` in the store and a restart picks it up again.
+then it stays ``pending`` in the store and a restart picks it up again. Store calls are retried
+until they succeed (:class:`StoreHealth`), so a failing database holds a user's queue, never drops it.
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ import logging
 import time
 from collections import deque
 
+from botframework.messenger.backoff import MESSAGING_WINDOW_S
 from botframework.messenger.events import Postback, UserMessage, parse_messaging
 from botframework.messenger.metrics import Metrics
 from botframework.messenger.runtime import BotRuntime, conversation_from
 from botframework.messenger.send_api import GraphApiError, SendApi, TransportError
 from botframework.messenger.store import Store, StoredEvent, StoredTurn
+from botframework.messenger.store_health import StoreHealth
 from botframework.messenger.text import split_message
 
 log = logging.getLogger(__name__)
@@ -39,6 +42,7 @@ class Responder:
         self.store = store
         self.send_api = send_api
         self.metrics = metrics
+        self.store_health = StoreHealth(metrics)
         self._slots = asyncio.Semaphore(max_parallel)
         self._queues: dict[tuple[str, str], deque[StoredEvent]] = {}
         self._workers: dict[tuple[str, str], asyncio.Task[None]] = {}
@@ -59,7 +63,13 @@ class Responder:
                 self._workers[key] = asyncio.create_task(self._drain(key), name=f"user-{key}")
 
     async def recover(self) -> int:
-        """Queue what a previous process accepted but did not finish."""
+        """Queue what a previous process accepted but did not finish, and the events that failed
+        for a transient cause (rate limit, outage) within Meta's 24-hour messaging window."""
+        since = time.time() - MESSAGING_WINDOW_S
+        for bot in self.runtimes:
+            retried = await self.store.retry_failed(since, bot, retryable_only=True)
+            if retried:
+                log.info("retrying %d events of %s that failed for a transient cause", retried, bot)
         pending = [event for event in await self.store.pending() if event.bot in self.runtimes]
         if pending:
             log.info("resuming %d unanswered events from the store", len(pending))
@@ -83,7 +93,10 @@ class Responder:
         try:
             while queue and not self._closing:
                 async with self._slots:
-                    await self.process(queue[0])
+                    try:
+                        await self.process(queue[0])
+                    except Exception:  # noqa: BLE001 - it stays pending; the queue goes on
+                        log.exception("event %s left pending after an error", queue[0].key)
                 queue.popleft()
         finally:
             del self._workers[key]
@@ -101,19 +114,24 @@ class Responder:
                 await self._answer(runtime, stored, event)
             else:
                 await runtime.notify(stored.kind, stored.user_id or None, stored.event)
-                await self.store.finish(stored.id, [])
+                await self.store_health.call(self.store.finish, stored.id, [])
         except asyncio.CancelledError:
             raise
         except (GraphApiError, TransportError) as error:
             reason = str(getattr(error, "code", None) or "transport")
-            await self._fail(stored, reason, str(error))
+            retryable = isinstance(error, TransportError) or error.retryable
+            await self._fail(stored, reason, str(error), retryable)
         except Exception as error:  # noqa: BLE001 - one bad event must not stop its user's queue
             log.exception("answering event %s of bot %s failed", stored.key, stored.bot)
             await self._fail(stored, type(error).__name__, f"{type(error).__name__}: {error}")
 
-    async def _fail(self, stored: StoredEvent, reason: str, error: str) -> None:
+    async def _fail(
+        self, stored: StoredEvent, reason: str, error: str, retryable: bool = False
+    ) -> None:
         self.metrics.failures.inc(reason=reason)
-        await self.store.finish(stored.id, [], error=error)
+        await self.store_health.call(
+            self.store.finish, stored.id, [], error=error, retryable=retryable
+        )
 
     async def _answer(
         self, runtime: BotRuntime, stored: StoredEvent, event: UserMessage | Postback
@@ -129,23 +147,25 @@ class Responder:
         # A multi-part reply is saved with its progress, so a restart sends the rest, not again.
         track = len(parts) > 1
         if fresh and track:
-            await self.store.save_reply(stored.id, reply)
+            await self.store_health.call(self.store.save_reply, stored.id, reply)
         for index in range(stored.parts_sent, len(parts)):
             await self.send_api.send_text(token, user_id, parts[index])
             if track:
-                await self.store.part_sent(stored.id, index + 1)
+                await self.store_health.call(self.store.part_sent, stored.id, index + 1)
         turns = [StoredTurn("user", text)] if text.strip() else []
         if reply:
             turns.append(StoredTurn("bot", reply))
             self.metrics.replies.inc()
-        await self.store.finish(stored.id, turns)
+        await self.store_health.call(self.store.finish, stored.id, turns)
         self.metrics.reply_seconds.observe(max(0.0, time.time() - stored.received_at))
 
     async def _generate(
         self, runtime: BotRuntime, stored: StoredEvent, event: UserMessage | Postback, text: str
     ) -> str | None:
         channel = runtime.bot.channel
-        turns = await self.store.recent_turns(stored.bot, stored.user_id, channel.context_turns)
+        turns = await self.store_health.call(
+            self.store.recent_turns, stored.bot, stored.user_id, channel.context_turns
+        )
         conversation = conversation_from(stored.user_id, turns)
         message = runtime.message(
             text,

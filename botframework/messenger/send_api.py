@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import aiohttp
 
+from botframework.messenger.backoff import RetryPolicy, SharedBackoff
 from botframework.messenger.logs import scrub
 from botframework.messenger.metrics import Metrics
 from botframework.messenger.signature import appsecret_proof
@@ -93,20 +94,6 @@ def _as_int(value: Any) -> int | None:
         return None
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Exponential backoff with jitter: attempt ``n`` waits between half and all of
-    ``min(max_delay, base_delay * 2**n)``."""
-
-    max_attempts: int = 8
-    base_delay: float = 0.5
-    max_delay: float = 30.0
-
-    def delay(self, attempt: int) -> float:
-        ceiling = min(self.max_delay, self.base_delay * 2**attempt)
-        return ceiling / 2 + random.uniform(0, ceiling / 2)
-
-
 class AiohttpTransport:
     """The default transport: one ``aiohttp.ClientSession`` with a total timeout per request.
 
@@ -161,7 +148,9 @@ class AiohttpTransport:
 
 
 class SendApi:
-    """Messages and sender actions through a transport, with the retry policy applied."""
+    """Messages and sender actions through a transport, with the retry policy applied.
+
+    Rate-limit and transient failures start a backoff shared by every send with the same token."""
 
     def __init__(
         self,
@@ -173,7 +162,7 @@ class SendApi:
         self.transport = transport
         self.policy = policy
         self.metrics = metrics or Metrics()
-        self.sleep = sleep
+        self.backoff = SharedBackoff(policy, sleep)
 
     async def send_text(self, access_token: str, recipient_id: str, text: str) -> dict[str, Any]:
         """Send one text message (at most 2000 characters) as a ``RESPONSE``."""
@@ -187,7 +176,10 @@ class SendApi:
         return await self.call("/me/messages", access_token, payload)
 
     async def sender_action(self, access_token: str, recipient_id: str, action: str) -> bool:
-        """``mark_seen`` / ``typing_on`` / ``typing_off``: one attempt, failures only logged."""
+        """``mark_seen`` / ``typing_on`` / ``typing_off``: one attempt, failures only logged;
+        skipped while the token backs off, so they never add to a rate limit."""
+        if self.backoff.backing_off(access_token):
+            return False
         payload = {"recipient": {"id": recipient_id}, "sender_action": action}
         try:
             await self.call("/me/messages", access_token, payload, retry=False)
@@ -199,39 +191,52 @@ class SendApi:
     async def call(
         self, path: str, access_token: str, payload: dict[str, Any], retry: bool = True
     ) -> dict[str, Any]:
-        """POST ``payload``; retry transient failures; raise the last error when giving up."""
-        attempts = self.policy.max_attempts if retry else 1
-        for attempt in range(attempts):
-            try:
-                response = await self.transport.post(path, access_token, payload)
-            except (ConnectionError, TimeoutError) as error:
-                failure: GraphApiError | TransportError = (
-                    error
-                    if isinstance(error, TransportError)
-                    else TransportError(scrub(str(error)))
-                )
-                self.metrics.send_errors.inc(code="transport")
-            else:
-                if 200 <= response.status < 300 and "error" not in response.body:
-                    return response.body
-                failure = GraphApiError.from_response(response)
-                self.metrics.send_errors.inc(code=str(failure.code))
-                if not failure.retryable:
-                    self._log_permanent(failure)
-                    raise failure
-            if attempt + 1 < attempts:
-                delay = self.policy.delay(attempt)
-                self.metrics.send_retries.inc()
-                log.info(
-                    "Send API call failed (%s); retry %d in %.2f s", failure, attempt + 1, delay
-                )
-                await self.sleep(delay)
-        log.warning("Send API call failed after %d attempts: %s", attempts, failure)
-        raise failure
+        """POST ``payload``; retry transient failures within the policy's budget; raise the last
+        error when giving up."""
+        started, attempts, wait = time.monotonic(), 0, 0.0
+        while True:
+            async with self.backoff.turn(access_token) as probing:
+                outcome = await self._attempt(path, access_token, payload)
+                if not isinstance(outcome, Exception):
+                    self.backoff.succeeded(access_token)
+                    return outcome
+                if _retryable_failure(outcome):
+                    wait = self.backoff.failed(access_token, probing)
+            attempts += 1
+            if not _retryable_failure(outcome):
+                self._log_permanent(outcome)
+                raise outcome
+            if not retry or self.policy.exhausted(attempts, time.monotonic() - started):
+                if retry:
+                    log.warning("Send API call failed after %d attempts: %s", attempts, outcome)
+                raise outcome
+            self.metrics.send_retries.inc()
+            log.info("Send API call failed (%s); retry %d in %.2f s", outcome, attempts, wait)
+
+    async def _attempt(
+        self, path: str, access_token: str, payload: dict[str, Any]
+    ) -> dict[str, Any] | GraphApiError | TransportError:
+        """One POST: the response body, or the failure (counted in the metrics)."""
+        try:
+            response = await self.transport.post(path, access_token, payload)
+        except (ConnectionError, TimeoutError) as error:
+            self.metrics.send_errors.inc(code="transport")
+            if isinstance(error, TransportError):
+                return error
+            return TransportError(scrub(str(error)))
+        if 200 <= response.status < 300 and "error" not in response.body:
+            return response.body
+        failure = GraphApiError.from_response(response)
+        self.metrics.send_errors.inc(code=str(failure.code))
+        return failure
 
     @staticmethod
-    def _log_permanent(error: GraphApiError) -> None:
-        if error.code == 190:
+    def _log_permanent(error: GraphApiError | TransportError) -> None:
+        if getattr(error, "code", None) == 190:
             log.error("%s — the Page access token is invalid or expired; replace it", error)
         else:
             log.warning("not retrying: %s", error)
+
+
+def _retryable_failure(failure: GraphApiError | TransportError) -> bool:
+    return isinstance(failure, TransportError) or failure.retryable

@@ -49,7 +49,8 @@ CREATE TABLE IF NOT EXISTS inbox (
     reply TEXT,
     parts_sent INTEGER NOT NULL DEFAULT 0,
     finished_at REAL,
-    error TEXT
+    error TEXT,
+    retryable INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS inbox_state ON inbox (state, bot, user_id, timestamp, id);
 CREATE INDEX IF NOT EXISTS inbox_user ON inbox (user_id, bot);
@@ -91,6 +92,7 @@ class SQLiteStore(Store):
         db.execute("PRAGMA journal_mode=WAL")
         db.execute(f"PRAGMA synchronous={synchronous}")
         db.executescript(_SCHEMA)
+        _add_missing_columns(db)
         return db
 
     async def _run(self, function: Callable[..., T], *args: Any) -> T:
@@ -105,10 +107,12 @@ class SQLiteStore(Store):
         db.execute("BEGIN IMMEDIATE")
         try:
             result = function(db)
+            db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            # SQLite may have rolled back already (a full disk); a failed COMMIT leaves it open.
+            if db.in_transaction:
+                db.execute("ROLLBACK")
             raise
-        db.execute("COMMIT")
         return result
 
     async def accept(self, events: list[NewEvent]) -> list[StoredEvent]:
@@ -171,7 +175,11 @@ class SQLiteStore(Store):
         await self._write("UPDATE inbox SET parts_sent = ? WHERE id = ?", (parts_sent, event_id))
 
     async def finish(
-        self, event_id: int, turns: list[StoredTurn], error: str | None = None
+        self,
+        event_id: int,
+        turns: list[StoredTurn],
+        error: str | None = None,
+        retryable: bool = False,
     ) -> None:
         def update(db: sqlite3.Connection) -> None:
             row = db.execute("SELECT bot, user_id FROM inbox WHERE id = ?", (event_id,)).fetchone()
@@ -179,12 +187,28 @@ class SQLiteStore(Store):
                 return
             now = time.time()
             db.execute(
-                "UPDATE inbox SET state = ?, finished_at = ?, error = ? WHERE id = ?",
-                (FAILED if error else DONE, now, error, event_id),
+                "UPDATE inbox SET state = ?, finished_at = ?, error = ?, retryable = ?"
+                " WHERE id = ?",
+                (FAILED if error else DONE, now, error, int(bool(error and retryable)), event_id),
             )
             self._insert_turns(db, row[0], row[1], turns, now)
 
         await self._run(self._transaction, update)
+
+    async def retry_failed(
+        self, received_after: float, bot: str | None = None, retryable_only: bool = False
+    ) -> int:
+        which = "state = ? AND received_at > ?" + (" AND retryable = 1" if retryable_only else "")
+        args: tuple[Any, ...] = (FAILED, received_after)
+        if bot is not None:
+            which, args = which + " AND bot = ?", (*args, bot)
+        sql = (
+            "UPDATE inbox SET state = ?, finished_at = NULL, error = NULL, retryable = 0"
+            f" WHERE {which}"
+        )
+        return await self._run(
+            self._transaction, lambda db: db.execute(sql, (PENDING, *args)).rowcount
+        )
 
     async def add_turns(self, bot: str, user_id: str, turns: list[StoredTurn]) -> None:
         await self._run(
@@ -311,6 +335,13 @@ def _classified(error: Exception) -> Exception:
         unstorable.__cause__ = error
         return unstorable
     return error
+
+
+def _add_missing_columns(db: sqlite3.Connection) -> None:
+    """Bring a database made by an earlier version up to the current schema."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(inbox)")}
+    if "retryable" not in columns:
+        db.execute("ALTER TABLE inbox ADD COLUMN retryable INTEGER NOT NULL DEFAULT 0")
 
 
 def _stored(row: tuple[Any, ...]) -> StoredEvent:

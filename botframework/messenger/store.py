@@ -83,9 +83,23 @@ class Store(ABC):
 
     @abstractmethod
     async def finish(
-        self, event_id: int, turns: list[StoredTurn], error: str | None = None
+        self,
+        event_id: int,
+        turns: list[StoredTurn],
+        error: str | None = None,
+        retryable: bool = False,
     ) -> None:
-        """Mark an event done (or failed when ``error``) and record its conversation turns."""
+        """Mark an event done (or failed when ``error``) and record its conversation turns.
+
+        ``retryable`` marks a failure with a transient cause (a rate limit, an outage), which
+        :meth:`retry_failed` can select."""
+
+    @abstractmethod
+    async def retry_failed(
+        self, received_after: float, bot: str | None = None, retryable_only: bool = False
+    ) -> int:
+        """Make failed events received after ``received_after`` (epoch seconds) pending again,
+        keeping their reply and the parts already sent; return how many."""
 
     @abstractmethod
     async def add_turns(self, bot: str, user_id: str, turns: list[StoredTurn]) -> None:

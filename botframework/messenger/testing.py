@@ -2,7 +2,8 @@
 
 :class:`FakeGraphApi` checks Send API and Messenger Profile requests the way Meta documents them
 (token, ``appsecret_proof``, ``recipient``, ``messaging_type``, text length, sender actions) and
-fails on command: an HTTP status, a Graph error code, or hanging.
+fails on command: an HTTP status, a Graph error code, hanging, or a rate limit (error 613 for
+every POST to ``/me/messages``, sender actions included) for a period or a number of requests.
 """
 
 from __future__ import annotations
@@ -56,6 +57,10 @@ class FakeGraphApi:
     hang_recipients: set[str] = field(default_factory=set)
     hang_all: bool = False
     accept_limit: int | None = None
+    #: Every POST to /me/messages: (monotonic time, whether it was refused by the rate limit).
+    posts: list[tuple[float, bool]] = field(default_factory=list)
+    _limited_until: float = 0.0
+    _limited_requests: int = 0
     _ids: itertools.count = field(default_factory=itertools.count)
     _runner: web.AppRunner | None = None
     _released: asyncio.Event | None = None
@@ -80,6 +85,21 @@ class FakeGraphApi:
 
     def fail_next(self, *failures: Failure) -> None:
         self.failures.extend(failures)
+
+    def rate_limit(self, seconds: float = 0.0, requests: int = 0) -> None:
+        """Answer error 613 to every POST for ``seconds`` and to the next ``requests`` POSTs."""
+        self._limited_until = time.monotonic() + seconds
+        self._limited_requests = requests
+
+    def rate_limited_posts(self) -> list[float]:
+        """When each POST refused by :meth:`rate_limit` arrived (monotonic seconds)."""
+        return [at for at, refused in self.posts if refused]
+
+    def _rate_limited(self) -> bool:
+        if self._limited_requests > 0:
+            self._limited_requests -= 1
+            return True
+        return time.monotonic() < self._limited_until
 
     def texts(self, recipient: str | None = None) -> list[str]:
         return [m.text for m in self.messages if recipient is None or m.recipient == recipient]
@@ -133,6 +153,12 @@ class FakeGraphApi:
         recipient = body.get("recipient") if isinstance(body, dict) else None
         if not isinstance(recipient, dict) or not isinstance(recipient.get("id"), str):
             return self._reject("recipient.id is required")
+        limited = self._rate_limited()
+        self.posts.append((time.monotonic(), limited))
+        if limited:
+            return _graph_error(
+                400, 613, "(#613) Calls to this api have exceeded the rate limit.", "OAuthException"
+            )
         if "sender_action" in body:
             if body["sender_action"] not in SENDER_ACTIONS or set(body) != {
                 "recipient",
