@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
+from botframework.messenger.sqlite_open import UnusableDatabase, connect, refuse_half_deleted
 from botframework.messenger.store import (
     DONE,
     FAILED,
@@ -65,28 +66,32 @@ _COLUMNS = "id, key, bot, user_id, kind, timestamp, event, page_id, received_at,
 
 
 class SQLiteStore(Store):
-    """The default store: one SQLite file, used from one dedicated thread (never the event loop)."""
+    """The default store: one SQLite file, used from one dedicated thread (never the event loop).
+
+    Raises :class:`UnusableDatabase` for a damaged or half-deleted database, never starting over.
+    """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        refuse_half_deleted(self.path)
         # Webhook acks get a connection and thread of their own, so they never queue behind the
         # responder's bookkeeping; SQLite serialises the two writers with a short lock.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-store")
         self._inbox_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-inbox")
-        self._db: sqlite3.Connection | None = self._executor.submit(self._open, "NORMAL").result()
-        self._inbox_db: sqlite3.Connection | None = self._inbox_executor.submit(
-            self._open, "FULL"
-        ).result()
+        try:
+            self._db: sqlite3.Connection | None = self._executor.submit(
+                connect, self.path, "NORMAL", _SCHEMA, True
+            ).result()
+            self._inbox_db: sqlite3.Connection | None = self._inbox_executor.submit(
+                connect, self.path, "FULL", _SCHEMA, False
+            ).result()
+        except UnusableDatabase:
+            self._executor.shutdown()
+            self._inbox_executor.shutdown()
+            raise
         self._accepting: list[tuple[list[NewEvent], asyncio.Future[list[StoredEvent]]]] = []
         self._committer: asyncio.Task[None] | None = None
-
-    def _open(self, synchronous: str) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute(f"PRAGMA synchronous={synchronous}")
-        db.executescript(_SCHEMA)
-        return db
 
     async def _run(self, function: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
