@@ -67,12 +67,12 @@ async def _plain_bodies(request: web.Request, handler: Handler) -> web.StreamRes
 def _bearer_tokens(settings: ServerSettings) -> web.Middleware:
     """``Authorization: Bearer TOKEN`` on the web chat's API and on ``/metrics`` when their
     tokens are set (they come from the environment only)."""
-    header = "the header 'Authorization: Bearer <token>'"
+    send = "send the header 'Authorization: Bearer <token>'"
     guarded = [
         (prefix, token, hint)
         for prefix, token, hint in (
-            ("/api/", settings.web_chat_token, f"open the page as /#token=<token> (or send {header})"),
-            ("/metrics", settings.metrics_token, f"send {header}"),
+            ("/api/", settings.web_chat_token, f"open the page as /#token=<token>, or {send}"),
+            ("/metrics", settings.metrics_token, send),
         )
         if token
     ]

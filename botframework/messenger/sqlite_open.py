@@ -1,4 +1,4 @@
-"""Opening the SQLite store's file, refusing damaged or half-deleted data instead of starting over."""
+"""Opening the SQLite store's file: damaged or half-deleted data is refused, never started over."""
 
 from __future__ import annotations
 

@@ -25,8 +25,8 @@ async def test_chat_api_answers_with_candidates_and_keeps_context(make_server) -
     assert [c["text"] for c in second["candidates"]] == ["echo: again", "second best"]
     assert second["candidates"][0]["score"] == -1.0
     assert (await client.post("/api/chat", json={"text": ""})).status == 400
-    nope = await client.post("/api/chat", data=b"nope", headers={"Content-Type": "application/json"})
-    assert nope.status == 400
+    json_type = {"Content-Type": "application/json"}
+    assert (await client.post("/api/chat", data=b"nope", headers=json_type)).status == 400
     assert (await client.post("/api/chat", json={"text": "x", "bot": "nobody"})).status == 404
 
 
