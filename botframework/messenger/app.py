@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
-from botframework.messenger import keys, webchat, webhook
+from botframework.messenger import guards, keys, webchat, webhook
 from botframework.messenger.logs import register_secret
 from botframework.messenger.metrics import CONTENT_TYPE, Metrics
 from botframework.messenger.responder import Responder
@@ -51,20 +51,29 @@ def create_app(
     names = [bot.name for bot in bots]
     if len(set(names)) != len(names):
         raise ValueError(f"two served bots share a name: {names}")
-    app = web.Application(client_max_size=settings.max_body_bytes)
+    app = web.Application(
+        client_max_size=settings.max_body_bytes, middlewares=guards.middlewares(settings)
+    )
     app[keys.SETTINGS] = settings
     app[keys.BOTS] = bots
     app[keys.PAGES] = _pages(bots)
     app[keys.METRICS] = Metrics()
     app[keys.MISSING] = settings.missing(bots)
-    for secret in (settings.app_secret, settings.verify_token, *map(settings.page_token, bots)):
+    for secret in (
+        settings.app_secret,
+        settings.verify_token,
+        settings.web_chat_token,
+        settings.metrics_token,
+        *map(settings.page_token, bots),
+    ):
         register_secret(secret)
     app.cleanup_ctx.append(_workers(store, transport))
     app.router.add_routes(webhook.routes)
     if settings.web_chat:
         app.router.add_routes(webchat.routes)
     app.router.add_get("/healthz", healthz)
-    app.router.add_get("/metrics", metrics)
+    if settings.metrics:
+        app.router.add_get("/metrics", metrics)
     app.router.add_get("/privacy", privacy)
     return app
 

@@ -40,7 +40,15 @@ def add_serve_commands(subparsers: argparse._SubParsersAction) -> None:
     add_decoding_options(serve)
     serve.add_argument("--ssl-cert", type=Path, help="serve HTTPS with this certificate (PEM)")
     serve.add_argument("--ssl-key", type=Path, help="and this private key (PEM)")
-    serve.add_argument("--no-web-chat", action="store_true", help="do not serve the web chat")
+    serve.add_argument(
+        "--no-web-chat", action="store_true", help="do not serve the web chat (/ and /api/)"
+    )
+    serve.add_argument("--no-metrics", action="store_true", help="do not serve /metrics")
+    serve.add_argument(
+        "--body-timeout",
+        type=float,
+        help="seconds a client may take to send a request body (default 10)",
+    )
     serve.add_argument(
         "--shutdown-timeout", type=float, default=10.0, help="seconds to finish work on SIGTERM"
     )
@@ -87,9 +95,12 @@ def add_serve_commands(subparsers: argparse._SubParsersAction) -> None:
 
 def run_serve(args: argparse.Namespace) -> int:
     from botframework.bot import Bot
-    from botframework.messenger.served import ServedBot, ServerSettings
+    from botframework.messenger.served import BODY_TIMEOUT_S, ServedBot, ServerSettings
 
     _configure_logging()
+    if args.body_timeout is not None and args.body_timeout <= 0:
+        print("botframework: error: --body-timeout must be positive", file=sys.stderr)
+        return 2
     if args.checkpoint and len(args.bots) > 1:
         print("botframework: error: --checkpoint needs a single bot", file=sys.stderr)
         return 2
@@ -103,7 +114,11 @@ def run_serve(args: argparse.Namespace) -> int:
         bots.append(bot)
     state_dir = args.state_dir or bots[0].definition.workspace / "messenger"
     settings = ServerSettings.from_env(
-        state_dir, web_chat=not args.no_web_chat, shutdown_grace=args.shutdown_timeout
+        state_dir,
+        web_chat=not args.no_web_chat,
+        metrics=not args.no_metrics,
+        body_timeout=args.body_timeout or BODY_TIMEOUT_S,
+        shutdown_grace=args.shutdown_timeout,
     )
     served = [ServedBot.from_bot(bot) for bot in bots]
     missing = settings.missing(served)
@@ -117,8 +132,37 @@ def run_serve(args: argparse.Namespace) -> int:
     if args.ssl_cert:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(args.ssl_cert, args.ssl_key)
-    run_server(served, settings, args.host, args.port, context, args.shutdown_timeout)
+    _warn_if_open(settings, args.host)
+    from botframework.messenger.sqlite_open import UnusableDatabase
+
+    try:
+        run_server(served, settings, args.host, args.port, context, args.shutdown_timeout)
+    except UnusableDatabase as error:
+        print(f"botframework: error: {error}", file=sys.stderr)
+        return 2
     return 0
+
+
+def _warn_if_open(settings: ServerSettings, host: str) -> None:
+    """Say so when anyone who can reach ``host`` may talk to the model or read the metrics."""
+    from botframework.messenger.served import METRICS_TOKEN_ENV, WEB_CHAT_TOKEN_ENV
+
+    if host in ("127.0.0.1", "localhost", "::1"):
+        return
+    routes = (
+        ("/api/chat", settings.web_chat, settings.web_chat_token, "web-chat", WEB_CHAT_TOKEN_ENV),
+        ("/metrics", settings.metrics, settings.metrics_token, "metrics", METRICS_TOKEN_ENV),
+    )
+    open_routes = [
+        f"{route} (turn it off with --no-{flag}, or set {env})"
+        for route, served, token, flag, env in routes
+        if served and not token
+    ]
+    if open_routes:
+        print(
+            f"Listening on {host}: anyone who can reach it may use {', '.join(open_routes)}.",
+            file=sys.stderr,
+        )
 
 
 def run_server(
@@ -129,16 +173,23 @@ def run_server(
     ssl_context: ssl.SSLContext | None = None,
     shutdown_timeout: float = 10.0,
 ) -> None:
-    """Run the server until SIGINT/SIGTERM: stop accepting, finish or keep in flight, clean up."""
+    """Run the server until SIGINT/SIGTERM: stop accepting, finish or keep in flight, clean up.
+
+    Raises :class:`~botframework.messenger.sqlite_open.UnusableDatabase` before listening when the
+    store cannot be opened.
+    """
     from aiohttp import web
 
     from botframework.messenger.app import create_app
     from botframework.messenger.logs import ScrubbingAccessLogger, install_scrubbing
+    from botframework.messenger.sqlite_store import SQLiteStore
 
     _configure_logging()
     install_scrubbing()
+    # Opened before listening, so a damaged database stops the start with one line.
+    store = SQLiteStore(settings.state_dir / "messenger.sqlite3")
     web.run_app(
-        create_app(served, settings),
+        create_app(served, settings, store=store),
         host=host,
         port=port,
         ssl_context=ssl_context,
@@ -208,7 +259,7 @@ def _existing_store(args: argparse.Namespace) -> tuple[str, Path | None]:
     definition = load_definition(args.bot, args.overrides)
     state_dir = args.state_dir or definition.workspace / "messenger"
     path = state_dir / "messenger.sqlite3"
-    if not path.is_file():
+    if not path.is_file() and not path.with_name(path.name + "-wal").exists():
         print(f"botframework: error: no store at {path}", file=sys.stderr)
         return definition.config.name, None
     return definition.config.name, path
@@ -228,7 +279,14 @@ def run_delete_user(args: argparse.Namespace) -> int:
         finally:
             await store.close()
 
-    print(f"deleted {asyncio.run(delete())} stored rows of user {args.user_id}")
+    from botframework.messenger.sqlite_open import UnusableDatabase
+
+    try:
+        deleted = asyncio.run(delete())
+    except UnusableDatabase as error:
+        print(f"botframework: error: {error}", file=sys.stderr)
+        return 2
+    print(f"deleted {deleted} stored rows of user {args.user_id}")
     return 0
 
 

@@ -24,8 +24,12 @@ MASK = "***"
 
 
 def register_secret(value: str | None) -> None:
-    """Scrub this exact value from every log line from now on (tokens, app secrets)."""
-    if value and len(value) >= 4:
+    """Scrub this exact value from every log line from now on (tokens, app secrets).
+
+    However short: a short secret also masks innocent text that happens to match it, which is
+    better than a log that shows a secret.
+    """
+    if value:
         with _lock:
             _known.add(value)
 

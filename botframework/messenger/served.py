@@ -20,7 +20,10 @@ if TYPE_CHECKING:
 APP_SECRET_ENV = "MESSENGER_APP_SECRET"
 VERIFY_TOKEN_ENV = "MESSENGER_VERIFY_TOKEN"
 GRAPH_API_URL_ENV = "MESSENGER_GRAPH_API_URL"
+WEB_CHAT_TOKEN_ENV = "BOTFRAMEWORK_WEB_CHAT_TOKEN"
+METRICS_TOKEN_ENV = "BOTFRAMEWORK_METRICS_TOKEN"
 MAX_BODY_BYTES = 1 << 20
+BODY_TIMEOUT_S = 10.0
 
 #: Built-in pipeline plugins the server adds to a bot's plugin manager when they are missing.
 SERVER_PLUGINS = {"pipeline.blocklist": "botframework_plugins.pipeline.blocklist"}
@@ -67,7 +70,11 @@ class ServerSettings:
     graph_api_url: str = DEFAULT_GRAPH_API_URL
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
     max_body_bytes: int = MAX_BODY_BYTES
+    body_timeout: float = BODY_TIMEOUT_S
     web_chat: bool = True
+    metrics: bool = True
+    web_chat_token: str | None = field(default=None, repr=False)
+    metrics_token: str | None = field(default=None, repr=False)
     shutdown_grace: float = 10.0
     retention_interval: float = 3600.0
 
@@ -81,6 +88,8 @@ class ServerSettings:
             app_secret=env.get(APP_SECRET_ENV) or None,
             verify_token=env.get(VERIFY_TOKEN_ENV) or None,
             graph_api_url=(env.get(GRAPH_API_URL_ENV) or DEFAULT_GRAPH_API_URL).rstrip("/"),
+            web_chat_token=env.get(WEB_CHAT_TOKEN_ENV) or None,
+            metrics_token=env.get(METRICS_TOKEN_ENV) or None,
             environ=env,
             **kwargs,  # type: ignore[arg-type]
         )

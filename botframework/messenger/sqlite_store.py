@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from botframework.messenger.group_commit import GroupCommit
 from botframework.messenger.payload import fits_in_64_bits
+from botframework.messenger.sqlite_open import UnusableDatabase, connect, refuse_half_deleted
 from botframework.messenger.store import (
     DONE,
     FAILED,
@@ -71,27 +72,35 @@ _COLUMNS = "id, key, bot, user_id, kind, timestamp, event, page_id, received_at,
 
 
 class SQLiteStore(Store):
-    """The default store: one SQLite file, used from one dedicated thread (never the event loop)."""
+    """The default store: one SQLite file, used from one dedicated thread (never the event loop).
+
+    Raises :class:`UnusableDatabase` for a damaged or half-deleted database, never starting over.
+    """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        refuse_half_deleted(self.path)
         # Webhook acks get a connection and thread of their own, so they never queue behind the
         # responder's bookkeeping; SQLite serialises the two writers with a short lock.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-store")
         self._inbox_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-inbox")
-        self._db: sqlite3.Connection | None = self._executor.submit(self._open, "NORMAL").result()
-        self._inbox_db: sqlite3.Connection | None = self._inbox_executor.submit(
-            self._open, "FULL"
-        ).result()
+        try:
+            self._db: sqlite3.Connection | None = self._executor.submit(
+                self._open, "NORMAL", True
+            ).result()
+            self._inbox_db: sqlite3.Connection | None = self._inbox_executor.submit(
+                self._open, "FULL", False
+            ).result()
+        except UnusableDatabase:
+            self._executor.shutdown()
+            self._inbox_executor.shutdown()
+            raise
         # Concurrent webhook POSTs share one commit (and its fsync).
         self._accepting = GroupCommit(self._insert_in_one_transaction, _DATA_ERRORS, _classified)
 
-    def _open(self, synchronous: str) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute(f"PRAGMA synchronous={synchronous}")
-        db.executescript(_SCHEMA)
+    def _open(self, synchronous: str, check: bool) -> sqlite3.Connection:
+        db = connect(self.path, synchronous, _SCHEMA, check)
         _add_missing_columns(db)
         return db
 

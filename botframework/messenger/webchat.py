@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from importlib import resources
 
 from aiohttp import web
 
 from botframework.messenger import keys
+from botframework.messenger.chat_request import ChatRefused, chat_request
 from botframework.messenger.runtime import conversation_from
 from botframework.messenger.store import StoredTurn
 
 routes = web.RouteTableDef()
-MAX_TEXT = 2000
 
 
 @routes.get("/")
@@ -38,43 +37,37 @@ async def bots(request: web.Request) -> web.Response:
 
 @routes.post("/api/chat")
 async def chat(request: web.Request) -> web.Response:
-    """``{"text", "session"?, "bot"?, "candidates"?: bool}`` -> the reply (and the n-best list)."""
+    """``{"text", "session"?, "bot"?, "candidates"?: bool}`` -> the reply (and the n-best list).
+
+    Only same-origin ``application/json`` POSTs: a form or ``text/plain`` POST from another site
+    is refused before anything is read.
+    """
     try:
-        body = await request.json()
-    except (ValueError, UnicodeDecodeError):
-        return _error(400, "expected a JSON object")
-    if not isinstance(body, dict) or not isinstance(body.get("text"), str):
-        return _error(400, "expected a JSON object with a string 'text'")
-    text = body["text"].strip()
-    if not text or len(text) > MAX_TEXT:
-        return _error(400, f"'text' must hold 1 to {MAX_TEXT} characters")
-    runtimes = request.app[keys.RUNTIMES]
-    name = body.get("bot") or next(iter(runtimes))
-    if name not in runtimes:
-        return _error(404, f"no bot named {name!r}; serving: {', '.join(runtimes)}")
-    runtime = runtimes[name]
-    session = str(body.get("session") or uuid.uuid4().hex)[:64]
-    user_id = f"web:{session}"
+        asked = await chat_request(request)
+    except ChatRefused as refused:
+        return _error(refused.status, str(refused))
+    runtime = request.app[keys.RUNTIMES][asked.bot]
+    user_id = f"web:{asked.session}"
     store = request.app[keys.STORE]
     started = time.perf_counter()
-    turns = await store.recent_turns(name, user_id, runtime.bot.channel.context_turns)
-    message = runtime.message(text, user_id, "web")
+    turns = await store.recent_turns(asked.bot, user_id, runtime.bot.channel.context_turns)
+    message = runtime.message(asked.text, user_id, "web")
     reply = await runtime.respond(message, conversation_from(user_id, turns))
     await store.add_turns(
-        name,
+        asked.bot,
         user_id,
-        [StoredTurn("user", text)] + ([StoredTurn("bot", reply.text)] if reply.text else []),
+        [StoredTurn("user", asked.text)] + ([StoredTurn("bot", reply.text)] if reply.text else []),
     )
     request.app[keys.METRICS].web_chat.inc()
     result: dict[str, object] = {
-        "bot": name,
-        "session": session,
+        "bot": asked.bot,
+        "session": asked.session,
         "reply": reply.text,
         "answered_by": reply.answered_by,
         "vetoed_by": reply.vetoed_by,
         "seconds": round(time.perf_counter() - started, 4),
     }
-    if body.get("candidates"):
+    if asked.candidates:
         limit = runtime.bot.channel.web_chat_candidates
         result["candidates"] = [
             {"text": c.text, "score": c.score, "scores": dict(c.scores)}

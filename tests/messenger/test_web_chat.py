@@ -25,7 +25,8 @@ async def test_chat_api_answers_with_candidates_and_keeps_context(make_server) -
     assert [c["text"] for c in second["candidates"]] == ["echo: again", "second best"]
     assert second["candidates"][0]["score"] == -1.0
     assert (await client.post("/api/chat", json={"text": ""})).status == 400
-    assert (await client.post("/api/chat", data=b"nope")).status == 400
+    json_type = {"Content-Type": "application/json"}
+    assert (await client.post("/api/chat", data=b"nope", headers=json_type)).status == 400
     assert (await client.post("/api/chat", json={"text": "x", "bot": "nobody"})).status == 404
 
 
@@ -68,9 +69,12 @@ def _browse(url: str) -> tuple[str, list[str]]:
 @pytest.mark.skipif(
     not CHROMIUM or not CHROMEDRIVER, reason="needs Debian's chromium and chromium-driver"
 )
-async def test_web_chat_in_headless_chromium(make_server) -> None:
+@pytest.mark.parametrize("token", [None, "web-chat-token-7"])
+async def test_web_chat_in_headless_chromium(make_server, token) -> None:
+    """The page's own requests pass the same-origin check, and carry the token from /#token=."""
     pytest.importorskip("selenium", reason="needs selenium (pip install selenium)")
-    client = await make_server([echo_bot()])
-    log, rows = await asyncio.to_thread(_browse, str(client.make_url("/")))
+    client = await make_server([echo_bot()], env={"BOTFRAMEWORK_WEB_CHAT_TOKEN": token})
+    url = str(client.make_url("/")) + (f"#token={token}" if token else "")
+    log, rows = await asyncio.to_thread(_browse, url)
     assert "hello browser" in log and "echo: hello browser" in log
     assert rows == ["-1.000 echo: more please", "-2.500 second best"]

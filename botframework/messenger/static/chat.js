@@ -6,6 +6,23 @@
   const botSelect = document.getElementById("bot");
   const showCandidates = document.getElementById("show-candidates");
   const session = (crypto.randomUUID ? crypto.randomUUID() : String(Math.random())).replace(/-/g, "");
+  const headers = { "Content-Type": "application/json" };
+  // A server started with BOTFRAMEWORK_WEB_CHAT_TOKEN is opened as /#token=...: the fragment never
+  // reaches the server or its logs; it is kept for this tab only and taken out of the address bar.
+  const fromFragment = new URLSearchParams(location.hash.slice(1)).get("token");
+  if (fromFragment) {
+    sessionStorage.setItem("token", fromFragment);
+    history.replaceState(null, "", location.pathname + location.search);
+  }
+  const token = sessionStorage.getItem("token");
+  if (token) headers.Authorization = "Bearer " + token;
+
+  async function call(path, options) {
+    const response = await fetch(path, { ...options, headers });
+    const data = await response.json();
+    if (!response.ok) throw new Error(data.error || response.statusText);
+    return data;
+  }
 
   function add(kind, text) {
     const row = document.createElement("div");
@@ -30,14 +47,14 @@
     log.scrollTop = log.scrollHeight;
   }
 
-  fetch("/api/bots").then((r) => r.json()).then((bots) => {
+  call("/api/bots").then((bots) => {
     for (const bot of bots) {
       const option = document.createElement("option");
       option.value = option.textContent = bot.name;
       botSelect.appendChild(option);
     }
     if (bots.length) add("bot", bots[0].greeting);
-  });
+  }).catch((error) => add("bot error", "Error: " + error.message));
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -46,13 +63,10 @@
     input.value = "";
     add("user", text);
     try {
-      const response = await fetch("/api/chat", {
+      const data = await call("/api/chat", {
         method: "POST",
-        headers: { "Content-Type": "application/json" },
         body: JSON.stringify({ text, session, bot: botSelect.value, candidates: showCandidates.checked }),
       });
-      const data = await response.json();
-      if (!response.ok) throw new Error(data.error || response.statusText);
       add("bot", data.reply === null ? "(no reply)" : data.reply);
       if (data.candidates) addCandidates(data.candidates);
     } catch (error) {
