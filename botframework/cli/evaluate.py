@@ -101,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
         f"rewards judged by {judge.checkpoint.path.name}"
     ]
     notes += [f"reward {name!r} not computed: {why}" for name, why in skipped.items()]
+    notes += _judge_note(metrics)
     text = table + "\n\n" + "\n".join(notes) + "\n"
     if args.configs or args.figure:
         text += _compare_configs(args, bots[0], prompts, references)
@@ -124,15 +125,25 @@ def _compare_configs(args: argparse.Namespace, bot, prompts, references) -> str:
     check_configs(names, bot)
     decoded = decode_configs(bot, prompts, names)
     labels = [result.label for result in decoded]
-    rows = measure_configs(bot, decoded, references)
+    rows = measure_configs(bot, decoded, references, [prompt[-1] for prompt in prompts])
     if args.figure:
         bar_figure(args.figure, labels, rows, ["distinct-2", "generic-reply rate"])
     samples = samples_table(prompts, references, labels, [r.replies for r in decoded], args.samples)
     return (
         f"\n## Decoding configurations ({bot.checkpoint.path.stem})\n\n"
         + markdown_table(labels, rows)
+        + "".join(f"\n\n{note}" for note in _judge_note({"relevance": None}))
         + "\n\n### Sample replies\n\n" + samples + "\n"
     )
+
+
+def _judge_note(metrics: dict) -> list[str]:
+    """Why relevance shows n/a, when it is asked for and its model is not installed."""
+    from botframework.evaluation.relevance import MISSING_JUDGE, judge_available
+
+    if "relevance" not in metrics or judge_available():
+        return []
+    return [f"relevance n/a: {MISSING_JUDGE}"]
 
 
 def _shared_bigram(bot):
