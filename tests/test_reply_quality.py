@@ -143,3 +143,15 @@ def test_eval_says_when_the_relevance_model_is_missing(
     out = capsys.readouterr().out
     assert "| relevance | n/a |" in out
     assert "pip install 'botframework[judge]'" in out
+
+
+def test_written_decoding_gives_replies_the_format_metric_accepts(tiny_bot_yaml) -> None:
+    from botframework import Bot
+
+    prompts = [["how are you ?"], ["what is your name ?"]]
+    plain = [row[0].text for row in Bot.load(tiny_bot_yaml).generate(prompts)]
+    bot = Bot.load(tiny_bot_yaml, ["decoding.written=true"])
+    written = [row[0].text for row in bot.generate(prompts)]
+    assert plain == ["i am fine thanks", "my name is bot"]
+    assert written == ["I am fine thanks", "My name is bot"]
+    assert (format_rate(plain), format_rate(written)) == (0.0, 1.0)
