@@ -18,7 +18,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Answer held-out prompts (the validation conversations of the corpus, or "
         "--prompts) with each checkpoint and its YAML decoding settings, let two copies of it talk "
         "from each prompt, and print one row per metric and one column per checkpoint: "
-        "perplexity, distinct-1/2, dull-reply rate, simulated turns, mean reward per rule, plus "
+        "perplexity, distinct-1/2, dull-reply and generic rates, length, broken-reply and copy "
+        "rates, well-formatted share, relevance (with botframework[judge]), simulated turns, "
+        "mean reward per rule, plus "
         "the metrics plugins add (register_eval_metrics). With --configs, also compare decoding "
         "configurations of the first checkpoint on the same prompts.",
     )
