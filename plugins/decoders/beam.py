@@ -181,7 +181,8 @@ class BeamSearch:
         best.scores, best.parts = best.scores + penalty, best.parts[..., :-1]
         taken = torch.isfinite(best.scores[:, :width])
         picked_by = real[best.rows[:, :width]][taken]
-        chosen.index_put_((picked_by, best.words[:, :width][taken]), torch.tensor(1.0), True)
+        ones = chosen.new_ones(len(picked_by))
+        chosen.index_put_((picked_by, best.words[:, :width][taken]), ones, accumulate=True)
         return best
 
     def normalised(self, candidate: Candidate, length: int) -> Candidate:
