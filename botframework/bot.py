@@ -44,6 +44,7 @@ class Decoding:
     step_rescorers: list[StepRescorer]
     candidate_rescorers: list[CandidateRescorer]
     max_length: int
+    written: bool = False  # replies as written text (Tokenizer.written)
 
 
 class LoadedPlugins:
@@ -89,7 +90,7 @@ class LoadedPlugins:
                     f"{where}: decoding.rescorers.{index}: {entry.name!r} is neither a "
                     "StepRescorer nor a CandidateRescorer"
                 )
-        return Decoding(decoder, step, whole, section.max_length)
+        return Decoding(decoder, step, whole, section.max_length, section.written)
 
 
 class Bot(LoadedPlugins):
@@ -186,6 +187,8 @@ class Bot(LoadedPlugins):
             for row in candidates:
                 for candidate in row:
                     candidate.text = self.tokenizer.decode(candidate.token_ids)
+                    if decoding.written:
+                        candidate.text = self.tokenizer.written(candidate.text)
             return apply_candidate_rescorers(ctx, decoding.candidate_rescorers, candidates)
 
     async def generate_one(

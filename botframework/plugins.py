@@ -33,6 +33,7 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "rewards.ease_of_answering": "botframework_plugins.rewards.ease_of_answering",
     "rewards.information_flow": "botframework_plugins.rewards.information_flow",
     "rewards.semantic_coherence": "botframework_plugins.rewards.semantic_coherence",
+    "rewards.batch_rarity": "botframework_plugins.rewards.batch_rarity",
     "rewards.evaluation": "botframework_plugins.rewards.evaluation",
 }
 

@@ -15,7 +15,7 @@ from botframework_plugins.rescorers.length_bonus import LengthBonus
 from botframework_plugins.rescorers.no_repeat_ngram import NoRepeatNGram
 from botframework_plugins.tokenizers.word import WordTokenizer
 
-from botframework import ScoringContext
+from botframework import Candidate, ScoringContext
 from botframework.config.schema import ModelConfig
 from botframework.data.encoding import empty_source, encode_source, encode_target
 from botframework.model.seq2seq import Seq2Seq
@@ -270,6 +270,9 @@ def test_decoders_are_registered_and_check_their_arguments() -> None:
         ("beam", {"beam_size": 2, "n_best": 3}, r"n_best \(3\) cannot exceed beam_size \(2\)"),
         ("beam", {"output_dtype": "half"}, "output_dtype must be one of float32, bfloat16"),
         ("beam", {"min_length": -1}, "min_length must be an integer of at least 0"),
+        ("beam", {"beam_size": 5, "groups": 2}, r"beam_size \(5\) must be a multiple of groups"),
+        ("beam", {"diversity": -1}, "diversity must be a number of at least 0"),
+        ("beam", {"length_penalty_alpha": "x"}, "length_penalty_alpha must be a number"),
         ("sampling", {"temperature": 0}, "temperature must be a positive number"),
         ("sampling", {"top_p": 1.5}, r"top_p must be in \(0, 1\]"),
         ("sampling", {"top_k": -1}, "top_k must be 0"),
@@ -351,3 +354,70 @@ def test_other_cells_and_attentions_with_anti_lm_rows(cell: str, attention: str)
             BeamSearch(beam_size=3), model, tokenizer, [prompt], [antilm], max_length=6
         )
         assert [c.token_ids for c in alone] == [c.token_ids for c in row]
+
+
+def first_words(row) -> set[int]:
+    return {c.token_ids[0] for c in row if c.token_ids}
+
+
+def test_diverse_beam_returns_replies_that_begin_differently(tiny) -> None:
+    model, tokenizer = tiny
+    prompts = PROMPTS[:4]
+    plain = decode(BeamSearch(beam_size=6), model, tokenizer, prompts)
+    diverse = decode(BeamSearch(beam_size=6, groups=3, diversity=20.0), model, tokenizer, prompts)
+    # the plain n-best mostly varies one word of the best reply ("hello there", "hello tea", ...)
+    assert sum(len(first_words(row)) for row in plain) <= 6
+    for plain_row, diverse_row in zip(plain, diverse):
+        assert len(first_words(diverse_row)) >= max(3, len(first_words(plain_row)) + 1)
+        assert diverse_row[0].token_ids == plain_row[0].token_ids  # the best reply stays first
+        assert len({tuple(c.token_ids) for c in diverse_row}) == len(diverse_row)
+        for candidate in diverse_row:  # scores are log-probabilities, the penalty left out
+            assert sum(candidate.scores.values()) == pytest.approx(candidate.score, abs=1e-4)
+    scored = [c.score for c in diverse[0]]
+    assert scored == sorted(scored, reverse=True)
+
+
+def test_diverse_beam_batched_equals_one_at_a_time(tiny) -> None:
+    model, tokenizer = tiny
+    search = BeamSearch(beam_size=4, groups=2, diversity=5.0)
+    together = decode(search, model, tokenizer, PROMPTS[:3])
+    for prompt, row in zip(PROMPTS[:3], together):
+        (alone,) = decode(search, model, tokenizer, [prompt])
+        assert [c.token_ids for c in alone] == [c.token_ids for c in row]
+
+
+def test_length_penalty_alpha_divides_by_the_gnmt_penalty() -> None:
+    # short: 2 tokens with EOS, -2.0; long: 8 tokens, -3.0
+    short, long = Candidate([5], -2.0, {"model": -2.0}), Candidate([5] * 7, -3.0, {"model": -3.0})
+    search = BeamSearch(length_penalty_alpha=1.0)
+    assert search.normalised(Candidate([5], -2.0), 2).score == pytest.approx(-2.0 / (7 / 6))
+    ranked = sorted(
+        [search.normalised(short, 2), search.normalised(long, 8)], key=lambda c: -c.score
+    )
+    assert ranked[0] is long  # -3 / (13/6) = -1.38 beats -2 / (7/6) = -1.71
+    assert long.scores["length_normalisation"] == pytest.approx(-3.0 / (13 / 6) + 3.0)
+    plain = BeamSearch().normalised(Candidate([5], -2.0), 2)
+    assert plain.score == -2.0 and "length_normalisation" not in plain.scores
+
+
+def test_length_penalty_alpha_ranks_longer_replies_higher(tiny) -> None:
+    model, tokenizer = tiny
+    plain = decode(BeamSearch(beam_size=6), model, tokenizer, PROMPTS[:4])
+    alpha = decode(BeamSearch(beam_size=6, length_penalty_alpha=1.0), model, tokenizer, PROMPTS[:4])
+    overtaken = 0
+    for plain_row, alpha_row in zip(plain, alpha):
+        raw = {tuple(c.token_ids): c.score for c in plain_row}
+        for candidate in alpha_row:
+            unnormalised = candidate.score - candidate.scores["length_normalisation"]
+            penalty = (5 + len(candidate.token_ids) + 1) / 6  # |Y| counts the EOS
+            assert candidate.score == pytest.approx(unnormalised / penalty, abs=1e-5)
+            assert raw.get(tuple(candidate.token_ids), unnormalised) == pytest.approx(unnormalised)
+        common = [c for c in alpha_row if tuple(c.token_ids) in raw]
+        for i, a in enumerate(common):
+            for b in common[i + 1 :]:
+                if raw[tuple(b.token_ids)] > raw[tuple(a.token_ids)]:
+                    assert len(a.token_ids) > len(b.token_ids)  # only a longer reply overtakes
+                    overtaken += 1
+    assert overtaken > 0
+    mean_length = lambda rows: sum(len(c.token_ids) for r in rows for c in r) / 24  # noqa: E731
+    assert mean_length(alpha) > mean_length(plain)

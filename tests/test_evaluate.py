@@ -123,7 +123,8 @@ def test_eval_compares_checkpoints_with_plugin_metrics(
     rows = table_rows(out)
     expected = [
         "perplexity", "bigram perplexity", "reduction vs bigram",
-        "distinct-1", "distinct-2", "dull-rate", "simulated-turns",
+        "distinct-1", "distinct-2", "dull-rate", "generic-rate", "average-length",
+        "broken-rate", "copy-rate", "well-formatted", "relevance", "simulated-turns",
         "reward: ease_of_answering", "reward: information_flow", "reward: semantic_coherence",
         "reward", "question-rate",
     ]
@@ -134,6 +135,9 @@ def test_eval_compares_checkpoints_with_plugin_metrics(
     assert rows["reward: semantic_coherence"] == ["n/a", "n/a"]
     assert "reward 'semantic_coherence' not computed: the bot has no reverse model" in out
     assert rows["question-rate"] == ["0", "0"]
+    # "hello there", "sleep well", "i am fine thanks": 8 words, none broken, none written text
+    assert rows["average-length"] == ["2.667", "2.667"]
+    assert rows["broken-rate"] == rows["well-formatted"] == ["0", "0"]
 
 
 def test_eval_on_held_out_conversations_and_chosen_metrics(

@@ -207,6 +207,18 @@ def test_a_turn_that_ends_its_dialogue_early_pays_the_ending_penalty(
     assert penalised[0] == plain[0] and penalised[2:] == plain[2:]
 
 
+def test_rules_see_every_turn_of_the_batch(weak_bot: tuple[Path, Path]) -> None:
+    yaml, start = weak_bot
+    rule = ["rewards=[{name: batch_rarity, weight: 1.0, first_words: 2}]"]
+    bot = Bot.load(yaml, rule, checkpoint=start)
+    respond = scripted({"q": "a one", "a one": "i don't know ."})
+    dialogues = simulate(respond, [["q"], ["z"]], 3, bot.config.reinforce.dull_replies, 0.8)
+    settings = bot.config.reinforce.model_copy(update={"ending_penalty": 0.0})
+    rewards = [action.reward for action in build_task(bot, settings).score(dialogues)]
+    # 5 turns: "a one", "i don't know ." and three "something new N": 1 - 1/5 twice, 1 - 3/5 thrice
+    assert rewards == pytest.approx([0.8, 0.8, 0.4, 0.4, 0.4])
+
+
 def test_turn_bounds_are_validated(tmp_path: Path) -> None:
     path = tmp_path / "bot.yaml"
     path.write_text("reinforce:\n  min_turns: 6\n")

@@ -19,6 +19,7 @@ from botframework.config import ConfigError, load_definition
 from botframework.config.schema import BotConfig, ModelConfig
 from botframework.model.seq2seq import Seq2Seq
 from botframework.reinforce import RewardScorer, WeightedRule, build_reward_rules
+from botframework_plugins.rewards.batch_rarity import BatchRarity
 from botframework_plugins.rewards.ease_of_answering import EaseOfAnswering
 from botframework_plugins.rewards.information_flow import InformationFlow
 from botframework_plugins.rewards.semantic_coherence import SemanticCoherence
@@ -158,6 +159,17 @@ def test_rules_on_the_trained_tiny_bot(tiny_bot) -> None:
     assert rule_value(InformationFlow()) == pytest.approx(flow, rel=1e-4)
 
 
+def test_batch_rarity_pays_for_openings_few_replies_of_the_batch_share(tokenizer, judge) -> None:
+    batch = ["i don't know", "I don't care.", "i like jazz", "hello there"]
+    scorer = scorer_for(BatchRarity(first_words=2), judge, tokenizer)
+    rewards = [scorer.score(["hi"], reply, batch)["rule"] for reply in batch]
+    # openings (i, don't) x2, (i, like), (hello, there): 1 - 2/4, 1 - 2/4, 1 - 1/4, 1 - 1/4
+    assert rewards == pytest.approx([0.5, 0.5, 0.75, 0.75])
+    one_word = scorer_for(BatchRarity(first_words=1), judge, tokenizer)
+    assert one_word.score(["hi"], "i like jazz", batch)["rule"] == pytest.approx(1 - 3 / 4)
+    assert scorer.score(["hi"], "hello there")["rule"] == 0.0  # scored alone: no batch to beat
+
+
 def test_default_rules_and_weights_when_the_yaml_lists_none(tiny_bot_yaml: Path) -> None:
     from botframework.bot import LoadedPlugins
 
@@ -176,6 +188,7 @@ def test_default_rules_and_weights_when_the_yaml_lists_none(tiny_bot_yaml: Path)
         ("{name: information_flow, epsilon: 2}", r"rewards.0: reward rule 'information_flow': epsilon must be in \(0, 1\), got 2"),
         ("{name: ease_of_answering, dull_replies: []}", r"reward rule 'ease_of_answering': dull_replies must be a non-empty list"),
         ("{name: semantic_coherence, backward: maybe}", r"reward rule 'semantic_coherence': backward must be true or false"),
+        ("{name: batch_rarity, first_words: 0}", r"reward rule 'batch_rarity': first_words must be a positive integer"),
     ],
 )
 def test_bad_rule_arguments_fail_at_load(tmp_path: Path, entry: str, message: str) -> None:

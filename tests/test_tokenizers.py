@@ -71,6 +71,27 @@ def test_word_decode_drops_specials_and_stops_at_eos(parts: Parts) -> None:
         tokenizer.decode([999])
 
 
+@pytest.mark.parametrize(
+    ("decoded", "written"),
+    [
+        ("i don't know . what's up ?", "I don't know. What's up?"),
+        ("hi ! i'm 00 , and you ?", "Hi! I'm 00, and you?"),
+        ("( really ) it's $ 0 , 50 % off : yes", "(Really) it's $0, 50% off: yes"),
+        ("i do n't know , i ' m new", "I don't know, I'm new"),
+        ("yes , i think i can . you ?", "Yes, I think I can. You?"),
+        ("i've been to india", "I've been to india"),
+        ("", ""),
+    ],
+)
+def test_word_written_text_joins_punctuation_and_capitalises(
+    parts: Parts, decoded: str, written: str
+) -> None:
+    tokenizer = trained(parts, "word", [decoded, "filler words"], 100)
+    assert tokenizer.written(decoded) == written
+    if "n't" not in decoded and " ' " not in decoded:
+        assert tokenizer.encode(written) == tokenizer.encode(decoded)  # the same ids
+
+
 def test_word_min_count_and_bad_options(parts: Parts) -> None:
     tokenizer = trained(parts, "word", ["a a b"], vocab_size=50, min_count=2)
     assert tokenizer.vocab_size == 6
@@ -98,6 +119,16 @@ def test_subword_never_produces_unknown_and_decodes_cleanly(
     assert tokenizer.decode([tokenizer.bos_id, *ids, tokenizer.eos_id, 7, 8]) == UNSEEN
     assert tokenizer.decode(tokenizer.encode("how are you doing?")) == "how are you doing?"
     assert "Ġ" not in tokenizer.decode(range(5, 400))
+
+
+@pytest.mark.parametrize("model", ["bpe", "unigram"])
+def test_subword_round_trips_cased_text_with_numbers_and_punctuation(
+    parts: Parts, sample_texts: list[str], model: str
+) -> None:
+    tokenizer = trained(parts, "subword", sample_texts, 500, model=model)
+    for text in ["Hi! I'm 25, and you?", "It's 3:45 p.m. -- \"Really?\" (Yes.) Call 555-0199."]:
+        assert tokenizer.decode(tokenizer.encode(text)) == text
+        assert tokenizer.written(text) == text  # already written text: nothing to do
 
 
 def test_subword_specials_come_first(parts: Parts, sample_texts: list[str]) -> None:

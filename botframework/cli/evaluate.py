@@ -18,7 +18,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         description="Answer held-out prompts (the validation conversations of the corpus, or "
         "--prompts) with each checkpoint and its YAML decoding settings, let two copies of it talk "
         "from each prompt, and print one row per metric and one column per checkpoint: "
-        "perplexity, distinct-1/2, dull-reply rate, simulated turns, mean reward per rule, plus "
+        "perplexity, distinct-1/2, dull-reply and generic rates, length, broken-reply and copy "
+        "rates, well-formatted share, relevance (with botframework[judge]), simulated turns, "
+        "mean reward per rule, plus "
         "the metrics plugins add (register_eval_metrics). With --configs, also compare decoding "
         "configurations of the first checkpoint on the same prompts.",
     )
@@ -101,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
         f"rewards judged by {judge.checkpoint.path.name}"
     ]
     notes += [f"reward {name!r} not computed: {why}" for name, why in skipped.items()]
+    notes += _judge_note(metrics)
     text = table + "\n\n" + "\n".join(notes) + "\n"
     if args.configs or args.figure:
         text += _compare_configs(args, bots[0], prompts, references)
@@ -124,15 +127,25 @@ def _compare_configs(args: argparse.Namespace, bot, prompts, references) -> str:
     check_configs(names, bot)
     decoded = decode_configs(bot, prompts, names)
     labels = [result.label for result in decoded]
-    rows = measure_configs(bot, decoded, references)
+    rows = measure_configs(bot, decoded, references, [prompt[-1] for prompt in prompts])
     if args.figure:
         bar_figure(args.figure, labels, rows, ["distinct-2", "generic-reply rate"])
     samples = samples_table(prompts, references, labels, [r.replies for r in decoded], args.samples)
     return (
         f"\n## Decoding configurations ({bot.checkpoint.path.stem})\n\n"
         + markdown_table(labels, rows)
+        + "".join(f"\n\n{note}" for note in _judge_note({"relevance": None}))
         + "\n\n### Sample replies\n\n" + samples + "\n"
     )
+
+
+def _judge_note(metrics: dict) -> list[str]:
+    """Why relevance shows n/a, when it is asked for and its model is not installed."""
+    from botframework.evaluation.relevance import MISSING_JUDGE, judge_available
+
+    if "relevance" not in metrics or judge_available():
+        return []
+    return [f"relevance n/a: {MISSING_JUDGE}"]
 
 
 def _shared_bigram(bot):

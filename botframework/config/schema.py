@@ -107,6 +107,7 @@ class DecodingConfig(Section):
     decoder: NamedPart = Field(default_factory=lambda: NamedPart(name="greedy"))
     max_length: PositiveInt = 30
     rescorers: list[NamedPart] = Field(default_factory=list)
+    written: bool = Field(False, description="replies through the tokenizer's written()")
 
 
 class RewardEntry(NamedPart):

@@ -47,3 +47,9 @@ class Tokenizer:
     def normalize(self, text: str) -> str:
         """The text as this tokenizer sees it (for word-level metrics); identity by default."""
         return text
+
+    def written(self, text: str) -> str:
+        """Decoded ``text`` as written prose (cased, punctuation attached), for a tokenizer whose
+        ``decode`` gives something else; identity by default. Used when the bot YAML sets
+        ``decoding.written: true``; the result should encode to the same ids as ``text``."""
+        return text

@@ -19,6 +19,8 @@ from botframework.decoding.settings import set_decoding
 from botframework.config.schema import BotConfig, NamedPart
 from botframework.data.tokenizer import SPECIAL_TOKENS
 from botframework.evaluation.metrics import distinct_n, dull_rate, generic_replies
+from botframework.evaluation.relevance import relevance_or_nan
+from botframework.evaluation.reply_quality import average_words, broken_rate, copy_rate, format_rate
 
 if TYPE_CHECKING:
     from botframework.bot import Bot
@@ -117,6 +119,7 @@ class ConfigContext:
     generic_replies: list[str]
     bleu_tokenize: str = "13a"
     default_generic_replies: list[str] = field(default_factory=generic_replies)
+    prompts: list[str] | None = None  # the turn each reply answers
 
 
 def distinct_1(result: ConfigResult, context: ConfigContext) -> float:
@@ -128,9 +131,8 @@ def distinct_2(result: ConfigResult, context: ConfigContext) -> float:
 
 
 def average_length(result: ConfigResult, context: ConfigContext) -> float:
-    """Whitespace-separated words per reply."""
-    replies = result.replies
-    return sum(len(r.split()) for r in replies) / len(replies) if replies else 0.0
+    """Words per reply, punctuation left out."""
+    return average_words(result.replies)
 
 
 def generic_rate(result: ConfigResult, context: ConfigContext) -> float:
@@ -177,6 +179,22 @@ def replies_per_second(result: ConfigResult, context: ConfigContext) -> float:
     return len(result.replies) / result.seconds if result.seconds > 0 else math.nan
 
 
+def broken_reply_rate(result: ConfigResult, context: ConfigContext) -> float:
+    return broken_rate(result.replies)
+
+
+def reply_copy_rate(result: ConfigResult, context: ConfigContext) -> float:
+    return copy_rate(context.prompts, result.replies) if context.prompts else math.nan
+
+
+def well_formatted(result: ConfigResult, context: ConfigContext) -> float:
+    return format_rate(result.replies)
+
+
+def relevance(result: ConfigResult, context: ConfigContext) -> float:
+    return relevance_or_nan(context.prompts, result.replies) if context.prompts else math.nan
+
+
 ConfigMetric = Callable[[ConfigResult, ConfigContext], float]
 #: The rows of the configurations table, in order.
 CONFIG_METRICS: dict[str, ConfigMetric] = {
@@ -185,6 +203,10 @@ CONFIG_METRICS: dict[str, ConfigMetric] = {
     "average length (words)": average_length,
     "generic-reply rate": generic_rate,
     "generic-reply rate, default list": default_generic_rate,
+    "broken-reply rate": broken_reply_rate,
+    "copy rate": reply_copy_rate,
+    "well-formatted share": well_formatted,
+    "relevance": relevance,
     "most frequent reply share": top_reply_share,
     "BLEU": bleu,
     "replies with unknown or special tokens": special_token_rate,
@@ -193,10 +215,14 @@ CONFIG_METRICS: dict[str, ConfigMetric] = {
 
 
 def measure_configs(
-    bot: Bot, results: Sequence[ConfigResult], references: list[str] | None
+    bot: Bot,
+    results: Sequence[ConfigResult],
+    references: list[str] | None,
+    prompts: list[str] | None = None,
 ) -> list[dict[str, float]]:
-    """Every metric of :data:`CONFIG_METRICS` for every configuration."""
+    """Every metric of :data:`CONFIG_METRICS` for every configuration (``prompts``: the turn
+    each reply answers, for the copy rate and relevance)."""
     tokenize = "zh" if bot.tokenizer.name == "jieba" else "13a"
     generic = generic_replies(bot.config.reinforce.dull_replies)
-    context = ConfigContext(references, generic, tokenize)
+    context = ConfigContext(references, generic, tokenize, prompts=prompts)
     return [{name: metric(r, context) for name, metric in CONFIG_METRICS.items()} for r in results]

@@ -6,6 +6,14 @@ import math
 
 from botframework.evaluation.bigram import bigram_word_perplexity
 from botframework.evaluation.metrics import distinct_n, dull_rate
+from botframework.evaluation.relevance import relevance_or_nan
+from botframework.evaluation.reply_quality import (
+    average_words,
+    broken_rate,
+    copy_rate,
+    default_generic_rate,
+    format_rate,
+)
 from botframework.evaluation.run import EvalRun
 from botframework.hookspecs import hookimpl
 
@@ -23,6 +31,36 @@ def distinct_2(run: EvalRun) -> float:
 def generic_reply_rate(run: EvalRun) -> float:
     """The share of replies that are dull (``reinforce.dull_replies``)."""
     return dull_rate(run.replies, run.settings.dull_replies)
+
+
+def default_list_generic_rate(run: EvalRun) -> float:
+    """The share of generic replies against the default dull list: comparable across bots."""
+    return default_generic_rate(run.replies)
+
+
+def average_length(run: EvalRun) -> float:
+    """Words per reply."""
+    return average_words(run.replies)
+
+
+def broken_reply_rate(run: EvalRun) -> float:
+    """The share of replies that end on a word that cannot end a sentence or repeat a word."""
+    return broken_rate(run.replies)
+
+
+def reply_copy_rate(run: EvalRun) -> float:
+    """The mean share of a reply's content words already in its prompt (the last turn)."""
+    return copy_rate([prompt[-1] for prompt in run.prompts], run.replies)
+
+
+def well_formatted(run: EvalRun) -> float:
+    """The share of replies that read as written text (capitals, punctuation, real numbers)."""
+    return format_rate(run.replies)
+
+
+def relevance(run: EvalRun) -> float:
+    """The mean cosine of reply and prompt sentence embeddings (n/a without ``[judge]``)."""
+    return relevance_or_nan([prompt[-1] for prompt in run.prompts], run.replies)
 
 
 def perplexity(run: EvalRun) -> float:
@@ -46,3 +84,9 @@ def register_eval_metrics(register) -> None:
     register("distinct-1", distinct_1)
     register("distinct-2", distinct_2)
     register("dull-rate", generic_reply_rate)
+    register("generic-rate", default_list_generic_rate)
+    register("average-length", average_length)
+    register("broken-rate", broken_reply_rate)
+    register("copy-rate", reply_copy_rate)
+    register("well-formatted", well_formatted)
+    register("relevance", relevance)

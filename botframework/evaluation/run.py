@@ -89,11 +89,13 @@ class EvalRun:
 
     @cached_property
     def turn_rewards(self) -> list[dict[str, float]]:
-        """Every rule's value for every simulated turn (empty without a scorer)."""
+        """Every rule's value for every simulated turn (empty without a scorer), all the turns
+        being one batch (``RewardContext.batch_replies``)."""
         if self.scorer is None:
             return []
+        batch = tuple(text for dialogue in self.simulations for text in dialogue.texts)
         return [
-            self.scorer.score(history, turn.text)
+            self.scorer.score(history, turn.text, batch)
             for dialogue in self.simulations
             for history, turn in dialogue.steps()
         ]

@@ -24,11 +24,16 @@ class RewardContext(ScoringContext):
     bot has one. ``source_ids`` hold the turns the policy answered, encoded.
     ``context_turns`` and ``max_source_length`` say how the model was trained to read a dialogue;
     ``dull_replies`` is the bot's dull-reply list (``reinforce.dull_replies``).
+    ``batch_replies`` holds every reply scored with this one: all the turns the policy generated in
+    the same training step (or, in ``eval``, for all the prompts), this reply among them, so that a
+    rule can compare a reply with the others (e.g. pay for variety); empty when a reply is scored
+    alone.
     """
 
     context_turns: int = 1
     max_source_length: int = 40
     dull_replies: tuple[str, ...] = DEFAULT_DULL_REPLIES
+    batch_replies: tuple[str, ...] = ()
 
     @property
     def dialogue(self) -> list[str]:

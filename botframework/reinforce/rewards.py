@@ -104,8 +104,11 @@ class RewardScorer:
             model.to(device)
         return self
 
-    def context(self, history: Sequence[str], reply: str) -> RewardContext:
-        """The context of ``reply`` answering the turns ``history`` (the prompt first)."""
+    def context(
+        self, history: Sequence[str], reply: str, batch_replies: Sequence[str] = ()
+    ) -> RewardContext:
+        """The context of ``reply`` answering the turns ``history`` (the prompt first), scored
+        with the replies ``batch_replies`` (see :attr:`RewardContext.batch_replies`)."""
         turns = list(history)[-self.context_turns :]
         ids = encode_source(self.tokenizer, turns, self.max_source_length)
         return RewardContext(
@@ -119,13 +122,17 @@ class RewardScorer:
             context_turns=self.context_turns,
             max_source_length=self.max_source_length,
             dull_replies=self.dull_replies,
+            batch_replies=tuple(batch_replies),
         )
 
-    def score(self, history: Sequence[str], reply: str) -> dict[str, float]:
-        """Every rule's value for ``reply``, by label."""
+    def score(
+        self, history: Sequence[str], reply: str, batch_replies: Sequence[str] = ()
+    ) -> dict[str, float]:
+        """Every rule's value for ``reply``, by label (``batch_replies``: every reply scored with
+        it, this one included)."""
         values = {}
         for rule in self.rules:
-            value = rule.rule(self.context(history, reply))
+            value = rule.rule(self.context(history, reply, batch_replies))
             if isinstance(value, torch.Tensor) and value.numel() == 1:
                 value = value.item()
             if not isinstance(value, (int, float)) or not math.isfinite(value):

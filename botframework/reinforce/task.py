@@ -149,12 +149,14 @@ class ReinforceTask(pl.LightningModule):
         ]
 
     def score(self, dialogues: Sequence[SimulatedDialogue[SampledReply]]) -> list[Action]:
-        """Every generated turn as an action, with its rule values, reward and return."""
+        """Every generated turn as an action, with its rule values (each rule seeing all the
+        batch's turns as ``batch_replies``), reward and return."""
         actions: list[Action] = []
+        batch = tuple(text for dialogue in dialogues for text in dialogue.texts)
         for dialogue in dialogues:
             turns = []
             for index, (history, reply) in enumerate(dialogue.steps()):
-                values = self.scorer.score(history, reply.text)
+                values = self.scorer.score(history, reply.text, batch)
                 turns.append(Action(reply, index, values, self.scorer.total(values)))
             if dialogue.ended_by is not None and turns:
                 turns[-1].reward -= self.settings.ending_penalty

@@ -33,6 +33,18 @@ class BeamSearch:
     not allowed. Returns each input's ``n_best`` finished replies, best first, each score broken
     down by part. ``output_dtype: bfloat16`` computes the vocabulary projection in bfloat16
     (faster on CPUs with AVX-512 bf16; check that the replies stay the same on an eval set first).
+
+    ``length_penalty_alpha`` (GNMT, Wu et al. 2016) divides a finished reply's score by
+    ((5 + |Y|) / 6) ** α, |Y| its tokens with EOS: 0 (the default) leaves scores alone, larger
+    values favour longer replies (the change shows as ``length_normalisation`` in the breakdown).
+
+    ``groups`` > 1 is diverse beam search (Vijayakumar et al., 2018): the beam is split into
+    ``groups`` groups of ``beam_size / groups`` prefixes, searched one after the other at each
+    step; a group's next-token scores lose ``diversity`` (λ) for every time an earlier group of
+    the same input chose that token at this step (a Hamming diversity penalty). The penalty only
+    steers the choice: replies keep their log-probability scores, and the groups' finished replies
+    are ranked together, a reply found by two groups listed once (so fewer than ``n_best`` may
+    come back).
     """
 
     def __init__(
@@ -42,11 +54,15 @@ class BeamSearch:
         max_length: int | None = None,
         min_length: int = 0,
         output_dtype: str = "float32",
+        length_penalty_alpha: float = 0.0,
+        groups: int = 1,
+        diversity: float = 0.5,
     ) -> None:
         for option, value in (
             ("beam_size", beam_size),
             ("n_best", n_best),
             ("max_length", max_length),
+            ("groups", groups),
         ):
             if value is not None and (
                 not isinstance(value, int) or isinstance(value, bool) or value < 1
@@ -54,16 +70,26 @@ class BeamSearch:
                 raise ValueError(f"{option} must be a positive integer, got {value!r}")
         if not isinstance(min_length, int) or isinstance(min_length, bool) or min_length < 0:
             raise ValueError(f"min_length must be an integer of at least 0, got {min_length!r}")
+        for option, value in (
+            ("length_penalty_alpha", length_penalty_alpha),
+            ("diversity", diversity),
+        ):
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"{option} must be a number of at least 0, got {value!r}")
         if output_dtype not in OUTPUT_DTYPES:
             raise ValueError(
                 f"output_dtype must be one of {', '.join(OUTPUT_DTYPES)}, got {output_dtype!r}"
             )
         if n_best is not None and n_best > beam_size:
             raise ValueError(f"n_best ({n_best}) cannot exceed beam_size ({beam_size})")
+        if beam_size % groups:
+            raise ValueError(f"beam_size ({beam_size}) must be a multiple of groups ({groups})")
         self.beam_size = beam_size
         self.n_best = n_best or beam_size
         self.max_length, self.min_length = max_length, min_length
         self.output_dtype = output_dtype
+        self.length_penalty_alpha = float(length_penalty_alpha)
+        self.groups, self.diversity = groups, float(diversity)
 
     @torch.inference_mode()
     def __call__(self, ctx: ScoringContext, rescorers: list[StepRescorer]) -> list[list[Candidate]]:
@@ -72,46 +98,130 @@ class BeamSearch:
             return self.search(ctx, rescorers)
 
     def search(self, ctx: ScoringContext, rescorers: list[StepRescorer]) -> list[list[Candidate]]:
-        k, length = self.beam_size, self.max_length or ctx.max_length
+        """Each group of each input is a search of its own (rows input-major, as the batch's)."""
+        groups, width = self.groups, self.beam_size // self.groups
+        length, eos = self.max_length or ctx.max_length, ctx.tokenizer.eos_id
         names = ["model", *(rescorer.name for rescorer in rescorers)]
-        batch = DecoderBatch(ctx, rescorers, rows_per_input=k)
-        beams = _Beams.start(ctx.batch_size, k, len(names), ctx.tokenizer.bos_id)
-        finished: list[list[Candidate]] = [[] for _ in range(ctx.batch_size)]
+        batch = DecoderBatch(ctx, rescorers, rows_per_input=self.beam_size)
+        beams = _Beams.start(ctx.batch_size * groups, width, len(names), ctx.tokenizer.bos_id)
+        finished: list[list[Candidate]] = [[] for _ in range(ctx.batch_size * groups)]
         for step in range(length):
-            ctx.step, ctx.rows = step, beams.inputs.repeat_interleave(k)
+            ctx.step, ctx.rows = step, (beams.inputs // groups).repeat_interleave(width)
             outputs = [batch.step(beams.tokens)]  # log p, then each rescorer's result in turn
             for rescorer in rescorers:
                 outputs.append(rescorer(ctx, beams.prefixes, outputs[-1]))
             if step < self.min_length:
-                outputs[-1][:, ctx.tokenizer.eos_id] = float("-inf")
-            best = self._best_extensions(beams, outputs, ctx.tokenizer.eos_id, step == length - 1)
-            for index, candidate in best.finished(beams, ctx.tokenizer.eos_id, names):
-                finished[index].append(candidate)
-            if step == length - 1:
-                break
-            counts = torch.tensor([len(finished[i]) for i in beams.inputs.tolist()])
-            beams, kept_rows = best.live(beams, searching_if=counts < k)
-            if not len(beams.inputs):
+                outputs[-1][:, eos] = float("-inf")
+            chosen = None  # how often earlier groups chose each token, for each input
+            if groups > 1 and self.diversity:
+                chosen = outputs[-1].new_zeros(ctx.batch_size, outputs[-1].shape[1])
+            last = step == length - 1
+            beams, kept_rows = self._extend(beams, outputs, chosen, finished, names, eos, last)
+            if step == length - 1 or not len(beams.inputs):
                 break
             batch.reorder(kept_rows)
-        return [sorted(row, key=lambda c: c.score, reverse=True)[: self.n_best] for row in finished]
+        by_input = [sum(finished[i * groups : (i + 1) * groups], []) for i in range(ctx.batch_size)]
+        ranked = (sorted(row, key=lambda c: c.score, reverse=True) for row in by_input)
+        return [_distinct(row)[: self.n_best] for row in ranked]
+
+    def _extend(
+        self,
+        beams: _Beams,
+        outputs: list[torch.Tensor],
+        chosen: torch.Tensor | None,
+        finished: list[list[Candidate]],
+        names: list[str],
+        eos: int,
+        last: bool,
+    ) -> tuple[_Beams, torch.Tensor]:
+        """One step of every group in turn: finished replies set aside, the next beams and the
+        rows of ``beams`` they extend."""
+        width = self.beam_size // self.groups
+        kept: list[tuple[_Beams, torch.Tensor]] = []
+        for group_beams, rows in self._groups(beams):
+            group_outputs = [output[rows] for output in outputs]
+            best = self._best_extensions(group_beams, group_outputs, chosen, eos, last)
+            for index, candidate in best.finished(group_beams, eos, names):
+                finished[index].append(self.normalised(candidate, beams.prefixes.shape[1] + 1))
+            counts = torch.tensor([len(finished[i]) for i in group_beams.inputs.tolist()])
+            live, kept_rows = best.live(group_beams, searching_if=counts < width)
+            kept.append((live, rows[kept_rows]))
+        return _Beams.concat([live for live, _ in kept]), torch.cat([rows for _, rows in kept])
+
+    def _groups(self, beams: _Beams) -> Iterator[tuple[_Beams, torch.Tensor]]:
+        """Each group's beams in turn, with their rows in ``beams``."""
+        if self.groups == 1:
+            yield beams, torch.arange(len(beams.scores))
+            return
+        width = self.beam_size // self.groups
+        for group in range(self.groups):
+            positions = (beams.inputs % self.groups == group).nonzero().view(-1)
+            if len(positions):
+                rows = (positions[:, None] * width + torch.arange(width)).view(-1)
+                yield beams.take(positions, rows), rows
 
     def _best_extensions(
-        self, beams: _Beams, outputs: list[torch.Tensor], eos: int, last: bool
+        self,
+        beams: _Beams,
+        outputs: list[torch.Tensor],
+        chosen: torch.Tensor | None,
+        eos: int,
+        last: bool,
     ) -> _Extensions:
-        """The 2k best one-token extensions of each input's beams, by one top-k per input."""
-        k, groups = self.beam_size, len(beams.inputs)
-        # The best 2k of beam × vocabulary are among the best 2k of each row: a cheaper top-k.
-        row_best, row_words = outputs[-1].topk(min(2 * k, outputs[-1].shape[1]), dim=1)
-        width = row_best.shape[1]
-        totals = (beams.scores[:, None] + row_best).view(groups, k * width)
-        scores, flat = totals.topk(min(2 * k, k * width), dim=1)
-        rows = flat // width + torch.arange(groups)[:, None] * k
-        words = row_words.view(groups, k * width).gather(1, flat)
-        picked = torch.stack([output[rows, words] for output in outputs], dim=-1)
-        gained = torch.cat([picked[..., :1], picked[..., 1:] - picked[..., :-1]], dim=-1)
-        ended = (words == eos) | last
-        return _Extensions(k, scores, rows, words, beams.parts[rows] + gained, ended)
+        """The best extensions of one group's beams; with a diversity penalty, chosen by the
+        penalised scores but keeping the unpenalised ones, and adding their tokens to ``chosen``
+        (times each input's earlier groups chose each token at this step)."""
+        width = self.beam_size // self.groups
+        if self.groups == 1 or not self.diversity:
+            return _best_extensions(beams, outputs, eos, last, width)
+        real = (beams.inputs // self.groups).repeat_interleave(width)
+        penalised = outputs[-1] - self.diversity * chosen[real]
+        best = _best_extensions(beams, [*outputs, penalised], eos, last, width)
+        penalty = self.diversity * chosen[real[best.rows], best.words]
+        best.scores, best.parts = best.scores + penalty, best.parts[..., :-1]
+        taken = torch.isfinite(best.scores[:, :width])
+        picked_by = real[best.rows[:, :width]][taken]
+        ones = chosen.new_ones(len(picked_by))
+        chosen.index_put_((picked_by, best.words[:, :width][taken]), ones, accumulate=True)
+        return best
+
+    def normalised(self, candidate: Candidate, length: int) -> Candidate:
+        """``candidate`` with its score divided by the GNMT length penalty of ``length`` tokens."""
+        if not self.length_penalty_alpha:
+            return candidate
+        score = candidate.score / ((5 + length) / 6) ** self.length_penalty_alpha
+        candidate.scores["length_normalisation"] = score - candidate.score
+        candidate.score = score
+        return candidate
+
+
+def _distinct(candidates: list[Candidate]) -> list[Candidate]:
+    """The first of each reply: two groups may find the same one."""
+    seen: set[tuple[int, ...]] = set()
+    kept = []
+    for candidate in candidates:
+        if tuple(candidate.token_ids) not in seen:
+            seen.add(tuple(candidate.token_ids))
+            kept.append(candidate)
+    return kept
+
+
+def _best_extensions(
+    beams: _Beams, outputs: list[torch.Tensor], eos: int, last: bool, k: int
+) -> _Extensions:
+    """The 2k best one-token extensions of each input's k beams, by one top-k per input."""
+    groups = len(beams.inputs)
+    # The best 2k of beam × vocabulary are among the best 2k of each row: a cheaper top-k.
+    row_best, row_words = outputs[-1].topk(min(2 * k, outputs[-1].shape[1]), dim=1)
+    width = row_best.shape[1]
+    totals = (beams.scores[:, None] + row_best).view(groups, k * width)
+    scores, flat = totals.topk(min(2 * k, k * width), dim=1)
+    rows = flat // width + torch.arange(groups)[:, None] * k
+    words = row_words.view(groups, k * width).gather(1, flat)
+    picked = torch.stack([output[rows, words] for output in outputs], dim=-1)
+    gained = torch.cat([picked[..., :1], picked[..., 1:] - picked[..., :-1]], dim=-1)
+    ended = (words == eos) | last
+    return _Extensions(k, scores, rows, words, beams.parts[rows] + gained, ended)
 
 
 @dataclass
@@ -135,6 +245,25 @@ class _Beams:
             prefixes=torch.empty((size * k, 0), dtype=torch.long),
             tokens=torch.full((size * k,), bos, dtype=torch.long),
         )
+
+    def take(self, positions: torch.Tensor, rows: torch.Tensor) -> _Beams:
+        """The inputs at ``positions`` with their ``rows``."""
+        return _Beams(
+            self.inputs[positions],
+            self.scores[rows],
+            self.parts[rows],
+            self.prefixes[rows],
+            self.tokens[rows],
+        )
+
+    @classmethod
+    def concat(cls, parts: list[_Beams]) -> _Beams:
+        if len(parts) == 1:
+            return parts[0]
+        return cls(*(torch.cat([getattr(p, name) for p in parts]) for name in _BEAM_FIELDS))
+
+
+_BEAM_FIELDS = ("inputs", "scores", "parts", "prefixes", "tokens")
 
 
 @dataclass

@@ -1,4 +1,8 @@
-"""The original project's word tokenizer: lower-cased words, punctuation apart, digits as "0"."""
+"""The original project's word tokenizer: lower-cased words, punctuation apart, digits as "0".
+
+:func:`written_english` turns what it decodes ("i don't know . what's up ?") back into written text
+("I don't know. What's up?") for bots that set ``decoding.written: true``.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,24 @@ from botframework import SPECIAL_TOKENS, Tokenizer, hookimpl
 _TOKEN = re.compile(r"\w+(?:'\w+)*|[^\w\s]")
 _DIGIT = re.compile(r"\d")
 _FORMAT = 1
+_SPACE_BEFORE = re.compile(r" +(?=[.,!?;:%)\]}]|n't\b)")
+_SPACE_AFTER = re.compile(r"(?<=[(\[{$#]) +")
+_SPLIT_CLITIC = re.compile(r"(?<=\w) ?' ?(m|s|re|ve|ll|d|t)\b")
+_PRONOUN_I = re.compile(r"\bi\b(?!')|\bi(?='(?:m|ve|ll|d)\b)")
+_SENTENCE_START = re.compile(r"(^|[.!?] +)([(\"']?)([a-z])")
+
+
+def written_english(text: str) -> str:
+    """Word-tokenizer output as written English: punctuation attached ("know ." -> "know.",
+    "( really )" -> "(really)"), split contractions joined ("do n't" -> "don't", "i ' m" -> "i'm"),
+    "i" as "I" and the first letter of every sentence a capital. Only spaces and case change, so
+    the result encodes to the same ids (a split contraction, which this tokenizer never makes
+    itself, becomes one word)."""
+    text = _SPACE_BEFORE.sub("", text.strip())
+    text = _SPACE_AFTER.sub("", text)
+    text = _SPLIT_CLITIC.sub(r"'\1", text)
+    text = _PRONOUN_I.sub("I", text)
+    return _SENTENCE_START.sub(lambda m: m.group(1) + m.group(2) + m.group(3).upper(), text)
 
 
 class WordTokenizer(Tokenizer):
@@ -103,6 +125,10 @@ class WordTokenizer(Tokenizer):
 
     def normalize(self, text: str) -> str:
         return self.join(self.split(text))
+
+    def written(self, text: str) -> str:
+        """Decoded text as written English (:func:`written_english`)."""
+        return written_english(text)
 
     @property
     def vocab_size(self) -> int:

@@ -1,0 +1,134 @@
+"""Metrics that catch bad replies, on plain lists of prompts and replies (``eval`` and ``tune``).
+
+* broken-reply rate (:func:`is_broken`): the reply ends on a word that cannot end a sentence, or
+  says a word twice in a row;
+* copy rate (:func:`copy_share`): the share of the reply's content words already in the prompt;
+* average length in words (:func:`average_words`);
+* generic-reply rate against the default dull list (:func:`default_generic_rate`);
+* well-formatted share (:func:`is_well_formatted`): the reply reads as written text.
+
+The relevance of a reply to its prompt, which needs a sentence-embedding model, is in
+:mod:`botframework.evaluation.relevance`. :func:`reply_quality` computes every metric here at once.
+Words are those of :func:`botframework.evaluation.metrics.words` (lower-cased, no punctuation).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from botframework.evaluation.metrics import DEFAULT_DULL_REPLIES, dull_rate, generic_replies, words
+
+DETERMINERS = frozenset({"a", "an", "the", "every", "each", "another"})
+POSSESSIVES = frozenset({"my", "your", "our", "their", "its", "whose"})
+CONJUNCTIONS = frozenset({"and", "but", "or", "nor", "because", "although", "if", "unless", "than"})
+#: Counted only when the reply is not a question ("where are you from?" is fine).
+PREPOSITIONS = frozenset({"of", "to", "from", "with", "in", "on", "at", "for", "about", "into", "by"})
+AUXILIARIES = frozenset(
+    {"is", "are", "was", "were", "am", "be", "been", "has", "have", "had", "do", "does", "did",
+     "can", "could", "will", "would", "should", "must", "haven't", "don't", "can't", "isn't"}
+)
+#: A trailing auxiliary after one of these is an elliptical answer ("yes, i do"), not broken.
+SUBJECTS = frozenset({"i", "you", "he", "she", "it", "we", "they", "that", "there", "this", "who"})
+#: Words people do say twice in a row ("no no", "very very").
+REPEATABLE = frozenset({"ha", "haha", "no", "very", "so", "bye", "yes", "yeah", "really", "la"})
+#: Words that carry no content of their own: what copy rate leaves out.
+FUNCTION_WORDS = (
+    DETERMINERS | POSSESSIVES | CONJUNCTIONS | PREPOSITIONS | AUXILIARIES | SUBJECTS
+    | frozenset({"me", "him", "her", "us", "them", "i'm", "you're", "it's", "that's", "what",
+                 "not", "no", "yes", "so", "too", "just", "some", "any", "these", "those"})
+)
+
+_SPACE_BEFORE_PUNCTUATION = re.compile(r"\s[.,!?;:)]")
+_LOWER_I = re.compile(r"(?<![\w'])i(?:'(?:m|ve|ll|d))?(?![\w'])")
+_ZEROS = re.compile(r"(?<![\d.,])0{2,}(?![\d.,])")
+
+
+def ends_badly(said: list[str], question: bool) -> bool:
+    """Whether the last of the words ``said`` cannot end a sentence (see :func:`is_broken`)."""
+    last = said[-1]
+    if last in DETERMINERS or last in POSSESSIVES or last in CONJUNCTIONS:
+        return True
+    if last in PREPOSITIONS:
+        return not question
+    if last in AUXILIARIES:
+        return len(said) < 2 or said[-2] not in SUBJECTS
+    return False
+
+
+def repeats_word(said: list[str]) -> bool:
+    """Whether a word comes twice in a row (:data:`REPEATABLE` words excepted)."""
+    return any(a == b and a not in REPEATABLE for a, b in zip(said, said[1:]))
+
+
+def is_broken(reply: str) -> bool:
+    """Whether ``reply`` is broken: empty, ending on a determiner, possessive, conjunction,
+    preposition (unless it is a question) or auxiliary (unless a subject comes just before it:
+    "yes, i do"), or saying a word twice in a row."""
+    said = words(reply)
+    if not said:
+        return True
+    return ends_badly(said, reply.rstrip().endswith("?")) or repeats_word(said)
+
+
+def copy_share(prompt: str, reply: str) -> float:
+    """The share of the reply's distinct content words (not :data:`FUNCTION_WORDS`) that the
+    prompt holds too; 0 when the reply has no content word."""
+    content = {word for word in words(reply) if word not in FUNCTION_WORDS}
+    return len(content & set(words(prompt))) / len(content) if content else 0.0
+
+
+def is_well_formatted(reply: str) -> bool:
+    """Whether ``reply`` reads as written text: it holds a letter (a reply of digits or zeros
+    never does), its first letter is a capital, no space comes before punctuation, "I" is a
+    capital and no number is a run of zeros ("00", "000")."""
+    letters = [char for char in reply if char.isalpha()]
+    return bool(
+        letters
+        and letters[0].isupper()
+        and not _SPACE_BEFORE_PUNCTUATION.search(reply)
+        and not _LOWER_I.search(reply)
+        and not _ZEROS.search(reply)
+    )
+
+
+def _share(flags: Sequence[bool]) -> float:
+    return sum(flags) / len(flags) if flags else 0.0
+
+
+def broken_rate(replies: Sequence[str]) -> float:
+    """The share of ``replies`` that :func:`is_broken`; 0 for none."""
+    return _share([is_broken(reply) for reply in replies])
+
+
+def copy_rate(prompts: Sequence[str], replies: Sequence[str]) -> float:
+    """The mean :func:`copy_share` of each reply to its prompt; 0 for none."""
+    shares = [copy_share(p, r) for p, r in zip(prompts, replies, strict=True)]
+    return sum(shares) / len(shares) if shares else 0.0
+
+
+def average_words(replies: Sequence[str]) -> float:
+    """Words per reply (:func:`~botframework.evaluation.metrics.words`); 0 for none."""
+    return sum(len(words(reply)) for reply in replies) / len(replies) if replies else 0.0
+
+
+def default_generic_rate(replies: Sequence[str]) -> float:
+    """The share of generic replies against the default dull list and the short generic replies
+    (:func:`~botframework.evaluation.metrics.generic_replies`): comparable across bots."""
+    return dull_rate(replies, generic_replies(DEFAULT_DULL_REPLIES))
+
+
+def format_rate(replies: Sequence[str]) -> float:
+    """The share of ``replies`` that :func:`is_well_formatted`; 0 for none."""
+    return _share([is_well_formatted(reply) for reply in replies])
+
+
+def reply_quality(prompts: Sequence[str], replies: Sequence[str]) -> dict[str, float]:
+    """Every metric of this module for replies to ``prompts`` (one reply each), by row name."""
+    return {
+        "average length (words)": average_words(replies),
+        "generic-reply rate, default list": default_generic_rate(replies),
+        "broken-reply rate": broken_rate(replies),
+        "copy rate": copy_rate(prompts, replies),
+        "well-formatted share": format_rate(replies),
+    }

@@ -1,0 +1,157 @@
+"""The reply-quality metrics of ``eval`` against hand-computed values."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from botframework.cli import main
+from botframework.evaluation import relevance as relevance_module
+from botframework.evaluation.configs import ConfigContext, ConfigResult, CONFIG_METRICS
+from botframework.evaluation.relevance import JudgeMissing, cosine, relevance
+from botframework.evaluation.reply_quality import (
+    average_words,
+    broken_rate,
+    copy_rate,
+    copy_share,
+    default_generic_rate,
+    format_rate,
+    is_broken,
+    is_well_formatted,
+    reply_quality,
+)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "i like the !",  # determiner
+        "tell me about your",  # possessive
+        "i went there and",  # conjunction
+        "i am thinking of",  # preposition in a statement
+        "robots are are robots",  # a word twice in a row
+        "0 0",
+        "the dog is",  # auxiliary after a noun
+        "",
+    ],
+)
+def test_broken_replies(reply: str) -> None:
+    assert is_broken(reply)
+
+
+@pytest.mark.parametrize(
+    # an auxiliary after its subject is an elliptical answer ("I haven't."), not broken
+    "reply", ["Yes, I do.", "i haven't .", "where are you from?", "no no, I love it", "I like this"]
+)
+def test_whole_replies_are_not_broken(reply: str) -> None:
+    assert not is_broken(reply)
+
+
+def test_broken_rate_is_the_share_of_broken_replies() -> None:
+    assert broken_rate(["i like the !", "I like jazz.", "robots are are robots", "ok"]) == 0.5
+    assert broken_rate([]) == 0.0
+
+
+def test_copy_share_counts_distinct_content_words_of_the_reply() -> None:
+    # content words of the reply: robots, stupid, cats (are, you: function words); 2 in the prompt
+    assert copy_share("Robots are stupid", "robots are stupid cats, are you") == pytest.approx(2 / 3)
+    assert copy_share("Robots are stupid", "robots are are robots") == 1.0
+    assert copy_share("do you like pizza?", "yes i do") == 0.0  # no content word
+    assert copy_rate(["a cat", "a dog"], ["cat food", "my bird"]) == pytest.approx((1 / 2 + 0) / 2)
+
+
+def test_average_length_counts_words_not_punctuation() -> None:
+    assert average_words(["I don't know .", "Hi!", ""]) == pytest.approx((3 + 1 + 0) / 3)
+
+
+def test_generic_rate_uses_the_default_dull_list() -> None:
+    replies = ["i don't know .", "Yes", "I like jazz a lot.", "ok"]
+    assert default_generic_rate(replies) == pytest.approx(3 / 4)
+
+
+@pytest.mark.parametrize(
+    ("reply", "formatted"),
+    [
+        ("I'm 25, and you?", True),
+        ("\"Dune\" is great.", True),
+        ("i like the pizza.", False),  # lower-case start
+        ("I like the pizza !", False),  # space before punctuation
+        ("Yes, i do.", False),  # lower-case "i"
+        ("I am 00 years old.", False),  # a run of zeros, not a real number
+        ("0 0", False),  # only digits: never well formatted
+        ("000", False),
+        ("2024", False),
+        ("", False),
+        ("It costs 100 dollars.", True),
+    ],
+)
+def test_well_formatted_replies(reply: str, formatted: bool) -> None:
+    assert is_well_formatted(reply) is formatted
+
+
+def test_reply_quality_gives_every_row_for_prompt_reply_pairs() -> None:
+    rows = reply_quality(["how old are you?", "hi"], ["0 0", "Hello there, friend!"])
+    assert rows == {
+        "average length (words)": pytest.approx(2.5),
+        "generic-reply rate, default list": 0.0,
+        "broken-reply rate": 0.5,
+        "copy rate": 0.0,
+        "well-formatted share": 0.5,
+    }
+    assert format_rate([]) == 0.0
+
+
+def test_relevance_is_the_mean_cosine_of_prompt_and_reply_vectors() -> None:
+    vectors = {"p1": [1.0, 0.0], "p2": [0.0, 1.0], "r1": [1.0, 1.0], "r2": [0.0, 0.0]}
+    embed = lambda texts: [vectors[t] for t in texts]  # noqa: E731
+    # cos(p1, r1) = 1/sqrt(2); r2 is all zeros (an empty reply): 0
+    assert relevance(["p1", "p2"], ["r1", "r2"], embed) == pytest.approx(1 / math.sqrt(2) / 2)
+    assert cosine([3.0, 4.0], [3.0, 4.0]) == pytest.approx(1.0)
+    assert math.isnan(relevance([], [], embed))
+
+
+def test_the_packaged_model_finds_an_answer_more_relevant_than_an_unrelated_reply() -> None:
+    prompts = ["do you like pizza?"] * 2
+    on_topic = relevance(prompts[:1], ["Yes, pizza is my favourite food."])
+    off_topic = relevance(prompts[:1], ["i love fantasy"])
+    assert on_topic > off_topic + 0.2
+
+
+def test_configs_table_has_the_new_rows_for_every_configuration() -> None:
+    result = ConfigResult("beam", "beam 10", ["i like the !", "Robots are great."], 1.0)
+    context = ConfigContext(None, [], prompts=["hi", "robots?"])
+    rows = {name: metric(result, context) for name, metric in CONFIG_METRICS.items()}
+    assert rows["broken-reply rate"] == 0.5
+    assert rows["copy rate"] == pytest.approx((0 + 1 / 2) / 2)  # robots of {robots, great}
+    assert rows["well-formatted share"] == 0.5
+    assert rows["average length (words)"] == pytest.approx(3.0)
+    assert 0 < rows["relevance"] <= 1
+
+
+def test_eval_says_when_the_relevance_model_is_missing(
+    tiny_bot_yaml, tmp_path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def missing():
+        raise JudgeMissing(relevance_module.MISSING_JUDGE)
+
+    monkeypatch.setattr(relevance_module, "sentence_embedder", missing)
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("hi\thello there\n")
+    args = ["eval", str(tiny_bot_yaml), "--prompts", str(prompts), "--metrics", "relevance"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "| relevance | n/a |" in out
+    assert "pip install 'botframework[judge]'" in out
+
+
+def test_written_decoding_gives_replies_the_format_metric_accepts(tiny_bot_yaml) -> None:
+    from botframework import Bot
+
+    prompts = [["how are you ?"], ["what is your name ?"]]
+    plain = [row[0].text for row in Bot.load(tiny_bot_yaml).generate(prompts)]
+    bot = Bot.load(tiny_bot_yaml, ["decoding.written=true"])
+    written = [row[0].text for row in bot.generate(prompts)]
+    assert plain == ["i am fine thanks", "my name is bot"]
+    assert written == ["I am fine thanks", "My name is bot"]
+    assert (format_rate(plain), format_rate(written)) == (0.0, 1.0)
