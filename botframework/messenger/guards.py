@@ -12,8 +12,9 @@ from aiohttp.typedefs import Handler
 from botframework.messenger.served import ServerSettings
 
 
-class BodyTimeout(Exception):
-    """The client did not finish sending its request body in time."""
+class BodyTimeout(web.HTTPRequestTimeout):
+    """The client did not finish sending its request body in time (an HTTP error, so handlers that
+    count and re-raise HTTP errors pass it on to the deadline's own 408)."""
 
 
 def middlewares(settings: ServerSettings) -> list[web.Middleware]:
