@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterable
+import sys
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pluggy
 
 from botframework import hookspecs
-from botframework.config.loader import ConfigError
+from botframework.config.loader import BotDefinition, ConfigError
 
 #: Built-in plugins, registered like third-party ones under these names (block them by name).
 BUILTIN_PLUGINS: dict[str, str] = {
@@ -38,9 +41,16 @@ BUILTIN_PLUGINS: dict[str, str] = {
 
 
 def build_plugin_manager(
-    load: Iterable[str] = (), block: Iterable[str] = (), entry_points: bool = True
+    load: Iterable[str] = (),
+    block: Iterable[str] = (),
+    entry_points: bool = True,
+    search_dirs: Sequence[Path] = (),
 ) -> pluggy.PluginManager:
-    """A fresh plugin manager: built-ins, installed entry points, then local import paths."""
+    """A fresh plugin manager: built-ins, installed entry points, then local import paths.
+
+    A local plugin not on the Python path is looked for in ``search_dirs`` (e.g. the YAML's folder
+    and the current directory), which are then added to the end of the path.
+    """
     manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
     manager.add_hookspecs(hookspecs)
     for name in block:
@@ -53,11 +63,7 @@ def build_plugin_manager(
     for import_path in load:
         if manager.is_blocked(import_path) or manager.has_plugin(import_path):
             continue
-        try:
-            module = importlib.import_module(import_path)
-        except ImportError as error:
-            raise ConfigError(f"plugins.load: cannot import plugin {import_path!r}: {error}") from None
-        manager.register(module, name=import_path)
+        manager.register(import_plugin(import_path, search_dirs), name=import_path)
     manager.check_pending()
     known = {name for name, plugin in manager.list_name_plugin() if plugin is not None}
     known |= set(BUILTIN_PLUGINS)
@@ -68,6 +74,36 @@ def build_plugin_manager(
             f"registered plugins: {', '.join(sorted(known))}"
         )
     return manager
+
+
+def bot_plugin_manager(definition: BotDefinition) -> pluggy.PluginManager:
+    """The plugin manager of one bot: local plugins may sit beside its YAML or in the current directory."""
+    plugins = definition.config.plugins
+    return build_plugin_manager(
+        plugins.load, plugins.block, search_dirs=(definition.directory, Path.cwd())
+    )
+
+
+def import_plugin(import_path: str, search_dirs: Sequence[Path] = ()) -> ModuleType:
+    """Import a local plugin from the Python path, else from the first of ``search_dirs`` holding it."""
+    top = import_path.partition(".")[0]
+    try:
+        return importlib.import_module(import_path)
+    except ModuleNotFoundError as error:
+        if error.name != top:
+            raise ConfigError(f"plugins.load: cannot import plugin {import_path!r}: {error}") from None
+    except ImportError as error:
+        raise ConfigError(f"plugins.load: cannot import plugin {import_path!r}: {error}") from None
+    for directory in search_dirs:
+        if (directory / f"{top}.py").is_file() or (directory / top).is_dir():
+            if str(directory.resolve()) not in sys.path:
+                sys.path.append(str(directory.resolve()))
+            importlib.invalidate_caches()
+            return import_plugin(import_path)
+    looked = ", ".join(["the Python path", *(str(d) for d in search_dirs)])
+    raise ConfigError(
+        f"plugins.load: cannot import plugin {import_path!r}: no module {top!r} (looked in {looked})"
+    )
 
 
 def _entry_point_names() -> set[str]:
