@@ -100,7 +100,7 @@ def import_plugin(import_path: str, search_dirs: Sequence[Path] = ()) -> ModuleT
                 sys.path.append(str(directory.resolve()))
             importlib.invalidate_caches()
             return import_plugin(import_path)
-    looked = ", ".join(["the Python path", *(str(d) for d in search_dirs)])
+    looked = ", ".join(["the Python path", *(str(d.resolve()) for d in search_dirs)])
     raise ConfigError(
         f"plugins.load: cannot import plugin {import_path!r}: no module {top!r} (looked in {looked})"
     )

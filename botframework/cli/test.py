@@ -46,17 +46,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     source_path = None if args.input == "-" else input_path("--input", args.input)
     target_path = None if args.output == "-" else output_path("--output", args.output)
-    bot = load_bot(args)
-    configure_decoding(bot, args)
     source = sys.stdin if source_path is None else open(source_path, encoding="utf-8")
     try:
         batches = _batches(source)
         first = next(batches, None)
         if first is None:
             raise CommandError(f"--input {args.input}: no prompts (the input is empty)")
+        bot = load_bot(args)
+        configure_decoding(bot, args)
+        answer = _answer_directly if args.no_pipeline else _answer_through_pipeline
         target = sys.stdout if target_path is None else open(target_path, "w", encoding="utf-8")
         try:
-            answer = _answer_directly if args.no_pipeline else _answer_through_pipeline
             for batch in itertools.chain([first], batches):
                 for row in answer(bot, batch):
                     target.write(json.dumps(row, ensure_ascii=False) + "\n")
