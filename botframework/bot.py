@@ -113,6 +113,7 @@ class Bot(LoadedPlugins):
         self.trained_config = checkpoint.config
         self.tokenizer: Tokenizer = self._tokenizer_of(checkpoint)
         self.model = self._build_model(checkpoint)
+        logger.info("%s", describe_choice(definition, checkpoint))
         self.decoding = self.build_decoding(definition.config)
         self.extra_models: dict[str, Seq2Seq] = {}
         self._load_reverse_model()
@@ -141,7 +142,7 @@ class Bot(LoadedPlugins):
     def _load_reverse_model(self) -> None:
         """The backward model p(prompt | reply), when one was trained (``train --reverse``)."""
         places = self.reverse_model_places()
-        path = newest_trained_checkpoint(places[0].parent)
+        path = newest_trained_checkpoint(self.definition.workspace / "reverse")
         path = path or next((place for place in places[1:] if place.is_file()), None)
         if path is None:
             logger.info(
@@ -177,9 +178,7 @@ class Bot(LoadedPlugins):
         """Load a bot YAML and its newest trained checkpoint (or ``checkpoint``, or the shipped one)."""
         definition = load_definition(path, overrides)
         chosen = Path(checkpoint) if checkpoint is not None else default_checkpoint(definition)
-        bot = cls(definition, load_checkpoint(chosen))
-        logger.info("%s", describe_choice(definition, bot.checkpoint, checkpoint is not None))
-        return bot
+        return cls(definition, load_checkpoint(chosen))
 
     def prompt_turns(self, dialogue: Sequence[str]) -> list[str]:
         """The turns the model conditions on: the last ``context_turns`` it was trained with."""

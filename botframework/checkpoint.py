@@ -186,7 +186,7 @@ def find_checkpoint(workspace: Path, shipped_dir: Path) -> Path | None:
 
 
 def default_checkpoint(definition: BotDefinition) -> Path:
-    """The checkpoint a bot uses without ``--checkpoint``; an error saying where it looked if none."""
+    """The checkpoint a bot uses without ``--checkpoint``; else an error naming where it looked."""
     found = find_checkpoint(definition.workspace, definition.shipped_dir)
     if found is not None:
         return found
@@ -199,12 +199,17 @@ def default_checkpoint(definition: BotDefinition) -> Path:
     )
 
 
-def describe_choice(definition: BotDefinition, checkpoint: Checkpoint, given: bool) -> str:
-    """Which checkpoint a bot loaded and why; how to get the shipped one back when it was passed over."""
+def describe_choice(definition: BotDefinition, checkpoint: Checkpoint) -> str:
+    """Which checkpoint a bot loaded; how to go back to a shipped one passed over."""
     path, shipped = checkpoint.path, definition.shipped_dir / SHIPPED_MODEL
-    why = "as asked" if given else "shipped" if path == shipped else "the newest trained"
+    if path == shipped:
+        why = "shipped"
+    elif path == newest_trained_checkpoint(definition.workspace):
+        why = "the newest trained"
+    else:
+        why = "as asked"
     text = f"{definition.config.name}: model {path} (step {checkpoint.step}, {why})"
-    if not given and path != shipped and shipped.is_file():
+    if path != shipped and shipped.is_file():
         text += (
             f"; the shipped {shipped} is not used: to go back to it, pass --checkpoint {shipped} "
             f"or delete {definition.workspace / 'checkpoints'}"

@@ -77,7 +77,7 @@ def build_plugin_manager(
 
 
 def bot_plugin_manager(definition: BotDefinition) -> pluggy.PluginManager:
-    """The plugin manager of one bot: local plugins may sit beside its YAML or in the current directory."""
+    """One bot's plugin manager: its local plugins may sit beside its YAML or in the current folder."""
     plugins = definition.config.plugins
     return build_plugin_manager(
         plugins.load, plugins.block, search_dirs=(definition.directory, Path.cwd())
@@ -85,25 +85,28 @@ def bot_plugin_manager(definition: BotDefinition) -> pluggy.PluginManager:
 
 
 def import_plugin(import_path: str, search_dirs: Sequence[Path] = ()) -> ModuleType:
-    """Import a local plugin from the Python path, else from the first of ``search_dirs`` holding it."""
+    """Import a local plugin from the Python path, else from the first of ``search_dirs`` with it."""
     top = import_path.partition(".")[0]
     try:
         return importlib.import_module(import_path)
     except ModuleNotFoundError as error:
         if error.name != top:
-            raise ConfigError(f"plugins.load: cannot import plugin {import_path!r}: {error}") from None
-    except ImportError as error:
-        raise ConfigError(f"plugins.load: cannot import plugin {import_path!r}: {error}") from None
-    for directory in search_dirs:
-        if (directory / f"{top}.py").is_file() or (directory / top).is_dir():
-            if str(directory.resolve()) not in sys.path:
-                sys.path.append(str(directory.resolve()))
+            raise _cannot_import(import_path, str(error)) from None
+    except (ImportError, SyntaxError) as error:
+        raise _cannot_import(import_path, str(error)) from None
+    folders = [directory.resolve() for directory in search_dirs]
+    for folder in folders:
+        if (folder / f"{top}.py").is_file() or (folder / top).is_dir():
+            if str(folder) not in sys.path:
+                sys.path.append(str(folder))
             importlib.invalidate_caches()
             return import_plugin(import_path)
-    looked = ", ".join(["the Python path", *(str(d.resolve()) for d in search_dirs)])
-    raise ConfigError(
-        f"plugins.load: cannot import plugin {import_path!r}: no module {top!r} (looked in {looked})"
-    )
+    looked = ", ".join(["the Python path", *map(str, folders)])
+    raise _cannot_import(import_path, f"no module {top!r} (looked in {looked})")
+
+
+def _cannot_import(import_path: str, why: str) -> ConfigError:
+    return ConfigError(f"plugins.load: cannot import plugin {import_path!r}: {why}")
 
 
 def _entry_point_names() -> set[str]:

@@ -1,4 +1,4 @@
-"""The user's mistakes as one line each: ``botframework: error: ...`` and exit code 2, no traceback."""
+"""The user's mistakes as one line each, ``botframework: error: ...``, and exit code 2."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ class CommandError(Exception):
 
 
 def input_path(option: str, value: str) -> Path:
-    """``value`` as a file the command reads; a :class:`CommandError` naming ``option`` if absent."""
+    """``value`` as a file the command reads; a :class:`CommandError` if there is none."""
     path = Path(value)
     if path.is_dir():
         raise CommandError(f"{option} {value}: is a folder, not a file")
@@ -28,7 +28,7 @@ def input_path(option: str, value: str) -> Path:
 
 
 def output_path(option: str, value: str) -> Path:
-    """``value`` as a file the command writes: its folder must exist, and it must not be a folder."""
+    """``value`` as a file the command writes: in a folder that exists, not itself a folder."""
     path = Path(value)
     if path.is_dir():
         raise CommandError(f"{option} {value}: is a folder, not a file")

@@ -78,7 +78,7 @@ def _answer_directly(bot: Bot, prompts: list[str]) -> list[dict[str, object]]:
 
 
 def _answer_through_pipeline(bot: Bot, prompts: list[str]) -> list[dict[str, object]]:
-    """The replies chat and serve would give, the model's calls batched as the server batches them."""
+    """The replies chat and serve would give; the model's calls batched as the server does."""
     import asyncio
 
     from botframework.messenger.batching import Batcher

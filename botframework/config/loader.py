@@ -89,8 +89,8 @@ def read_yaml(path: Path) -> Any:
 def check_alias_expansion(root: yaml.Node, path: Path) -> None:
     """Refuse aliases (``*name``) that would expand the document far beyond its written size.
 
-    Each node is sized once (aliases share nodes), so this takes time in the file's size. Sizes
-    count a node as 1 plus, for a scalar, its length; the expanded size counts every alias as a copy.
+    Each node is sized once (aliases share nodes), so this takes time in the file's size. A node
+    counts 1 plus, for a scalar, its length; the expanded size counts every alias as a copy.
     """
     expanded_sizes: dict[int, int] = {}
     written = 0

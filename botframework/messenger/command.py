@@ -116,10 +116,12 @@ def _ssl_context(cert: Path | None, key: Path | None) -> ssl.SSLContext | None:
         raise CommandError("--ssl-cert and --ssl-key go together")
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     try:
-        context.load_cert_chain(input_path("--ssl-cert", str(cert)), input_path("--ssl-key", str(key)))
+        context.load_cert_chain(
+            input_path("--ssl-cert", str(cert)), input_path("--ssl-key", str(key))
+        )
     except ssl.SSLError as error:
         raise CommandError(
-            f"--ssl-cert {cert} --ssl-key {key}: not a PEM certificate and its private key ({error})"
+            f"--ssl-cert {cert} --ssl-key {key}: not a PEM certificate and its key ({error})"
         ) from None
     return context
 
