@@ -163,7 +163,7 @@ def test_errors_never_show_values_from_the_environment(
     )
     with pytest.raises(ConfigError) as error:
         load_definition(path)
-    assert "channel.page_id: " in str(error.value)
+    assert "channel.page_id: expected digits only, got " in str(error.value)
     assert "a value from the environment (not shown)" in str(error.value)
     assert "s3cret" not in str(error.value)
     path = write(tmp_path, "channel:\n  messenger: {token: '${BOT_PAGE_ID}'}\n  "

@@ -139,14 +139,19 @@ def _describe(path: Path, error: dict[str, Any], from_env: Collection[str]) -> s
         return f"{path}: {location}: unknown key"
     if kind == "missing":
         return f"{path}: {location}: required key is missing"
+    return f"{path}: {location}: {_expectation(error, from_env)}, got {_show(given, from_env)}"
+
+
+def _expectation(error: dict[str, Any], from_env: Collection[str]) -> str:
+    kind, context = error["type"], error.get("ctx", {})
+    if kind == "string_pattern_mismatch":
+        pattern = context.get("pattern", "")
+        return _PATTERNS.get(pattern, f"expected text matching {pattern}")
     expected = _EXPECTED.get(kind)
-    if expected is None:
-        expected = error["msg"][0].lower() + error["msg"][1:]
-        if _reveals(expected, from_env):
-            expected = "invalid value"
-    elif "{" in expected:
-        expected = expected.format(**error.get("ctx", {}))
-    return f"{path}: {location}: {expected}, got {_show(given, from_env)}"
+    if expected is not None:
+        return expected.format(**context) if "{" in expected else expected
+    expected = error["msg"][0].lower() + error["msg"][1:]
+    return "invalid value" if _reveals(expected, from_env) else expected
 
 
 _EXPECTED = {
@@ -167,7 +172,13 @@ _EXPECTED = {
     "less_than_equal": "expected a number of at most {le}",
     "literal_error": "expected one of {expected}",
     "string_too_short": "expected a non-empty string",
-    "string_pattern_mismatch": "expected letters, digits, '_', '.' or '-'",
+}
+
+#: What the schema's patterns accept, in words.
+_PATTERNS = {
+    r"^[A-Za-z0-9_.-]+$": "expected letters, digits, '_', '.' or '-'",
+    r"^[0-9]+$": "expected digits only",
+    r"^[A-Za-z_][A-Za-z0-9_]*$": "expected a variable name (letters, digits, '_')",
 }
 
 
