@@ -7,6 +7,7 @@ import itertools
 import json
 import sys
 from collections.abc import Iterator
+from contextlib import ExitStack
 from typing import TYPE_CHECKING, TextIO
 
 from botframework.cli.decoding_options import add_decoding_options, configure_decoding
@@ -46,8 +47,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     source_path = None if args.input == "-" else input_path("--input", args.input)
     target_path = None if args.output == "-" else output_path("--output", args.output)
-    source = sys.stdin if source_path is None else open(source_path, encoding="utf-8")
-    try:
+    with ExitStack() as files:
+        source = sys.stdin
+        if source_path is not None:
+            source = files.enter_context(open(source_path, encoding="utf-8"))
         batches = _batches(source)
         first = next(batches, None)
         if first is None:
@@ -55,18 +58,13 @@ def run(args: argparse.Namespace) -> int:
         bot = load_bot(args)
         configure_decoding(bot, args)
         answer = _answer_directly if args.no_pipeline else _answer_through_pipeline
-        target = sys.stdout if target_path is None else open(target_path, "w", encoding="utf-8")
-        try:
-            for batch in itertools.chain([first], batches):
-                for row in answer(bot, batch):
-                    target.write(json.dumps(row, ensure_ascii=False) + "\n")
-                target.flush()
-        finally:
-            if target is not sys.stdout:
-                target.close()
-    finally:
-        if source is not sys.stdin:
-            source.close()
+        target = sys.stdout
+        if target_path is not None:
+            target = files.enter_context(open(target_path, "w", encoding="utf-8"))
+        for batch in itertools.chain([first], batches):
+            rows = answer(bot, batch)
+            target.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+            target.flush()
     return 0
 
 
