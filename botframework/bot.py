@@ -16,7 +16,16 @@ from pathlib import Path
 import pluggy
 import torch
 
-from botframework.checkpoint import Checkpoint, CheckpointError, find_checkpoint, load_checkpoint
+from botframework.checkpoint import (
+    SHIPPED_MODEL,
+    Checkpoint,
+    CheckpointError,
+    check_tensor_shapes,
+    default_checkpoint,
+    describe_choice,
+    load_checkpoint,
+    newest_trained_checkpoint,
+)
 from botframework.config.loader import BotDefinition, ConfigError, load_definition
 from botframework.config.schema import BotConfig
 from botframework.data.encoding import encode_source
@@ -31,7 +40,7 @@ from botframework.decoding.rescorer import (
 )
 from botframework.model.seq2seq import Seq2Seq
 from botframework.pipeline import Conversation, IncomingMessage, MessagePipeline, Reply
-from botframework.plugins import Parts, build_plugin_manager, collect_parts
+from botframework.plugins import Parts, bot_plugin_manager, collect_parts
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +61,7 @@ class LoadedPlugins:
 
     def __init__(self, definition: BotDefinition) -> None:
         self.definition = definition
-        plugins = definition.config.plugins
-        self.plugin_manager: pluggy.PluginManager = build_plugin_manager(plugins.load, plugins.block)
+        self.plugin_manager: pluggy.PluginManager = bot_plugin_manager(definition)
         self.parts: Parts = collect_parts(self.plugin_manager)
         self.check_names(definition.config)
 
@@ -104,20 +112,45 @@ class Bot(LoadedPlugins):
         super().__init__(definition)
         self.checkpoint = checkpoint
         self.trained_config = checkpoint.config
-        self.tokenizer: Tokenizer = tokenizer_from_json(
-            self.parts, checkpoint.tokenizer_name, checkpoint.tokenizer_json
-        )
+        self.tokenizer: Tokenizer = self._tokenizer_of(checkpoint)
         self.model = self._build_model(checkpoint)
+        logger.info("%s", describe_choice(definition, checkpoint))
         self.decoding = self.build_decoding(definition.config)
         self.extra_models: dict[str, Seq2Seq] = {}
         self._load_reverse_model()
         self._model_lock = threading.Lock()
 
+    def _tokenizer_of(self, checkpoint: Checkpoint) -> Tokenizer:
+        where = f"{checkpoint.path}: tokenizer_name"
+        try:
+            return tokenizer_from_json(
+                self.parts, checkpoint.tokenizer_name, checkpoint.tokenizer_json, where
+            )
+        except ConfigError:
+            raise
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            raise CheckpointError(
+                f"{checkpoint.path}: metadata 'tokenizer' cannot be read ({error!r})"
+            ) from None
+
+    def reverse_model_places(self) -> list[Path]:
+        """Where the backward model is looked for, in this order."""
+        workspace, shipped = self.definition.workspace, self.definition.shipped_dir
+        places = [workspace / "reverse" / "checkpoints", shipped / "reverse" / SHIPPED_MODEL]
+        beside = self.checkpoint.path.parent / "reverse" / SHIPPED_MODEL
+        return places if beside in places else [*places, beside]
+
     def _load_reverse_model(self) -> None:
         """The backward model p(prompt | reply), when one was trained (``train --reverse``)."""
-        definition = self.definition
-        path = find_checkpoint(definition.workspace / "reverse", definition.shipped_dir / "reverse")
+        places = self.reverse_model_places()
+        path = newest_trained_checkpoint(self.definition.workspace / "reverse")
+        path = path or next((place for place in places[1:] if place.is_file()), None)
         if path is None:
+            logger.info(
+                "%s: no backward model (looked in %s)",
+                self.config.name,
+                ", ".join(map(str, places)),
+            )
             return
         reverse = load_checkpoint(path)
         if reverse.tokenizer_json != self.checkpoint.tokenizer_json:
@@ -128,8 +161,10 @@ class Bot(LoadedPlugins):
             )
             return
         self.extra_models["reverse"] = self._build_model(reverse)
+        logger.info("%s: backward model %s (step %d)", self.config.name, path, reverse.step)
 
     def _build_model(self, checkpoint: Checkpoint) -> Seq2Seq:
+        check_tensor_shapes(checkpoint, self.tokenizer.vocab_size)
         model = Seq2Seq(self.tokenizer.vocab_size, checkpoint.config.model)
         model.load_state_dict(checkpoint.state_dict)
         return model.eval()
@@ -143,15 +178,8 @@ class Bot(LoadedPlugins):
     ) -> Bot:
         """Load a bot YAML and its newest trained checkpoint (or ``checkpoint``, or the shipped one)."""
         definition = load_definition(path, overrides)
-        if checkpoint is None:
-            checkpoint = find_checkpoint(definition.workspace, definition.shipped_dir)
-            if checkpoint is None:
-                raise CheckpointError(
-                    f"{definition.path}: no trained model: none in {definition.workspace}/checkpoints "
-                    f"and none shipped in {definition.shipped_dir}; run "
-                    f"`botframework train {definition.path}` first"
-                )
-        return cls(definition, load_checkpoint(Path(checkpoint)))
+        chosen = Path(checkpoint) if checkpoint is not None else default_checkpoint(definition)
+        return cls(definition, load_checkpoint(chosen))
 
     def prompt_turns(self, dialogue: Sequence[str]) -> list[str]:
         """The turns the model conditions on: the last ``context_turns`` it was trained with."""

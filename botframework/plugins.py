@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterable
+import sys
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pluggy
 
 from botframework import hookspecs
-from botframework.config.loader import ConfigError
+from botframework.config.loader import BotDefinition, ConfigError
 
 #: Built-in plugins, registered like third-party ones under these names (block them by name).
 BUILTIN_PLUGINS: dict[str, str] = {
@@ -39,9 +42,16 @@ BUILTIN_PLUGINS: dict[str, str] = {
 
 
 def build_plugin_manager(
-    load: Iterable[str] = (), block: Iterable[str] = (), entry_points: bool = True
+    load: Iterable[str] = (),
+    block: Iterable[str] = (),
+    entry_points: bool = True,
+    search_dirs: Sequence[Path] = (),
 ) -> pluggy.PluginManager:
-    """A fresh plugin manager: built-ins, installed entry points, then local import paths."""
+    """A fresh plugin manager: built-ins, installed entry points, then local import paths.
+
+    A local plugin not on the Python path is looked for in ``search_dirs`` (e.g. the YAML's folder
+    and the current directory), which are then added to the end of the path.
+    """
     manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
     manager.add_hookspecs(hookspecs)
     for name in block:
@@ -54,11 +64,7 @@ def build_plugin_manager(
     for import_path in load:
         if manager.is_blocked(import_path) or manager.has_plugin(import_path):
             continue
-        try:
-            module = importlib.import_module(import_path)
-        except ImportError as error:
-            raise ConfigError(f"plugins.load: cannot import plugin {import_path!r}: {error}") from None
-        manager.register(module, name=import_path)
+        manager.register(import_plugin(import_path, search_dirs), name=import_path)
     manager.check_pending()
     known = {name for name, plugin in manager.list_name_plugin() if plugin is not None}
     known |= set(BUILTIN_PLUGINS)
@@ -69,6 +75,39 @@ def build_plugin_manager(
             f"registered plugins: {', '.join(sorted(known))}"
         )
     return manager
+
+
+def bot_plugin_manager(definition: BotDefinition) -> pluggy.PluginManager:
+    """One bot's plugin manager: its local plugins may sit beside its YAML or in the current folder."""
+    plugins = definition.config.plugins
+    return build_plugin_manager(
+        plugins.load, plugins.block, search_dirs=(definition.directory, Path.cwd())
+    )
+
+
+def import_plugin(import_path: str, search_dirs: Sequence[Path] = ()) -> ModuleType:
+    """Import a local plugin from the Python path, else from the first of ``search_dirs`` with it."""
+    top = import_path.partition(".")[0]
+    try:
+        return importlib.import_module(import_path)
+    except ModuleNotFoundError as error:
+        if error.name != top:
+            raise _cannot_import(import_path, str(error)) from None
+    except (ImportError, SyntaxError) as error:
+        raise _cannot_import(import_path, str(error)) from None
+    folders = [directory.resolve() for directory in search_dirs]
+    for folder in folders:
+        if (folder / f"{top}.py").is_file() or (folder / top).is_dir():
+            if str(folder) not in sys.path:
+                sys.path.append(str(folder))
+            importlib.invalidate_caches()
+            return import_plugin(import_path)
+    looked = ", ".join(["the Python path", *map(str, folders)])
+    raise _cannot_import(import_path, f"no module {top!r} (looked in {looked})")
+
+
+def _cannot_import(import_path: str, why: str) -> ConfigError:
+    return ConfigError(f"plugins.load: cannot import plugin {import_path!r}: {why}")
 
 
 def _entry_point_names() -> set[str]:

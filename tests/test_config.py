@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -104,3 +107,68 @@ def test_not_yaml_and_missing_file(tmp_path: Path) -> None:
 def test_shipped_bots_load(name: str) -> None:
     definition = load_definition(REPO / "bots" / f"{name}.yaml")
     assert definition.config.name == name
+
+
+@contextmanager
+def fails_after(seconds: int) -> Iterator[None]:
+    """Raise TimeoutError in the test if the block runs longer (a regression must not hang)."""
+
+    def expire(signum: int, frame: object) -> None:
+        raise TimeoutError(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_an_alias_bomb_is_refused_quickly(tmp_path: Path) -> None:
+    """Nine levels of nine aliases: 387 million strings if expanded, under 400 bytes written."""
+    levels = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    for level in range(1, 9):
+        levels.append(f"a{level}: &a{level} [" + ", ".join([f"*a{level - 1}"] * 9) + "]")
+    path = write(tmp_path, "\n".join(levels) + "\ncorpus: {options: {bomb: *a8}}\n")
+    with fails_after(10), pytest.raises(ConfigError) as error:
+        load_definition(path)
+    assert str(error.value).startswith(f"{path}: its aliases (*name) would expand it to ")
+
+
+def test_a_few_aliases_and_merge_keys_still_work(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "corpus: {options: &shared {lower: true, words: [a, b, c]}}\n"
+        "tokenizer: {options: {<<: *shared, extra: 1}}\n",
+    )
+    config = load_definition(path).config
+    assert config.tokenizer.options == {"lower": True, "words": ["a", "b", "c"], "extra": 1}
+
+
+def test_a_recursive_alias_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, "corpus: {options: &loop {again: *loop}}\n")
+    with pytest.raises(ConfigError, match="refers to a node that contains it"):
+        load_definition(path)
+
+
+def test_errors_never_show_values_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BOT_PAGE_ID", "s3cret")
+    path = write(
+        tmp_path,
+        "channel:\n  page_id: ${BOT_PAGE_ID}\n"
+        "  messenger: {token: 'x${BOT_PAGE_ID}'}\n  retry_base_delay_s: 2\n  retry_max_delay_s: 1\n",
+    )
+    with pytest.raises(ConfigError) as error:
+        load_definition(path)
+    assert "channel.page_id: expected digits only, got " in str(error.value)
+    assert "a value from the environment (not shown)" in str(error.value)
+    assert "s3cret" not in str(error.value)
+    path = write(tmp_path, "channel:\n  messenger: {token: '${BOT_PAGE_ID}'}\n  "
+                 "retry_base_delay_s: 2\n  retry_max_delay_s: 1\n")
+    with pytest.raises(ConfigError) as error:
+        load_definition(path)
+    assert "retry_max_delay_s must be at least" in str(error.value)
+    assert "s3cret" not in str(error.value)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 
 from botframework.version import __version__
@@ -38,19 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from botframework.checkpoint import CheckpointError
-    from botframework.config import ConfigError
-    from botframework.data.corpus import CorpusError
+    from botframework.cli.errors import USAGE_ERROR, run_handler
 
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         parser.print_help()
-        return 2
-    try:
-        return int(args.handler(args) or 0)
-    except (ConfigError, CorpusError, CheckpointError) as error:
-        print(f"botframework: error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
+        return USAGE_ERROR
+    return run_handler(args)

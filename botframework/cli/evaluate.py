@@ -80,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--limit must be a positive integer, got {args.limit}")
     if args.samples < 0:
         raise ConfigError(f"--samples must be at least 0, got {args.samples}")
+    _check_files(args)
     bots = [Bot.load(args.bot, args.overrides, path) for path in args.checkpoint or [None]]
     prompts, references = _prompts(args, bots)
     judge = _judge(args, bots[0])
@@ -111,6 +112,17 @@ def run(args: argparse.Namespace) -> int:
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
     return 0
+
+
+def _check_files(args: argparse.Namespace) -> None:
+    """Mistyped file names fail before any model loads."""
+    from botframework.cli.errors import input_path, output_path
+
+    if args.prompts and args.prompts != "-":
+        input_path("--prompts", args.prompts)
+    for option, value in (("--output", args.output), ("--figure", args.figure)):
+        if value:
+            output_path(option, value)
 
 
 def _compare_configs(args: argparse.Namespace, bot, prompts, references) -> str:

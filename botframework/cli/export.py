@@ -35,14 +35,14 @@ def run(args: argparse.Namespace) -> int:
     )
     from botframework.config.loader import load_definition
     from botframework.data.prepare import tokenizer_from_json
-    from botframework.plugins import build_plugin_manager, collect_parts
+    from botframework.plugins import bot_plugin_manager, collect_parts
 
     definition = load_definition(args.bot, args.overrides)
     source = args.checkpoint or newest_trained_checkpoint(definition.workspace)
     if source is None:
         raise CheckpointError(f"{definition.workspace}/checkpoints: no trained checkpoint to export")
     checkpoint = load_checkpoint(Path(source))
-    parts = collect_parts(build_plugin_manager(definition.config.plugins.load))
+    parts = collect_parts(bot_plugin_manager(definition))
     tokenizer = tokenizer_from_json(parts, checkpoint.tokenizer_name, checkpoint.tokenizer_json)
     target = args.to or definition.shipped_dir / "model.safetensors"
     dtype = DTYPES[args.dtype]

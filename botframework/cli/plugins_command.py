@@ -18,13 +18,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from botframework.config.loader import load_definition
-    from botframework.plugins import build_plugin_manager, collect_parts, describe_plugins
+    from botframework.plugins import (
+        bot_plugin_manager,
+        build_plugin_manager,
+        collect_parts,
+        describe_plugins,
+    )
 
-    load, block = [], []
     if args.bot:
-        plugins = load_definition(args.bot).config.plugins
-        load, block = plugins.load, plugins.block
-    manager = build_plugin_manager(load, block)
+        manager = bot_plugin_manager(load_definition(args.bot))
+    else:
+        manager = build_plugin_manager()
     for name, hooks in describe_plugins(manager):
         print(f"{name}: {', '.join(hooks)}")
     parts = collect_parts(manager)

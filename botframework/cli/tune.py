@@ -19,6 +19,7 @@ from pathlib import Path
 import yaml
 
 from botframework.decoding.settings import set_decoding
+from botframework.cli.errors import input_path
 from botframework.cli.options import add_bot_options, load_bot
 from botframework.config.schema import BotConfig
 from botframework.data.corpus import CorpusError, Pair
@@ -89,8 +90,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    pairs_file = input_path("--pairs", args.pairs) if args.pairs else None
     bot = load_bot(args)
-    pairs = (read_pairs(Path(args.pairs)) if args.pairs else validation_pairs(bot))[
+    pairs = (read_pairs(pairs_file) if pairs_file else validation_pairs(bot))[
         : args.max_pairs
     ]
     if not pairs:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,8 @@ from pydantic import ValidationError
 from botframework.config.schema import BotConfig
 
 _ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+#: How much larger than written aliases may make a bot YAML (a few copies of a section are fine).
+MAX_ALIAS_EXPANSION = 1_000_000
 
 
 class ConfigError(ValueError):
@@ -55,27 +57,81 @@ def load_definition(path: str | Path, overrides: Iterable[str] = ()) -> BotDefin
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: no such bot definition file")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{path}: not valid YAML: {error}") from None
+    raw = read_yaml(path)
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of sections at the top level")
     raw.setdefault("name", path.stem)
     for override in overrides:
         apply_override(raw, override, path)
-    raw = substitute_env(raw, path, ())
-    return BotDefinition(validate(raw, path), path)
+    from_env: set[str] = set()
+    raw = substitute_env(raw, path, (), from_env)
+    return BotDefinition(validate(raw, path, from_env), path)
 
 
-def validate(raw: dict[str, Any], path: Path) -> BotConfig:
+def read_yaml(path: Path) -> Any:
+    """The YAML document in ``path``, refused before it is built if its aliases expand too far."""
+    try:
+        loader = yaml.SafeLoader(path.read_text(encoding="utf-8"))
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return None
+            check_alias_expansion(node, path)
+            return loader.construct_document(node)
+        finally:
+            loader.dispose()
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: not valid YAML: {error}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: not valid YAML: nested too deeply") from None
+
+
+def check_alias_expansion(root: yaml.Node, path: Path) -> None:
+    """Refuse aliases (``*name``) that would expand the document far beyond its written size.
+
+    Each node is sized once (aliases share nodes), so this takes time in the file's size. A node
+    counts 1 plus, for a scalar, its length; the expanded size counts every alias as a copy.
+    """
+    expanded_sizes: dict[int, int] = {}
+    written = 0
+    open_nodes: set[int] = set()
+
+    def expanded(node: yaml.Node) -> int:
+        nonlocal written
+        if id(node) in expanded_sizes:
+            return expanded_sizes[id(node)]
+        if id(node) in open_nodes:
+            raise ConfigError(f"{path}: an alias (*name) refers to a node that contains it")
+        open_nodes.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            size = 1 + sum(expanded(child) for child in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            size = 1 + sum(expanded(key) + expanded(value) for key, value in node.value)
+        else:
+            size = 1 + len(node.value)
+        written += size if isinstance(node, yaml.ScalarNode) else 1
+        open_nodes.discard(id(node))
+        expanded_sizes[id(node)] = size
+        return size
+
+    total = expanded(root)
+    if total - written > MAX_ALIAS_EXPANSION:
+        raise ConfigError(
+            f"{path}: its aliases (*name) would expand it to {total:,} values and characters, "
+            f"{total - written:,} more than written; refused beyond {MAX_ALIAS_EXPANSION:,}"
+        )
+
+
+def validate(raw: dict[str, Any], path: Path, from_env: Collection[str] = ()) -> BotConfig:
+    """The validated configuration; errors never show values that came from ``from_env``."""
     try:
         return BotConfig.model_validate(raw)
     except ValidationError as error:
-        raise ConfigError("\n".join(_describe(path, e) for e in error.errors())) from None
+        lines = (_describe(path, e, from_env) for e in error.errors())
+        raise ConfigError("\n".join(lines)) from None
 
 
-def _describe(path: Path, error: dict[str, Any]) -> str:
+def _describe(path: Path, error: dict[str, Any], from_env: Collection[str]) -> str:
     location = ".".join(str(part) for part in error["loc"] if part not in ("args",))
     kind = error["type"]
     given = error.get("input")
@@ -83,12 +139,19 @@ def _describe(path: Path, error: dict[str, Any]) -> str:
         return f"{path}: {location}: unknown key"
     if kind == "missing":
         return f"{path}: {location}: required key is missing"
+    return f"{path}: {location}: {_expectation(error, from_env)}, got {_show(given, from_env)}"
+
+
+def _expectation(error: dict[str, Any], from_env: Collection[str]) -> str:
+    kind, context = error["type"], error.get("ctx", {})
+    if kind == "string_pattern_mismatch":
+        pattern = context.get("pattern", "")
+        return _PATTERNS.get(pattern, f"expected text matching {pattern}")
     expected = _EXPECTED.get(kind)
-    if expected is None:
-        expected = error["msg"][0].lower() + error["msg"][1:]
-    elif "{" in expected:
-        expected = expected.format(**error.get("ctx", {}))
-    return f"{path}: {location}: {expected}, got {_show(given)}"
+    if expected is not None:
+        return expected.format(**context) if "{" in expected else expected
+    expected = error["msg"][0].lower() + error["msg"][1:]
+    return "invalid value" if _reveals(expected, from_env) else expected
 
 
 _EXPECTED = {
@@ -109,26 +172,44 @@ _EXPECTED = {
     "less_than_equal": "expected a number of at most {le}",
     "literal_error": "expected one of {expected}",
     "string_too_short": "expected a non-empty string",
-    "string_pattern_mismatch": "expected letters, digits, '_', '.' or '-'",
+}
+
+#: What the schema's patterns accept, in words.
+_PATTERNS = {
+    r"^[A-Za-z0-9_.-]+$": "expected letters, digits, '_', '.' or '-'",
+    r"^[0-9]+$": "expected digits only",
+    r"^[A-Za-z_][A-Za-z0-9_]*$": "expected a variable name (letters, digits, '_')",
 }
 
 
-def _show(value: Any) -> str:
-    return f'"{value}"' if isinstance(value, str) else repr(value)
+def _show(value: Any, from_env: Collection[str]) -> str:
+    shown = f'"{value}"' if isinstance(value, str) else repr(value)
+    return "a value from the environment (not shown)" if _reveals(shown, from_env) else shown
 
 
-def substitute_env(value: Any, path: Path, keys: tuple[str, ...]) -> Any:
-    """Replace ``${VAR}`` (an error when unset) and ``${VAR:-default}`` in every string."""
+def _reveals(text: str, from_env: Collection[str]) -> bool:
+    return any(secret and secret in text for secret in from_env)
+
+
+def substitute_env(
+    value: Any, path: Path, keys: tuple[str, ...], from_env: set[str] | None = None
+) -> Any:
+    """Replace ``${VAR}`` (an error when unset) and ``${VAR:-default}`` in every string.
+
+    The environment's values used are added to ``from_env`` (so errors can leave them out).
+    """
     if isinstance(value, dict):
-        return {k: substitute_env(v, path, (*keys, str(k))) for k, v in value.items()}
+        return {k: substitute_env(v, path, (*keys, str(k)), from_env) for k, v in value.items()}
     if isinstance(value, list):
-        return [substitute_env(v, path, (*keys, str(i))) for i, v in enumerate(value)]
+        return [substitute_env(v, path, (*keys, str(i)), from_env) for i, v in enumerate(value)]
     if not isinstance(value, str):
         return value
 
     def lookup(match: re.Match[str]) -> str:
         name, default = match.group(1), match.group(2)
         if name in os.environ:
+            if from_env is not None:
+                from_env.add(os.environ[name])
             return os.environ[name]
         if default is not None:
             return default

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import logging
 import os
 import ssl
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from botframework.cli.decoding_options import add_decoding_options, configure_decoding
+from botframework.cli.errors import CommandError, input_path
 from botframework.cli.options import add_override_options
 
 if TYPE_CHECKING:
@@ -104,9 +106,7 @@ def run_serve(args: argparse.Namespace) -> int:
     if args.checkpoint and len(args.bots) > 1:
         print("botframework: error: --checkpoint needs a single bot", file=sys.stderr)
         return 2
-    if bool(args.ssl_cert) != bool(args.ssl_key):
-        print("botframework: error: --ssl-cert and --ssl-key go together", file=sys.stderr)
-        return 2
+    context = _ssl_context(args.ssl_cert, args.ssl_key)
     bots = []
     for path in args.bots:
         bot = Bot.load(path, args.overrides, args.checkpoint)
@@ -128,18 +128,20 @@ def run_serve(args: argparse.Namespace) -> int:
             "The web chat works without them.",
             file=sys.stderr,
         )
-    context = None
-    if args.ssl_cert:
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(args.ssl_cert, args.ssl_key)
     _warn_if_open(settings, args.host)
     from botframework.messenger.sqlite_open import UnusableDatabase
 
     try:
         run_server(served, settings, args.host, args.port, context, args.shutdown_timeout)
     except UnusableDatabase as error:
-        print(f"botframework: error: {error}", file=sys.stderr)
-        return 2
+        raise CommandError(str(error)) from None
+    except OSError as error:
+        if error.errno != errno.EADDRINUSE:
+            raise
+        raise CommandError(
+            f"--host {args.host} --port {args.port}: address already in use (is another server "
+            "running? pick another --port)"
+        ) from None
     return 0
 
 
@@ -163,6 +165,24 @@ def _warn_if_open(settings: ServerSettings, host: str) -> None:
             f"Listening on {host}: anyone who can reach it may use {', '.join(open_routes)}.",
             file=sys.stderr,
         )
+
+
+def _ssl_context(cert: Path | None, key: Path | None) -> ssl.SSLContext | None:
+    """HTTPS settings from ``--ssl-cert`` and ``--ssl-key``, checked before any model loads."""
+    if cert is None and key is None:
+        return None
+    if cert is None or key is None:
+        raise CommandError("--ssl-cert and --ssl-key go together")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(
+            input_path("--ssl-cert", str(cert)), input_path("--ssl-key", str(key))
+        )
+    except ssl.SSLError as error:
+        raise CommandError(
+            f"--ssl-cert {cert} --ssl-key {key}: not a PEM certificate and its key ({error})"
+        ) from None
+    return context
 
 
 def run_server(
@@ -326,11 +346,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m botframework.messenger")
     add_serve_commands(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
     args = parser.parse_args(argv)
-    from botframework.checkpoint import CheckpointError
-    from botframework.config.loader import ConfigError
+    from botframework.cli.errors import run_handler
 
-    try:
-        return int(args.handler(args) or 0)
-    except (ConfigError, CheckpointError) as error:
-        print(f"botframework: error: {error}", file=sys.stderr)
-        return 2
+    return run_handler(args)
