@@ -13,6 +13,7 @@ from botframework.config.loader import ConfigError
 from botframework.config.schema import BotConfig, RewardEntry
 from botframework.data.encoding import encode_source
 from botframework.data.tokenizer import Tokenizer
+from botframework.data.turns import last_turns
 from botframework.model.seq2seq import Seq2Seq
 from botframework.reinforce.context import RewardContext
 
@@ -106,7 +107,7 @@ class RewardScorer:
 
     def context(self, history: Sequence[str], reply: str) -> RewardContext:
         """The context of ``reply`` answering the turns ``history`` (the prompt first)."""
-        turns = list(history)[-self.context_turns :]
+        turns = last_turns(history, self.context_turns)
         ids = encode_source(self.tokenizer, turns, self.max_source_length)
         return RewardContext(
             model=self.judge,
