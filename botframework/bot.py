@@ -188,6 +188,20 @@ class Bot(LoadedPlugins):
                     candidate.text = self.tokenizer.decode(candidate.token_ids)
             return apply_candidate_rescorers(ctx, decoding.candidate_rescorers, candidates)
 
+    def best_candidates(
+        self,
+        dialogues: Sequence[Sequence[str]],
+        decoding: Decoding | None = None,
+        batch_size: int = 32,
+    ) -> list[Candidate]:
+        """The best candidate for each dialogue (an empty one when there is none), decoding
+        ``batch_size`` dialogues at a time."""
+        best: list[Candidate] = []
+        for start in range(0, len(dialogues), batch_size):
+            for candidates in self.generate(dialogues[start : start + batch_size], decoding):
+                best.append(candidates[0] if candidates else Candidate(token_ids=[], score=0.0))
+        return best
+
     async def generate_one(
         self, message: IncomingMessage, conversation: Conversation
     ) -> list[Candidate]:
