@@ -67,7 +67,7 @@ def random_settings(
 
 
 def tuned_config(config: BotConfig, setting: Setting, beam_size: int) -> BotConfig:
-    """``config`` decoding with ``beam_size`` beams and the anti-LM and length bonus of ``setting``."""
+    """``config`` with ``beam_size`` beams and the anti-LM and length bonus of ``setting``."""
     first_tokens = setting.first_tokens if setting.antilm else None
     return set_decoding(config, beam_size, setting.antilm, first_tokens, setting.length_bonus)
 
