@@ -27,6 +27,7 @@ from botframework.hookspecs import hookimpl, hookspec
 from botframework.pipeline import Conversation, Event, IncomingMessage, MessagePipeline, Reply
 from botframework.reinforce.context import RewardContext
 from botframework.reinforce.simulation import SimulatedDialogue
+from botframework.tensors import pad_sequences
 from botframework.version import __version__
 
 if TYPE_CHECKING:
@@ -65,6 +66,7 @@ __all__ = [
     "hookspec",
     "is_dull",
     "language_model_log_probs",
+    "pad_sequences",
 ]
 
 

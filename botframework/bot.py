@@ -31,6 +31,7 @@ from botframework.config.schema import BotConfig
 from botframework.data.encoding import encode_source
 from botframework.data.prepare import tokenizer_from_json
 from botframework.data.tokenizer import Tokenizer
+from botframework.data.turns import last_turns
 from botframework.decoding.candidate import Candidate
 from botframework.decoding.context import ScoringContext
 from botframework.decoding.rescorer import (
@@ -41,6 +42,7 @@ from botframework.decoding.rescorer import (
 from botframework.model.seq2seq import Seq2Seq
 from botframework.pipeline import Conversation, IncomingMessage, MessagePipeline, Reply
 from botframework.plugins import Parts, bot_plugin_manager, collect_parts
+from botframework.tensors import pad_sequences
 
 logger = logging.getLogger(__name__)
 
@@ -183,19 +185,17 @@ class Bot(LoadedPlugins):
 
     def prompt_turns(self, dialogue: Sequence[str]) -> list[str]:
         """The turns the model conditions on: the last ``context_turns`` it was trained with."""
-        return list(dialogue[-self.trained_config.corpus.context_turns :])
+        return last_turns(dialogue, self.trained_config.corpus.context_turns)
 
     def scoring_context(self, dialogues: Sequence[Sequence[str]]) -> ScoringContext:
         limit = self.trained_config.corpus.max_source_length
         sources = [encode_source(self.tokenizer, self.prompt_turns(d), limit) for d in dialogues]
-        source_ids = torch.zeros((len(sources), max(map(len, sources))), dtype=torch.long)
-        for row, ids in enumerate(sources):
-            source_ids[row, : len(ids)] = torch.tensor(ids)
+        source_ids, source_lengths = pad_sequences(sources, self.tokenizer.pad_id)
         return ScoringContext(
             model=self.model,
             tokenizer=self.tokenizer,
             source_ids=source_ids,
-            source_lengths=torch.tensor([len(ids) for ids in sources]),
+            source_lengths=source_lengths,
             dialogues=[list(d) for d in dialogues],
             max_length=self.decoding.max_length,
             extra_models=self.extra_models,
@@ -218,6 +218,20 @@ class Bot(LoadedPlugins):
                     if decoding.written:
                         candidate.text = self.tokenizer.written(candidate.text)
             return apply_candidate_rescorers(ctx, decoding.candidate_rescorers, candidates)
+
+    def best_candidates(
+        self,
+        dialogues: Sequence[Sequence[str]],
+        decoding: Decoding | None = None,
+        batch_size: int = 32,
+    ) -> list[Candidate]:
+        """The best candidate for each dialogue (an empty one when there is none), decoding
+        ``batch_size`` dialogues at a time."""
+        best: list[Candidate] = []
+        for start in range(0, len(dialogues), batch_size):
+            for candidates in self.generate(dialogues[start : start + batch_size], decoding):
+                best.append(candidates[0] if candidates else Candidate(token_ids=[], score=0.0))
+        return best
 
     async def generate_one(
         self, message: IncomingMessage, conversation: Conversation

@@ -22,7 +22,7 @@ from botframework.cli import main
 from botframework.config import ConfigError, load_definition
 from botframework.config.schema import ReinforceConfig
 from botframework.data.encoding import encode_source
-from botframework.evaluation.metrics import padded
+from botframework.tensors import pad_sequences as padded
 from botframework.reinforce import simulate
 from botframework.reinforce.run import build_task, reinforce
 from botframework.reinforce.sampling import sample_tokens

@@ -10,16 +10,16 @@ from botframework_plugins.decoders.beam import BeamSearch
 from botframework_plugins.rescorers.antilm import AntiLanguageModel
 from botframework_plugins.rescorers.length_bonus import LengthBonus
 
-from botframework.cli.tune import (
+from botframework.cli.tune import read_pairs
+from botframework.evaluation.bleu import corpus_bleu
+from botframework.evaluation.metrics import distinct_n
+from botframework.evaluation.tuning import (
     Setting,
     Trial,
     best_snippet,
-    corpus_bleu,
-    distinct_n,
     grid,
     plot,
     random_settings,
-    read_pairs,
     search,
 )
 from botframework.config.schema import BotConfig
@@ -152,3 +152,16 @@ def test_tune_command_end_to_end(tiny_bot_yaml: Path, tmp_path: Path, capsys) ->
     assert "BLEU" in out and "best: λ=" in out
     assert yaml.safe_load(output.read_text())["decoding"]["decoder"]["beam_size"] == 3
     assert picture.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_chinese_replies_are_scored_by_word_with_the_jieba_tokenizer() -> None:
+    from botframework_plugins.tokenizers.jieba_words import JiebaTokenizer
+    from botframework_plugins.tokenizers.word import WordTokenizer
+
+    from botframework.evaluation.bleu import bleu_tokenize
+
+    assert bleu_tokenize(JiebaTokenizer()) == "zh" and bleu_tokenize(WordTokenizer()) == "13a"
+    settings = [Setting(0, 1, 0)]
+    [plain] = search(lambda setting: ["我很好"], ["我很好啊"], settings)
+    [chinese] = search(lambda setting: ["我很好"], ["我很好啊"], settings, bleu_tokenize="zh")
+    assert plain.bleu == 0 < chinese.bleu

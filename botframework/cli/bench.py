@@ -1,9 +1,14 @@
-"""``botframework bench``: benchmarks that print numbers (one JSON object), baselines included."""
+"""``botframework bench``: benchmarks that print numbers (one JSON object), baselines included.
+
+This module only reads the command line; the benchmarks are in :mod:`botframework.bench`.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
+from collections.abc import Callable
 
 from botframework.cli import bench_decode
 from botframework.cli.options import add_bot_options
@@ -17,17 +22,51 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="training tokens/s: full vs sampled softmax, Lightning vs a plain PyTorch loop",
     )
     add_bot_options(train, checkpoint=False)
-    train.add_argument("--vocab-sizes", default="20000,60000", help="comma-separated")
-    train.add_argument("--steps", type=int, default=10, help="timed steps per measurement")
+    train.add_argument(
+        "--vocab-sizes", type=_sizes, default="20000,60000", metavar="LIST", help="comma-separated"
+    )
+    train.add_argument("--steps", type=_count(1), default=10, help="timed steps per measurement")
+    train.add_argument("--warmup", type=_count(0), default=3, help="untimed steps first")
+    train.add_argument("--rounds", type=_count(1), default=2, help="best of this many runs")
     train.set_defaults(handler=run_train)
     bench_decode.add_parser(kinds)
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from botframework.bench.train import run_train_benchmark
     from botframework.config.loader import load_definition
-    from botframework.training.benchmark import run_train_benchmark
 
     config = load_definition(args.bot, args.overrides).config
-    sizes = tuple(int(size) for size in args.vocab_sizes.split(","))
-    print(json.dumps(run_train_benchmark(config, vocab_sizes=sizes, steps=args.steps), indent=2))
+    logging.getLogger("pytorch_lightning").setLevel(logging.WARNING)
+    results = run_train_benchmark(
+        config, args.vocab_sizes, steps=args.steps, warmup=args.warmup, rounds=args.rounds
+    )
+    print(json.dumps(results, indent=2))
     return 0
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        sizes = ()
+    if not sizes or min(sizes) < 6:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated vocabulary sizes above the 5 special tokens, got {text!r}"
+        )
+    return sizes
+
+
+def _count(least: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = least - 1
+        if value < least:
+            raise argparse.ArgumentTypeError(
+                f"expected a whole number of at least {least}, got {text!r}"
+            )
+        return value
+
+    return parse

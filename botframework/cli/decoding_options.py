@@ -20,10 +20,6 @@ from typing import Any
 from botframework.config.schema import BotConfig
 from botframework.decoding.settings import set_decoding
 
-#: The rescorer each shorthand sets the weight of.
-SHORTHANDS = {"antilm": "antilm", "n_bonus": "length_bonus"}
-
-
 def add_decoding_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("decoding (override the YAML's decoding section)")
     group.add_argument(

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import torch
 
+from botframework.tensors import pad_sequences
+
 
 @dataclass
 class Batch:
@@ -44,21 +46,8 @@ def collate(
     examples: Sequence[tuple[Sequence[int], Sequence[int]]], pad_id: int = 0, bos_id: int = 1
 ) -> Batch:
     """Pad (source ids, target ids ending with EOS) pairs into a :class:`Batch`."""
-    size = len(examples)
-    source_len = max(len(s) for s, _ in examples)
-    target_len = max(len(t) for _, t in examples)
-    source = torch.full((size, source_len), pad_id, dtype=torch.long)
-    target_in = torch.full((size, target_len), pad_id, dtype=torch.long)
-    target_out = torch.full((size, target_len), pad_id, dtype=torch.long)
-    for row, (src, tgt) in enumerate(examples):
-        source[row, : len(src)] = torch.tensor(src, dtype=torch.long)
-        target_out[row, : len(tgt)] = torch.tensor(tgt, dtype=torch.long)
-        target_in[row, 0] = bos_id
-        target_in[row, 1 : len(tgt)] = torch.tensor(tgt[:-1], dtype=torch.long)
-    return Batch(
-        source,
-        torch.tensor([len(s) for s, _ in examples], dtype=torch.long),
-        target_in,
-        target_out,
-        torch.tensor([len(t) for _, t in examples], dtype=torch.long),
-    )
+    targets = [target for _, target in examples]
+    source_ids, source_lengths = pad_sequences([source for source, _ in examples], pad_id)
+    target_in, _ = pad_sequences([[bos_id, *target[:-1]] for target in targets], pad_id)
+    target_out, target_lengths = pad_sequences(targets, pad_id)
+    return Batch(source_ids, source_lengths, target_in, target_out, target_lengths)

@@ -7,6 +7,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from botframework.data.turns import last_turns
+
 
 class CorpusError(ValueError):
     """A corpus is missing, empty or malformed; the message names the file and line."""
@@ -46,8 +48,7 @@ def pairs_from_conversations(
     """Consecutive turns become pairs; each prompt keeps up to ``context_turns`` turns."""
     for turns in conversations:
         for index in range(1, len(turns)):
-            start = max(0, index - context_turns)
-            yield Pair(tuple(turns[start:index]), turns[index])
+            yield Pair(tuple(last_turns(turns[:index], context_turns)), turns[index])
 
 
 def split_conversations(

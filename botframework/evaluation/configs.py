@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from botframework.decoding.settings import set_decoding
 from botframework.config.schema import BotConfig, NamedPart
 from botframework.data.tokenizer import SPECIAL_TOKENS
+from botframework.evaluation.bleu import bleu_tokenize, corpus_bleu
 from botframework.evaluation.metrics import distinct_n, dull_rate, generic_replies
 from botframework.evaluation.relevance import relevance_or_nan
 from botframework.evaluation.reply_quality import average_words, broken_rate, copy_rate, format_rate
@@ -102,10 +103,7 @@ def decode_configs(bot: Bot, prompts: list[list[str]], names: Sequence[str]) -> 
     for name in names:
         decoding = bot.build_decoding(decoding_config(bot.config, name))
         started = time.perf_counter()
-        replies = []
-        for start in range(0, len(prompts), 32):
-            for candidates in bot.generate(prompts[start : start + 32], decoding):
-                replies.append(candidates[0].text if candidates else "")
+        replies = [candidate.text for candidate in bot.best_candidates(prompts, decoding)]
         seconds = time.perf_counter() - started
         results.append(ConfigResult(name, CONFIGS[name], replies, seconds))
     return results
@@ -152,21 +150,11 @@ def top_reply_share(result: ConfigResult, context: ConfigContext) -> float:
 
 
 def bleu(result: ConfigResult, context: ConfigContext) -> float:
-    """Corpus BLEU (sacrebleu, 0-100) against the true replies, with add-one smoothing of the 2- to
-    4-gram precisions so that replies shorter than 4 words do not score 0. NaN without true replies.
-    """
-    import sacrebleu
-
+    """Corpus BLEU (:func:`~botframework.evaluation.bleu.corpus_bleu`) against the true replies;
+    NaN without them."""
     if not context.references:
         return math.nan
-    score = sacrebleu.corpus_bleu(
-        result.replies,
-        [context.references],
-        smooth_method="add-k",
-        smooth_value=1,
-        tokenize=context.bleu_tokenize,
-    )
-    return float(score.score)
+    return corpus_bleu(result.replies, context.references, context.bleu_tokenize)
 
 
 def special_token_rate(result: ConfigResult, context: ConfigContext) -> float:
@@ -222,7 +210,6 @@ def measure_configs(
 ) -> list[dict[str, float]]:
     """Every metric of :data:`CONFIG_METRICS` for every configuration (``prompts``: the turn
     each reply answers, for the copy rate and relevance)."""
-    tokenize = "zh" if bot.tokenizer.name == "jieba" else "13a"
     generic = generic_replies(bot.config.reinforce.dull_replies)
-    context = ConfigContext(references, generic, tokenize, prompts=prompts)
+    context = ConfigContext(references, generic, bleu_tokenize(bot.tokenizer), prompts=prompts)
     return [{name: metric(r, context) for name, metric in CONFIG_METRICS.items()} for r in results]

@@ -21,6 +21,7 @@ import torch
 
 from botframework.config.schema import ReinforceConfig
 from botframework.data.encoding import encode_source
+from botframework.tensors import pad_sequences
 
 if TYPE_CHECKING:
     from botframework.data.corpus import Pair
@@ -119,18 +120,11 @@ def word_perplexity(
         chunk = pairs[start : start + batch_size]
         sources = [encode_source(tokenizer, p.context, max_source_length) for p in chunk]
         targets = [tokenizer.encode(p.reply) + [tokenizer.eos_id] for p in chunk]
+        pad = tokenizer.pad_id
         with torch.no_grad():
-            log_probs = model.sequence_log_probs(*padded(sources, device), *padded(targets, device))
+            log_probs = model.sequence_log_probs(
+                *pad_sequences(sources, pad, device), *pad_sequences(targets, pad, device)
+            )
         nll -= float(log_probs.sum())
         units += sum(len(p.reply.split()) + 1 for p in chunk)
     return math.exp(min(nll / units, 700.0)) if units else math.nan
-
-
-def padded(
-    rows: Sequence[Sequence[int]], device: torch.device | str = "cpu"
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Rows of ids as a zero-padded (N, longest) tensor and their lengths (N,)."""
-    ids = torch.zeros((len(rows), max(map(len, rows))), dtype=torch.long)
-    for index, row in enumerate(rows):
-        ids[index, : len(row)] = torch.tensor(row, dtype=torch.long)
-    return ids.to(device), torch.tensor([len(row) for row in rows], device=device)

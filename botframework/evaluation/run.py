@@ -102,11 +102,7 @@ class EvalRun:
 
     def respond(self, dialogues: list[list[str]]) -> list[Candidate]:
         """The bot's best candidate for each dialogue (an empty one when it has none)."""
-        best: list[Candidate] = []
-        for start in range(0, len(dialogues), BATCH_SIZE):
-            for candidates in self.bot.generate(dialogues[start : start + BATCH_SIZE]):
-                best.append(candidates[0] if candidates else Candidate(token_ids=[], score=0.0))
-        return best
+        return self.bot.best_candidates(dialogues, batch_size=BATCH_SIZE)
 
 
 def training_replies(bot: Bot) -> list[str]:

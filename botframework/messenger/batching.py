@@ -7,7 +7,6 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
 from botframework.decoding.candidate import Candidate
 
@@ -15,14 +14,6 @@ log = logging.getLogger(__name__)
 
 #: ``Bot.generate``'s shape: a batch of dialogues (turns, newest last) -> candidates per dialogue.
 BatchGenerate = Callable[[list[list[str]]], list[list[Candidate]]]
-
-
-@dataclass
-class BatchStats:
-    batches: int = 0
-    items: int = 0
-    seconds: float = 0.0
-    largest: int = 0
 
 
 class Batcher:
@@ -48,7 +39,6 @@ class Batcher:
         self.generate = generate
         self.max_size = max_size
         self.max_wait = max_wait
-        self.stats = BatchStats()
         self.on_batch = on_batch
         self._queue: asyncio.Queue[tuple[list[str], asyncio.Future[list[Candidate]]]] | None = None
         self._worker: asyncio.Task[None] | None = None
@@ -131,9 +121,5 @@ class Batcher:
                 future.set_result(list(candidates))
 
     def _record(self, size: int, seconds: float) -> None:
-        self.stats.batches += 1
-        self.stats.items += size
-        self.stats.seconds += seconds
-        self.stats.largest = max(self.stats.largest, size)
         if self.on_batch is not None:
             self.on_batch(size, seconds)

@@ -8,9 +8,11 @@ from dataclasses import dataclass
 import torch
 
 from botframework.data.encoding import encode_source
+from botframework.data.turns import last_turns
 from botframework.decoding.context import ScoringContext
-from botframework.evaluation.metrics import DEFAULT_DULL_REPLIES, padded
+from botframework.evaluation.metrics import DEFAULT_DULL_REPLIES
 from botframework.model.seq2seq import Seq2Seq
+from botframework.tensors import pad_sequences
 
 
 @dataclass
@@ -51,7 +53,7 @@ class RewardContext(ScoringContext):
 
     def source_turns(self, turns: Sequence[str]) -> list[str]:
         """The last ``context_turns`` of ``turns``: what the model conditions on."""
-        return list(turns[-self.context_turns :])
+        return last_turns(turns, self.context_turns)
 
     def log_likelihood(
         self,
@@ -71,7 +73,8 @@ class RewardContext(ScoringContext):
         target_ids = [tokenizer.encode(text) + [tokenizer.eos_id] for text in targets]
         with torch.no_grad():
             scores = model.sequence_log_probs(
-                *padded(source_ids, device), *padded(target_ids, device)
+                *pad_sequences(source_ids, tokenizer.pad_id, device),
+                *pad_sequences(target_ids, tokenizer.pad_id, device),
             )
         if normalize:
             scores = scores / torch.tensor([len(t) for t in target_ids], device=device)
@@ -87,4 +90,5 @@ class RewardContext(ScoringContext):
             encode_source(self.tokenizer, turns, self.max_source_length) for turns in sources
         ]
         with torch.no_grad():
-            return model.encode(*padded(source_ids, device)).hidden[-1].cpu()
+            padded = pad_sequences(source_ids, self.tokenizer.pad_id, device)
+            return model.encode(*padded).hidden[-1].cpu()

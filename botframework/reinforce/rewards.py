@@ -13,6 +13,7 @@ from botframework.config.loader import ConfigError
 from botframework.config.schema import BotConfig, RewardEntry
 from botframework.data.encoding import encode_source
 from botframework.data.tokenizer import Tokenizer
+from botframework.data.turns import last_turns
 from botframework.model.seq2seq import Seq2Seq
 from botframework.reinforce.context import RewardContext
 
@@ -109,7 +110,7 @@ class RewardScorer:
     ) -> RewardContext:
         """The context of ``reply`` answering the turns ``history`` (the prompt first), scored
         with the replies ``batch_replies`` (see :attr:`RewardContext.batch_replies`)."""
-        turns = list(history)[-self.context_turns :]
+        turns = last_turns(history, self.context_turns)
         ids = encode_source(self.tokenizer, turns, self.max_source_length)
         return RewardContext(
             model=self.judge,

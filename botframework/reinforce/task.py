@@ -14,11 +14,12 @@ from botframework.config.schema import BotConfig, ReinforceConfig
 from botframework.data.corpus import Pair
 from botframework.data.encoding import encode_source, encode_target
 from botframework.data.tokenizer import Tokenizer
-from botframework.evaluation.metrics import padded
+from botframework.data.turns import last_turns
 from botframework.model.seq2seq import Seq2Seq
 from botframework.reinforce.rewards import RewardScorer
 from botframework.reinforce.sampling import SampledReply, sample_tokens
 from botframework.reinforce.simulation import SimulatedDialogue, simulate
+from botframework.tensors import pad_sequences
 
 
 def curriculum_turns(settings: ReinforceConfig, step: int) -> int:
@@ -130,12 +131,12 @@ class ReinforceTask(pl.LightningModule):
     def respond(self, dialogues: list[list[str]]) -> list[SampledReply]:
         """One sampled reply per dialogue, from its last ``context_turns`` turns."""
         sources = [
-            encode_source(self.tokenizer, d[-self.context_turns :], self.max_source_length)
+            encode_source(self.tokenizer, last_turns(d, self.context_turns), self.max_source_length)
             for d in dialogues
         ]
         ids, finished = sample_tokens(
             self.model,
-            *padded(sources, self.device),
+            *self.padded(sources),
             bos_id=self.tokenizer.bos_id,
             eos_id=self.tokenizer.eos_id,
             max_length=self.max_length,
@@ -171,8 +172,8 @@ class ReinforceTask(pl.LightningModule):
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """The REINFORCE loss, the learned baseline's squared error (0 for the running mean) and
         the mean log-probability ratio of the actions to the starting model (their KL estimate)."""
-        sources = padded([a.reply.source_ids for a in actions], self.device)
-        targets = padded([a.reply.target_ids for a in actions], self.device)
+        sources = self.padded([a.reply.source_ids for a in actions])
+        targets = self.padded([a.reply.target_ids for a in actions])
         returns = torch.tensor([a.ret for a in actions], device=self.device)
         turns = torch.tensor([a.turn for a in actions], device=self.device)
         log_probs = self.model.sequence_log_probs(*sources, *targets)
@@ -214,9 +215,13 @@ class ReinforceTask(pl.LightningModule):
         sources = [encode_source(self.tokenizer, p.context, self.max_source_length) for p in batch]
         targets = [encode_target(self.tokenizer, p.reply, self.max_target_length) for p in batch]
         log_probs = self.model.sequence_log_probs(
-            *padded(sources, self.device), *padded(targets, self.device)
+            *self.padded(sources), *self.padded(targets)
         )
         return -log_probs.sum() / sum(map(len, targets))
+
+    def padded(self, rows: Sequence[Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+        """``rows`` of ids padded into a batch on the model's device, with their lengths."""
+        return pad_sequences(rows, self.tokenizer.pad_id, self.device)
 
     def log_step(
         self,

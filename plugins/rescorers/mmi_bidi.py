@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import math
 
-import torch
-
-from botframework import Candidate, CandidateRescorer, ConfigError, ScoringContext, hookimpl
+from botframework import (
+    Candidate,
+    CandidateRescorer,
+    ConfigError,
+    ScoringContext,
+    hookimpl,
+    pad_sequences,
+)
 
 
 class BidirectionalMMI(CandidateRescorer):
@@ -39,7 +44,10 @@ class BidirectionalMMI(CandidateRescorer):
         eos = ctx.tokenizer.eos_id
         replies = [c.token_ids or [eos] for _, c in flat]  # an empty reply is a lone EOS source
         prompts = [self._prompt_ids(ctx, row) + [eos] for row, _ in flat]
-        backward = reverse.sequence_log_probs(*_padded(replies), *_padded(prompts)).tolist()
+        pad = ctx.tokenizer.pad_id
+        backward = reverse.sequence_log_probs(
+            *pad_sequences(replies, pad), *pad_sequences(prompts, pad)
+        ).tolist()
         amounts = iter(
             self.weight * (back - c.scores.get("model", 0.0))
             + self.length_weight * len(c.token_ids)
@@ -57,13 +65,6 @@ class BidirectionalMMI(CandidateRescorer):
 
 def _finite(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _padded(rows: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
-    ids = torch.zeros((len(rows), max(map(len, rows))), dtype=torch.long)
-    for index, row in enumerate(rows):
-        ids[index, : len(row)] = torch.tensor(row)
-    return ids, torch.tensor([len(row) for row in rows])
 
 
 @hookimpl

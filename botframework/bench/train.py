@@ -7,8 +7,8 @@ on synthetic random batches, for the model section of a bot YAML at several voca
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from functools import partial
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pytorch_lightning as pl
@@ -22,6 +22,23 @@ from botframework.training.task import Seq2SeqTask, build_optimizer
 #: The floors the benchmark reports against (stretch goals, not assertions).
 SAMPLED_SPEEDUP_FLOOR = 4.0
 LIGHTNING_RATIO_FLOOR = 0.8
+
+
+@dataclass(frozen=True)
+class Workload:
+    """What one measurement trains: a model section, its vocabulary, batches and step counts."""
+
+    config: BotConfig
+    vocab_size: int
+    batches: list[Batch]
+    steps: int
+    warmup: int
+    device: torch.device
+
+    def schedule(self) -> list[Batch]:
+        """The batches of every step in order, the ``warmup`` untimed ones first."""
+        count = self.warmup + self.steps
+        return [self.batches[index % len(self.batches)] for index in range(count)]
 
 
 def run_train_benchmark(
@@ -55,18 +72,20 @@ def run_train_benchmark(
     }
     for vocab_size in vocab_sizes:
         batches = synthetic_batches(vocab_size, batch_size, lengths, count=4, seed=seed)
-        full, sampled = _with_samples(config, 0), _with_samples(config, num_samples)
-        measurements = {
-            "plain_full_softmax": partial(plain_loop, full),
-            f"plain_sampled_{num_samples}": partial(plain_loop, sampled),
-            f"lightning_sampled_{num_samples}": partial(lightning_loop, sampled),
+        full, sampled = (
+            Workload(_with_samples(config, samples), vocab_size, batches, steps, warmup, device)
+            for samples in (0, num_samples)
+        )
+        measurements: dict[str, tuple[Callable[[Workload], float], Workload]] = {
+            "plain_full_softmax": (plain_loop, full),
+            f"plain_sampled_{num_samples}": (plain_loop, sampled),
+            f"lightning_sampled_{num_samples}": (lightning_loop, sampled),
         }
         row = {name: 0.0 for name in measurements}
         # Best of interleaved rounds: other work on the machine only ever slows a run down.
         for _ in range(rounds):
-            for name, measure in measurements.items():
-                speed = measure(vocab_size, batches, steps, warmup, device)
-                row[name] = max(row[name], speed)
+            for name, (measure, workload) in measurements.items():
+                row[name] = max(row[name], measure(workload))
         row["sampled_speedup"] = row[f"plain_sampled_{num_samples}"] / row["plain_full_softmax"]
         row["lightning_vs_plain"] = (
             row[f"lightning_sampled_{num_samples}"] / row[f"plain_sampled_{num_samples}"]
@@ -91,57 +110,41 @@ def synthetic_batches(
     ]
 
 
-def plain_loop(
-    config: BotConfig,
-    vocab_size: int,
-    batches: list[Batch],
-    steps: int,
-    warmup: int,
-    device: torch.device,
-) -> float:
+def plain_loop(work: Workload) -> float:
     """Tokens/s of a hand-written loop doing what :class:`Seq2SeqTask` does in training."""
     torch.manual_seed(0)
-    task = Seq2SeqTask(config, vocab_size).to(device)
-    optimizer = build_optimizer(
-        task.parameters(), config.training.optimizer, config.training.learning_rate
-    )
-    clip = config.training.gradient_clip
+    task = Seq2SeqTask(work.config, work.vocab_size).to(work.device)
+    training = work.config.training
+    optimizer = build_optimizer(task.parameters(), training.optimizer, training.learning_rate)
     tokens, started = 0, 0.0
-    for index in range(warmup + steps):
-        if index == warmup:
-            _synchronize(device)
+    for index, batch in enumerate(work.schedule()):
+        if index == work.warmup:
+            _synchronize(work.device)
             started = time.perf_counter()
-        batch = batches[index % len(batches)].to(device)
+        batch = batch.to(work.device)
         features, targets = task.target_features(batch)
         output = task.model.output
         loss = task.training_loss(features, targets, output.weight, output.bias)
         optimizer.zero_grad()
         loss.backward()
-        if clip:
-            torch.nn.utils.clip_grad_norm_(task.parameters(), clip)
+        if training.gradient_clip:
+            torch.nn.utils.clip_grad_norm_(task.parameters(), training.gradient_clip)
         optimizer.step()
-        if index >= warmup:
+        if index >= work.warmup:
             tokens += int(batch.target_lengths.sum())
-    _synchronize(device)
+    _synchronize(work.device)
     return tokens / (time.perf_counter() - started)
 
 
-def lightning_loop(
-    config: BotConfig,
-    vocab_size: int,
-    batches: list[Batch],
-    steps: int,
-    warmup: int,
-    device: torch.device,
-) -> float:
+def lightning_loop(work: Workload) -> float:
     """Tokens/s of ``Trainer.fit`` on :class:`Seq2SeqTask`, timed after ``warmup`` steps."""
     torch.manual_seed(0)
-    timer = _StepTimer(warmup, device)
+    timer = _StepTimer(work.warmup, work.device)
     trainer = pl.Trainer(
-        accelerator=device.type,
+        accelerator=work.device.type,
         devices=1,
-        max_steps=warmup + steps,
-        gradient_clip_val=config.training.gradient_clip or None,
+        max_steps=work.warmup + work.steps,
+        gradient_clip_val=work.config.training.gradient_clip or None,
         logger=False,
         enable_checkpointing=False,
         enable_progress_bar=False,
@@ -150,9 +153,8 @@ def lightning_loop(
         num_sanity_val_steps=0,
         callbacks=[timer],
     )
-    data = [batches[index % len(batches)] for index in range(warmup + steps)]
-    loader = DataLoader(data, batch_size=None, shuffle=False)
-    trainer.fit(Seq2SeqTask(config, vocab_size), train_dataloaders=loader)
+    loader = DataLoader(work.schedule(), batch_size=None, shuffle=False)
+    trainer.fit(Seq2SeqTask(work.config, work.vocab_size), train_dataloaders=loader)
     return timer.tokens / timer.seconds
 
 

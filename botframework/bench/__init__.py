@@ -1,0 +1,1 @@
+"""Benchmark code behind ``botframework bench`` and the scripts in benchmarks/."""
