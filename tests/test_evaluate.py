@@ -25,13 +25,13 @@ from botframework.evaluation.configs import (
     generic_rate,
     special_token_rate,
 )
-from botframework.evaluation.metrics import (
+from botframework.evaluation.metrics import word_perplexity
+from botframework.text import (
     DEFAULT_DULL_REPLIES,
     distinct_n,
     dull_rate,
     generic_replies,
     is_dull,
-    word_perplexity,
 )
 from botframework.model.seq2seq import Seq2Seq
 from botframework_plugins.tokenizers.word import WordTokenizer

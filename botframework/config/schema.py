@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
 
+from botframework.text import DEFAULT_DULL_REPLIES
 
 
 class Section(BaseModel):
@@ -145,16 +146,7 @@ class ReinforceConfig(Section):
     max_turns: PositiveInt = Field(5, description="generated turns at its end (and eval's cap)")
     turns_every: PositiveInt = Field(200, description="steps before the curriculum adds a turn")
     dull_replies: list[str] = Field(
-        default_factory=lambda: [
-            "i don't know what you are talking about",
-            "i don't know",
-            "i have no idea",
-            "i'm not sure",
-            "i don't know what you mean",
-            "i don't think so",
-            "you don't know",
-            "i'm not sure what you are talking about",
-        ],
+        default_factory=lambda: list(DEFAULT_DULL_REPLIES),
         min_length=1,
         description="the one dull/generic reply list of RL and of eval's dull-reply rate",
     )

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from botframework.decoding.settings import set_decoding
 from botframework.config.schema import BotConfig, NamedPart
 from botframework.data.tokenizer import SPECIAL_TOKENS
-from botframework.evaluation.metrics import distinct_n, dull_rate, generic_replies
+from botframework.text import distinct_n, dull_rate, generic_replies
 
 if TYPE_CHECKING:
     from botframework.bot import Bot

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from botframework.evaluation.bigram import bigram_word_perplexity
-from botframework.evaluation.metrics import distinct_n, dull_rate
+from botframework.text import distinct_n, dull_rate
 from botframework.evaluation.run import EvalRun
 from botframework.hookspecs import hookimpl
 

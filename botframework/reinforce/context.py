@@ -9,7 +9,8 @@ import torch
 
 from botframework.data.encoding import encode_source
 from botframework.decoding.context import ScoringContext
-from botframework.evaluation.metrics import DEFAULT_DULL_REPLIES, padded
+from botframework.tensors import pad_sequences
+from botframework.text import DEFAULT_DULL_REPLIES
 from botframework.model.seq2seq import Seq2Seq
 
 
@@ -66,7 +67,7 @@ class RewardContext(ScoringContext):
         target_ids = [tokenizer.encode(text) + [tokenizer.eos_id] for text in targets]
         with torch.no_grad():
             scores = model.sequence_log_probs(
-                *padded(source_ids, device), *padded(target_ids, device)
+                *pad_sequences(source_ids, device), *pad_sequences(target_ids, device)
             )
         if normalize:
             scores = scores / torch.tensor([len(t) for t in target_ids], device=device)
@@ -82,4 +83,4 @@ class RewardContext(ScoringContext):
             encode_source(self.tokenizer, turns, self.max_source_length) for turns in sources
         ]
         with torch.no_grad():
-            return model.encode(*padded(source_ids, device)).hidden[-1].cpu()
+            return model.encode(*pad_sequences(source_ids, device)).hidden[-1].cpu()

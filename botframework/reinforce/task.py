@@ -14,7 +14,7 @@ from botframework.config.schema import BotConfig, ReinforceConfig
 from botframework.data.corpus import Pair
 from botframework.data.encoding import encode_source, encode_target
 from botframework.data.tokenizer import Tokenizer
-from botframework.evaluation.metrics import padded
+from botframework.tensors import pad_sequences
 from botframework.model.seq2seq import Seq2Seq
 from botframework.reinforce.rewards import RewardScorer
 from botframework.reinforce.sampling import SampledReply, sample_tokens
@@ -135,7 +135,7 @@ class ReinforceTask(pl.LightningModule):
         ]
         ids, finished = sample_tokens(
             self.model,
-            *padded(sources, self.device),
+            *pad_sequences(sources, self.device),
             bos_id=self.tokenizer.bos_id,
             eos_id=self.tokenizer.eos_id,
             max_length=self.max_length,
@@ -169,8 +169,8 @@ class ReinforceTask(pl.LightningModule):
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """The REINFORCE loss, the learned baseline's squared error (0 for the running mean) and
         the mean log-probability ratio of the actions to the starting model (their KL estimate)."""
-        sources = padded([a.reply.source_ids for a in actions], self.device)
-        targets = padded([a.reply.target_ids for a in actions], self.device)
+        sources = pad_sequences([a.reply.source_ids for a in actions], self.device)
+        targets = pad_sequences([a.reply.target_ids for a in actions], self.device)
         returns = torch.tensor([a.ret for a in actions], device=self.device)
         turns = torch.tensor([a.turn for a in actions], device=self.device)
         log_probs = self.model.sequence_log_probs(*sources, *targets)
@@ -212,7 +212,7 @@ class ReinforceTask(pl.LightningModule):
         sources = [encode_source(self.tokenizer, p.context, self.max_source_length) for p in batch]
         targets = [encode_target(self.tokenizer, p.reply, self.max_target_length) for p in batch]
         log_probs = self.model.sequence_log_probs(
-            *padded(sources, self.device), *padded(targets, self.device)
+            *pad_sequences(sources, self.device), *pad_sequences(targets, self.device)
         )
         return -log_probs.sum() / sum(map(len, targets))
 
