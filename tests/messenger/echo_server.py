@@ -16,7 +16,7 @@ from botframework import hookspecs
 from botframework.config.schema import ChannelConfig
 from botframework.decoding.candidate import Candidate
 from botframework.messenger import ServedBot, ServerSettings
-from botframework.messenger.command import run_server
+from botframework.cli.serve import run_server
 
 
 def main() -> None:
