@@ -34,6 +34,7 @@ if TYPE_CHECKING:
         apply_step_rescorers,
     )
     from botframework.evaluation.run import EvalRun
+    from botframework.messenger.send_api import AiohttpTransport
     from botframework.pipeline import Conversation, Event, IncomingMessage, MessagePipeline, Reply
     from botframework.reinforce.context import RewardContext
     from botframework.reinforce.simulation import SimulatedDialogue
@@ -67,6 +68,7 @@ _LAZY: dict[str, str] = {
     "Reply": "botframework.pipeline",
     "RewardContext": "botframework.reinforce.context",
     "SimulatedDialogue": "botframework.reinforce.simulation",
+    "AiohttpTransport": "botframework.messenger.send_api",
     "pad_sequences": "botframework.tensors",
     "DEFAULT_DULL_REPLIES": "botframework.text",
     "distinct_n": "botframework.text",

@@ -89,6 +89,19 @@ def register_reward_rules(register: Register) -> None:
 
 
 @hookspec
+def register_transports(register: Register) -> None:
+    """Add Send API transports under the names a bot YAML uses in ``channel.transport``.
+
+    Called when the Messenger server starts (and by ``messenger-profile``), with the plugins of the
+    first served bot. ``register(name, cls)`` takes a class built as
+    ``cls(graph_api_url, app_secret=..., timeout=...)`` with two coroutine methods:
+    ``post(path, access_token, payload)``, which returns an object with ``status`` and ``body``
+    (the JSON answer) or raises ``ConnectionError`` when no answer came back, and ``close()``.
+    The built-in ones are ``aiohttp`` (the default) and ``pymessenger``. Returns nothing.
+    """
+
+
+@hookspec
 def register_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add sub-commands to the ``botframework`` command line.
 

@@ -72,10 +72,11 @@ def echo_bot(
     **channel: Any,
 ) -> ServedBot:
     from botframework_plugins.pipeline import blocklist
+    from botframework_plugins.transports import aiohttp_send, pymessenger_send
 
     return ServedBot(
         name,
-        hook_with(blocklist, *plugins),
+        hook_with(blocklist, aiohttp_send, pymessenger_send, *plugins),
         model or EchoModel(),
         ChannelConfig(**{**FAST_CHANNEL, **channel}),
         privacy_policy=channel.get("privacy_policy"),
