@@ -89,6 +89,18 @@ def register_reward_rules(register: Register) -> None:
 
 
 @hookspec
+def register_settings(register: Register) -> None:
+    """Declare a section of the bot YAML's ``settings`` for this plugin's own options.
+
+    Called once when a bot's plugins are loaded. ``register(section, model)`` takes a section name
+    and a pydantic model class; ``settings.<section>`` in the YAML is validated with it (an absent
+    section gets the model's defaults), with the same error messages as the core schema, and a
+    section no plugin registers is an error. Hooks read the validated model with
+    :meth:`botframework.Conversation.settings`. Returns nothing.
+    """
+
+
+@hookspec
 def register_transports(register: Register) -> None:
     """Add Send API transports under the names a bot YAML uses in ``channel.transport``.
 

@@ -214,8 +214,6 @@ class ChannelConfig(Section):
     )
     privacy_policy: str | None = Field(None, description="privacy-policy text served at /privacy")
     privacy_policy_file: str | None = Field(None, description="or a file, relative to the YAML")
-    blocklist: list[str] = Field(default_factory=list, description="words that veto a reply")
-    blocklist_fallback: str | None = "Let's talk about something else."
     page_id: str | None = Field(None, pattern=r"^[0-9]+$", description="routes webhook entries")
     page_token_env: str = Field("MESSENGER_PAGE_ACCESS_TOKEN", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     transport: str = Field(
@@ -242,8 +240,6 @@ class ChannelConfig(Section):
     def _check(self) -> ChannelConfig:
         if self.privacy_policy is not None and self.privacy_policy_file is not None:
             raise ValueError("set privacy_policy or privacy_policy_file, not both")
-        if any(not word.strip() for word in self.blocklist):
-            raise ValueError("blocklist words must be non-empty")
         if self.retry_max_delay_s < self.retry_base_delay_s:
             raise ValueError("retry_max_delay_s must be at least retry_base_delay_s")
         return self
@@ -262,3 +258,7 @@ class BotConfig(Section):
     reinforce: ReinforceConfig = Field(default_factory=ReinforceConfig)
     plugins: PluginsConfig = Field(default_factory=PluginsConfig)
     channel: ChannelConfig = Field(default_factory=ChannelConfig)
+    settings: dict[str, Any] = Field(
+        default_factory=dict,
+        description="plugins' own sections (register_settings), validated when plugins load",
+    )
