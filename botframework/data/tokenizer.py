@@ -19,6 +19,9 @@ class Tokenizer:
     """
 
     name: ClassVar[str] = ""
+    #: The sacrebleu tokenizer that cuts this tokenizer's text into words for BLEU ("zh" for text
+    #: written without spaces).
+    bleu_tokenize: ClassVar[str] = "13a"
     pad_id, bos_id, eos_id, unk_id, sep_id = range(len(SPECIAL_TOKENS))
 
     def __init__(self, **options: object) -> None:
@@ -47,3 +50,8 @@ class Tokenizer:
     def normalize(self, text: str) -> str:
         """The text as this tokenizer sees it (for word-level metrics); identity by default."""
         return text
+
+    def reply_words(self, text: str) -> list[str]:
+        """The words of a decoded reply as word-level metrics count them (distinct-n, average
+        length); whitespace-separated by default."""
+        return text.split()

@@ -3,7 +3,7 @@ bonus and MMI-bidi do to one checkpoint's replies.
 
 Each configuration edits the bot's YAML ``decoding`` section (other rescorers, e.g. ``no_unknown``,
 stay). The anti-LM, length-bonus and MMI-bidi arguments are the YAML's when it lists that rescorer,
-else :data:`DEFAULT_ARGS`.
+else the rescorer's own defaults.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from botframework.decoding.settings import set_decoding
+from botframework.decoding.settings import rescorer_args, set_decoding
 from botframework.config.schema import BotConfig, NamedPart
 from botframework.data.tokenizer import SPECIAL_TOKENS
 from botframework.text import distinct_n, dull_rate, generic_replies
@@ -24,12 +24,6 @@ if TYPE_CHECKING:
     from botframework.bot import Bot
 
 BEAM_SIZE = 10
-#: Rescorer arguments used when the YAML does not list that rescorer.
-DEFAULT_ARGS: dict[str, dict[str, float]] = {
-    "antilm": {"weight": 0.3, "first_tokens": 3},
-    "length_bonus": {"weight": 0.5},
-    "mmi_bidi": {"weight": 0.5},
-}
 #: Configuration names, each adding a step to the one before (greedy stands alone).
 CONFIGS: dict[str, str] = {
     "greedy": "greedy",
@@ -81,17 +75,9 @@ def decoding_config(config: BotConfig, name: str) -> BotConfig:
     rescorers = [r for r in decoding.rescorers if r.name != "mmi_bidi"]
     for step in used[1:]:
         rescorer = _ADDED[step]
-        rescorers.append(NamedPart(name=rescorer, args=yaml_args(config, rescorer)))
+        rescorers.append(NamedPart(name=rescorer, args=rescorer_args(config, rescorer)))
     decoding.rescorers = rescorers
     return stripped.model_copy(update={"decoding": decoding})
-
-
-def yaml_args(config: BotConfig, rescorer: str) -> dict:
-    """The YAML's arguments of ``rescorer`` when it lists it, else :data:`DEFAULT_ARGS`."""
-    for entry in config.decoding.rescorers:
-        if entry.name == rescorer:
-            return dict(entry.args)
-    return dict(DEFAULT_ARGS[rescorer])
 
 
 def decode_configs(bot: Bot, prompts: list[list[str]], names: Sequence[str]) -> list[ConfigResult]:
@@ -117,20 +103,22 @@ class ConfigContext:
     generic_replies: list[str]
     bleu_tokenize: str = "13a"
     default_generic_replies: list[str] = field(default_factory=generic_replies)
+    #: How a reply is cut into words: the bot's tokenizer's :meth:`~botframework.Tokenizer.reply_words`.
+    words: Callable[[str], list[str]] = str.split
 
 
 def distinct_1(result: ConfigResult, context: ConfigContext) -> float:
-    return distinct_n(result.replies, 1)
+    return distinct_n(result.replies, 1, context.words)
 
 
 def distinct_2(result: ConfigResult, context: ConfigContext) -> float:
-    return distinct_n(result.replies, 2)
+    return distinct_n(result.replies, 2, context.words)
 
 
 def average_length(result: ConfigResult, context: ConfigContext) -> float:
-    """Whitespace-separated words per reply."""
+    """Words per reply, as the bot's tokenizer counts them."""
     replies = result.replies
-    return sum(len(r.split()) for r in replies) / len(replies) if replies else 0.0
+    return sum(len(context.words(r)) for r in replies) / len(replies) if replies else 0.0
 
 
 def generic_rate(result: ConfigResult, context: ConfigContext) -> float:
@@ -196,7 +184,9 @@ def measure_configs(
     bot: Bot, results: Sequence[ConfigResult], references: list[str] | None
 ) -> list[dict[str, float]]:
     """Every metric of :data:`CONFIG_METRICS` for every configuration."""
-    tokenize = "zh" if bot.tokenizer.name == "jieba" else "13a"
     generic = generic_replies(bot.config.reinforce.dull_replies)
-    context = ConfigContext(references, generic, tokenize)
+    tokenizer = bot.tokenizer
+    context = ConfigContext(
+        references, generic, tokenizer.bleu_tokenize, words=tokenizer.reply_words
+    )
     return [{name: metric(r, context) for name, metric in CONFIG_METRICS.items()} for r in results]
