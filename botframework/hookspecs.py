@@ -84,7 +84,9 @@ def register_reward_rules(register: Register) -> None:
     Called once when a bot is loaded. ``register(name, cls)`` takes a class built with the YAML
     entry's arguments (except ``weight``) and called as ``rule(ctx) -> float`` with a
     :class:`botframework.RewardContext` (a :class:`botframework.ScoringContext` whose ``reply``
-    and ``dialogue`` are set, with scoring helpers). Returns nothing.
+    and ``dialogue`` are set, with scoring helpers). A rule may set ``required_models`` (names
+    of ``ctx.extra_models`` it needs, e.g. ``("reverse",)``, checked before RL starts) and
+    ``required_models_hint`` (how a user does without them, added to that error). Returns nothing.
     """
 
 
