@@ -4,7 +4,8 @@ A plugin declares a section with the ``register_settings`` hook, ``register("blo
 BlocklistSettings)`` (a pydantic model); the bot YAML sets it under ``settings: {blocklist: ...}``.
 Every registered section is validated when the bot's plugins load (an absent one gets its model's
 defaults), with the same error messages as the core schema; a section no plugin registered is an
-error, and so is a key its model does not declare. Hooks read the validated model with ``conversation.settings("blocklist")``.
+error, and so is a key its model does not declare. Hooks read the validated model with
+``conversation.settings("blocklist")``.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ def collect_settings_models(hook: pluggy.HookRelay) -> PartRegistry:
     hook.register_settings(register=models.register)
     for name, model in models.factories.items():
         if not (isinstance(model, type) and issubclass(model, BaseModel)):
-            raise ConfigError(f"settings section {name!r}: a plugin registered {model!r}, "
-                              "not a pydantic model class")
+            raise ConfigError(
+                f"settings section {name!r}: a plugin registered {model!r}, not a pydantic model"
+            )
     return models
 
 
@@ -48,7 +50,8 @@ def validate_settings(
     sections, problems = {}, []
     for name, model in sorted(models.items()):
         value = {} if raw.get(name) is None else raw[name]
-        problems += [f"{path}: settings.{name}.{key}: unknown key" for key in _unknown(model, value)]
+        unknown_keys = _unknown(model, value)
+        problems += [f"{path}: settings.{name}.{key}: unknown key" for key in unknown_keys]
         try:
             sections[name] = model.model_validate(value)
         except ValidationError as error:
@@ -61,7 +64,7 @@ def validate_settings(
 
 
 def _unknown(model: type[BaseModel], value: object) -> list[str]:
-    """Keys the model does not declare (pydantic would ignore them silently unless it allows them)."""
+    """Keys the model does not declare (pydantic would drop them silently unless it allows them)."""
     if not isinstance(value, Mapping) or model.model_config.get("extra") == "allow":
         return []
     known = {name for name in model.model_fields}

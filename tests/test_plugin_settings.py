@@ -50,7 +50,8 @@ def load(tmp_path: Path, yaml: str) -> LoadedPlugins:
 
 
 def test_a_plugin_reads_its_own_validated_section(greeter: str, tiny_bot_yaml: Path) -> None:
-    overrides = [f"plugins.load=[{greeter}]", "settings.greeter.text=Howdy", "settings.greeter.times=2"]
+    overrides = [f"plugins.load=[{greeter}]", "settings.greeter.text=Howdy"]
+    overrides.append("settings.greeter.times=2")
     bot = Bot.load(tiny_bot_yaml, overrides)
     assert bot.settings["greeter"].times == 2
     assert bot.reply("greet me") == "Howdy Howdy"

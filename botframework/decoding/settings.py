@@ -18,7 +18,7 @@ SHORTHAND_RESCORERS: dict[str, str] = {"antilm": "antilm", "n_bonus": "length_bo
 
 
 def rescorer_args(config: BotConfig, rescorer: str) -> dict[str, Any]:
-    """The arguments the YAML gives ``rescorer`` when it lists it, else none (its defaults apply)."""
+    """The arguments the YAML gives ``rescorer`` if it lists it, else none (its defaults apply)."""
     for entry in config.decoding.rescorers:
         if entry.name == rescorer:
             return dict(entry.args)

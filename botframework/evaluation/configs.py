@@ -103,7 +103,7 @@ class ConfigContext:
     generic_replies: list[str]
     bleu_tokenize: str = "13a"
     default_generic_replies: list[str] = field(default_factory=generic_replies)
-    #: How a reply is cut into words: the bot's tokenizer's :meth:`~botframework.Tokenizer.reply_words`.
+    #: How a reply is cut into words (the bot's :meth:`~botframework.Tokenizer.reply_words`).
     words: Callable[[str], list[str]] = str.split
 
 

@@ -1,4 +1,4 @@
-"""The default Send API transport, ``channel.transport: aiohttp``: one ``aiohttp`` client session."""
+"""The default Send API transport (``channel.transport: aiohttp``): one aiohttp client session."""
 
 from __future__ import annotations
 

@@ -1,0 +1,35 @@
+"""Every hook spec has at least one implementation that the test suite exercises.
+
+Runs last (see tests/hook_coverage.py) and only when the whole suite runs: a subset of the tests
+exercises a subset of the hooks.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from botframework import hookspecs
+from tests.hook_coverage import HOOKS_CALLED, whole_suite
+
+
+def hook_specs() -> set[str]:
+    return {
+        name
+        for name, value in vars(hookspecs).items()
+        if callable(value) and hasattr(value, f"{hookspecs.PROJECT_NAME}_spec")
+    }
+
+
+def test_every_hook_spec_is_exercised_by_the_suite(request: pytest.FixtureRequest) -> None:
+    if not whole_suite(request.session):
+        pytest.skip("checked only when the whole suite runs")
+    missing = sorted(hook_specs() - HOOKS_CALLED)
+    assert not missing, f"no test calls an implementation of: {', '.join(missing)}"
+
+
+def test_the_recorder_sees_hook_calls(record_hook_calls: set[str]) -> None:
+    from botframework.plugins import build_plugin_manager, collect_parts
+
+    record_hook_calls.discard("register_decoders")
+    collect_parts(build_plugin_manager(entry_points=False))
+    assert "register_decoders" in record_hook_calls
