@@ -11,15 +11,19 @@ from botframework.cli import main
 from tests.conftest import write_bot_yaml
 
 
+def tiny_bench(path: Path) -> list[str]:
+    """``bench decode`` of the YAML's model with random weights, on tiny inputs."""
+    argv = ["bench", "decode", str(path), "--random-weights", "--inputs", "2"]
+    argv += ["--seed-style-inputs", "1", "--beam-size", "2", "--batch-size", "2"]
+    return argv + ["--input-length", "3", "--reply-length", "3", "--threads", "1"]
+
+
 def test_bench_decode_times_the_yamls_anti_lm_with_random_weights(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     extra = "  rescorers:\n    - {name: antilm, weight: 0.9, first_tokens: 2}\n"
     path = write_bot_yaml(tmp_path, extra=extra)
-    argv = ["bench", "decode", str(path), "--random-weights", "--inputs", "2"]
-    argv += ["--seed-style-inputs", "1", "--beam-size", "2", "--batch-size", "2"]
-    argv += ["--input-length", "3", "--reply-length", "3", "--threads", "1"]
-    assert main(argv) == 0
+    assert main(tiny_bench(path)) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["model"].startswith("random weights")
     assert result["antilm"] == {"weight": 0.9, "first_tokens": 2}
@@ -46,10 +50,7 @@ def test_bench_decode_uses_the_rescorer_a_plugin_registers_as_antilm(
     monkeypatch.syspath_prepend(str(tmp_path))
     extra = "plugins:\n  load: [my_antilm]\n  block: [rescorers.antilm]\n"
     path = write_bot_yaml(tmp_path, extra=extra)
-    argv = ["bench", "decode", str(path), "--random-weights", "--inputs", "2"]
-    argv += ["--seed-style-inputs", "1", "--beam-size", "2", "--batch-size", "2"]
-    argv += ["--input-length", "3", "--reply-length", "3", "--threads", "1"]
-    assert main(argv) == 0
+    assert main(tiny_bench(path)) == 0
     import sys
 
     assert sys.modules.pop("my_antilm").Mine.calls > 0

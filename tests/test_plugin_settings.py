@@ -92,6 +92,19 @@ def test_the_blocklist_is_no_longer_a_core_channel_key(tmp_path: Path) -> None:
 
 
 def test_the_blocklist_vetoes_python_api_replies(tiny_bot_yaml: Path) -> None:
-    bot = Bot.load(tiny_bot_yaml, ["settings.blocklist.words=[HELLO]", "settings.blocklist.fallback=Shh."])
+    overrides = ["settings.blocklist.words=[HELLO]", "settings.blocklist.fallback=Shh."]
+    bot = Bot.load(tiny_bot_yaml, overrides)
     assert bot.reply("hi") == "Shh."
     assert bot.reply("good night") == "sleep well"
+
+
+def test_the_plugins_command_lists_settings_sections_and_transports(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from botframework.cli import main
+
+    assert main(["plugins"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "settings sections: blocklist" in lines
+    assert "transports: aiohttp, pymessenger" in lines
+    assert "pipeline.blocklist: postprocess_reply, register_settings" in lines
