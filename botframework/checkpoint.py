@@ -16,7 +16,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
-from botframework.config.schema import BotConfig
+from botframework.config.schema import BotConfig, stored_config
 from botframework.data.tokenizer import Tokenizer
 from botframework.version import CHECKPOINT_FORMAT_VERSION, __version__
 
@@ -87,7 +87,7 @@ def load_checkpoint(path: Path) -> Checkpoint:
     state_dict = {k: v.float() if v.is_floating_point() else v for k, v in state_dict.items()}
     return Checkpoint(
         state_dict=state_dict,
-        config=BotConfig.model_validate(json.loads(metadata["config"])),
+        config=stored_config(json.loads(metadata["config"])),
         tokenizer_name=metadata["tokenizer_name"],
         tokenizer_json=metadata["tokenizer"],
         step=int(metadata.get("step", "0")),

@@ -104,3 +104,16 @@ def test_not_yaml_and_missing_file(tmp_path: Path) -> None:
 def test_shipped_bots_load(name: str) -> None:
     definition = load_definition(REPO / "bots" / f"{name}.yaml")
     assert definition.config.name == name
+
+
+def test_a_checkpoints_config_with_keys_since_moved_to_a_plugin_still_loads() -> None:
+    from botframework.config.schema import BotConfig, stored_config
+
+    stored = BotConfig(name="old").model_dump()
+    stored["channel"]["blocklist"] = ["rude"]  # the core schema's key before settings.blocklist
+    stored["channel"]["blocklist_fallback"] = "Let's talk about something else."
+    config = stored_config(stored)
+    assert config == BotConfig(name="old") and stored["channel"]["blocklist"] == ["rude"]
+    stored["model"]["hidden_size"] = "big"
+    with pytest.raises(ValueError, match="hidden_size"):
+        stored_config(stored)

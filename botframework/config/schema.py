@@ -13,9 +13,10 @@ antilm, n_bonus] -> ``decoding``; GPU memory fraction [gpu_usage] -> ``training.
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
 
 from botframework.text import DEFAULT_DULL_REPLIES
 
@@ -243,6 +244,29 @@ class ChannelConfig(Section):
         if self.retry_max_delay_s < self.retry_base_delay_s:
             raise ValueError("retry_max_delay_s must be at least retry_base_delay_s")
         return self
+
+
+def stored_config(data: dict[str, Any]) -> BotConfig:
+    """The configuration a checkpoint stored; keys this schema no longer has are dropped.
+
+    A checkpoint keeps the whole YAML it was trained with; keys later moved out of the core schema
+    (``channel.blocklist`` went to the blocklist plugin's ``settings.blocklist``) cannot change the
+    trained model, so they must not make it unloadable.
+    """
+    try:
+        return BotConfig.model_validate(data)
+    except ValidationError as error:
+        problems = error.errors()
+        if any(problem["type"] != "extra_forbidden" for problem in problems):
+            raise
+    pruned = copy.deepcopy(data)
+    for problem in problems:
+        *parents, key = problem["loc"]
+        node: Any = pruned
+        for part in parents:
+            node = node[part]
+        del node[key]
+    return BotConfig.model_validate(pruned)
 
 
 class BotConfig(Section):
