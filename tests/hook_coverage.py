@@ -1,4 +1,4 @@
-"""Which hooks the test session calls with at least one implementation registered.
+"""Which hooks have an implementation that the test session calls.
 
 tests/conftest.py imports the fixture and the collection hook from here;
 tests/test_hook_coverage.py, moved to the end of the session, asserts that every hook spec was
@@ -7,13 +7,16 @@ exercised when the whole suite runs (as datasette checks that every plugin hook 
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pluggy
 import pytest
 
-#: Hook names called while an implementation was registered, during this session.
+#: Names of the hooks one of whose implementations ran during this session.
 HOOKS_CALLED: set[str] = set()
 LAST_TEST = "test_hook_coverage.py::test_every_hook_spec_is_exercised_by_the_suite"
 TESTS = Path(__file__).resolve().parent
@@ -21,16 +24,31 @@ TESTS = Path(__file__).resolve().parent
 
 @pytest.fixture(scope="session", autouse=True)
 def record_hook_calls() -> Iterator[set[str]]:
-    """Record every hook called on any plugin manager (the core's or a test's own)."""
-    call = pluggy.HookCaller.__call__
+    """Record the hook of every implementation that runs, on any plugin manager (the core's or a
+    test's own), called by pluggy or directly by the core (``eval`` calls each plugin's
+    ``register_eval_metrics`` itself, to keep the plugins' order)."""
+    init = pluggy.HookImpl.__init__
 
-    def recording(self: pluggy.HookCaller, **kwargs: object) -> object:
-        if self.get_hookimpls():
-            HOOKS_CALLED.add(self.name)
-        return call(self, **kwargs)
+    def recording_init(
+        self: pluggy.HookImpl, plugin: object, plugin_name: str, function: Any, opts: Any
+    ) -> None:
+        name = opts.get("specname") or function.__name__
+
+        @functools.wraps(function)
+        def recorded(*args: object, **kwargs: object) -> object:
+            HOOKS_CALLED.add(name)
+            return function(*args, **kwargs)
+
+        @functools.wraps(function)
+        def recorded_wrapper(*args: object, **kwargs: object) -> Any:
+            HOOKS_CALLED.add(name)  # pluggy requires wrappers to stay generator functions
+            return (yield from function(*args, **kwargs))
+
+        wrapped = recorded_wrapper if inspect.isgeneratorfunction(function) else recorded
+        init(self, plugin, plugin_name, wrapped, opts)
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(pluggy.HookCaller, "__call__", recording)
+        patch.setattr(pluggy.HookImpl, "__init__", recording_init)
         yield HOOKS_CALLED
 
 

@@ -33,3 +33,27 @@ def test_the_recorder_sees_hook_calls(record_hook_calls: set[str]) -> None:
     record_hook_calls.discard("register_decoders")
     collect_parts(build_plugin_manager(entry_points=False))
     assert "register_decoders" in record_hook_calls
+
+
+def test_the_recorder_keeps_wrappers_generators(record_hook_calls: set[str]) -> None:
+    import pluggy
+
+    from botframework import Conversation, IncomingMessage, hookimpl
+
+    class Wrapping:
+        @hookimpl(wrapper=True)
+        def answer_without_model(self, message, conversation):
+            answer = yield
+            return answer.upper() if answer else answer
+
+    class Answering:
+        @hookimpl
+        def answer_without_model(self, message, conversation):
+            return "hi"
+
+    manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+    manager.add_hookspecs(hookspecs)
+    manager.register(Answering())
+    manager.register(Wrapping())
+    answer = manager.hook.answer_without_model
+    assert answer(message=IncomingMessage("x"), conversation=Conversation()) == "HI"
