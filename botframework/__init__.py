@@ -4,76 +4,91 @@ The public API, for users and plugin authors alike (built-in plugins use only th
 
     from botframework import Bot
     Bot.load("bots/chitchat.yaml").reply("hi")
+
+Only ``hookimpl``, ``hookspec`` and ``__version__`` are imported with the package; every other
+name is imported on first use, so a plugin module that writes ``from botframework import hookimpl``
+does not load torch.
 """
 
+from __future__ import annotations
+
+import importlib
 from typing import TYPE_CHECKING, Any
 
-from botframework.config import BotConfig, ConfigError
-from botframework.data.corpus import CorpusError, CorpusReader, Pair
-from botframework.data.tokenizer import SPECIAL_TOKENS, Tokenizer
-from botframework.decoding.candidate import Candidate
-from botframework.decoding.context import ScoringContext
-from botframework.decoding.decoder_batch import DecoderBatch, language_model_log_probs
-from botframework.decoding.precision import bfloat16_output
-from botframework.decoding.rescorer import (
-    CandidateRescorer,
-    StepRescorer,
-    apply_candidate_rescorers,
-    apply_step_rescorers,
-)
-from botframework.evaluation.metrics import DEFAULT_DULL_REPLIES, distinct_n, dull_rate, is_dull
-from botframework.evaluation.run import EvalRun
 from botframework.hookspecs import hookimpl, hookspec
-from botframework.pipeline import Conversation, Event, IncomingMessage, MessagePipeline, Reply
-from botframework.reinforce.context import RewardContext
-from botframework.reinforce.simulation import SimulatedDialogue
-from botframework.tensors import pad_sequences
 from botframework.version import __version__
 
 if TYPE_CHECKING:
     from botframework.bot import Bot
+    from botframework.config import BotConfig, ConfigError
+    from botframework.data.corpus import CorpusError, CorpusReader, Pair
+    from botframework.data.tokenizer import SPECIAL_TOKENS, Tokenizer
+    from botframework.decoding.candidate import Candidate
+    from botframework.decoding.context import ScoringContext
+    from botframework.decoding.decoder_batch import DecoderBatch, language_model_log_probs
+    from botframework.decoding.precision import bfloat16_output
+    from botframework.decoding.rescorer import (
+        CandidateRescorer,
+        StepRescorer,
+        apply_candidate_rescorers,
+        apply_step_rescorers,
+    )
+    from botframework.evaluation.run import EvalRun
+    from botframework.messenger.send_api import AiohttpTransport
+    from botframework.pipeline import Conversation, Event, IncomingMessage, MessagePipeline, Reply
+    from botframework.reinforce.context import RewardContext
+    from botframework.reinforce.simulation import SimulatedDialogue
+    from botframework.tensors import pad_sequences
+    from botframework.text import DEFAULT_DULL_REPLIES, distinct_n, dull_rate, is_dull, words
 
-__all__ = [
-    "DEFAULT_DULL_REPLIES",
-    "SPECIAL_TOKENS",
-    "Bot",
-    "BotConfig",
-    "Candidate",
-    "CandidateRescorer",
-    "ConfigError",
-    "Conversation",
-    "CorpusError",
-    "CorpusReader",
-    "DecoderBatch",
-    "EvalRun",
-    "Event",
-    "IncomingMessage",
-    "MessagePipeline",
-    "Pair",
-    "Reply",
-    "RewardContext",
-    "ScoringContext",
-    "SimulatedDialogue",
-    "StepRescorer",
-    "Tokenizer",
-    "__version__",
-    "apply_candidate_rescorers",
-    "apply_step_rescorers",
-    "bfloat16_output",
-    "distinct_n",
-    "dull_rate",
-    "hookimpl",
-    "hookspec",
-    "is_dull",
-    "language_model_log_probs",
-    "pad_sequences",
-]
+#: Every public name imported on first use, and the module it comes from.
+_LAZY: dict[str, str] = {
+    "Bot": "botframework.bot",
+    "BotConfig": "botframework.config",
+    "ConfigError": "botframework.config",
+    "CorpusError": "botframework.data.corpus",
+    "CorpusReader": "botframework.data.corpus",
+    "Pair": "botframework.data.corpus",
+    "SPECIAL_TOKENS": "botframework.data.tokenizer",
+    "Tokenizer": "botframework.data.tokenizer",
+    "Candidate": "botframework.decoding.candidate",
+    "ScoringContext": "botframework.decoding.context",
+    "DecoderBatch": "botframework.decoding.decoder_batch",
+    "language_model_log_probs": "botframework.decoding.decoder_batch",
+    "bfloat16_output": "botframework.decoding.precision",
+    "CandidateRescorer": "botframework.decoding.rescorer",
+    "StepRescorer": "botframework.decoding.rescorer",
+    "apply_candidate_rescorers": "botframework.decoding.rescorer",
+    "apply_step_rescorers": "botframework.decoding.rescorer",
+    "EvalRun": "botframework.evaluation.run",
+    "Conversation": "botframework.pipeline",
+    "Event": "botframework.pipeline",
+    "IncomingMessage": "botframework.pipeline",
+    "MessagePipeline": "botframework.pipeline",
+    "Reply": "botframework.pipeline",
+    "RewardContext": "botframework.reinforce.context",
+    "SimulatedDialogue": "botframework.reinforce.simulation",
+    "AiohttpTransport": "botframework.messenger.send_api",
+    "pad_sequences": "botframework.tensors",
+    "DEFAULT_DULL_REPLIES": "botframework.text",
+    "distinct_n": "botframework.text",
+    "dull_rate": "botframework.text",
+    "is_dull": "botframework.text",
+    "words": "botframework.text",
+}
+
+__all__ = sorted([*_LAZY, "__version__", "hookimpl", "hookspec"])
 
 
 def __getattr__(name: str) -> Any:
-    # Bot pulls in torch and the built-in plugins; import it only when asked for.
-    if name == "Bot":
-        from botframework.bot import Bot
+    try:
+        module = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'botframework' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
-        return Bot
-    raise AttributeError(f"module 'botframework' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

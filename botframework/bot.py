@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pluggy
 import torch
+from pydantic import BaseModel
 
 from botframework.checkpoint import (
     SHIPPED_MODEL,
@@ -41,6 +42,7 @@ from botframework.decoding.rescorer import (
 )
 from botframework.model.seq2seq import Seq2Seq
 from botframework.pipeline import Conversation, IncomingMessage, MessagePipeline, Reply
+from botframework.plugin_settings import validate_settings
 from botframework.plugins import Parts, bot_plugin_manager, collect_parts
 from botframework.tensors import pad_sequences
 
@@ -65,6 +67,10 @@ class LoadedPlugins:
         self.definition = definition
         self.plugin_manager: pluggy.PluginManager = bot_plugin_manager(definition)
         self.parts: Parts = collect_parts(self.plugin_manager)
+        #: Every plugin's validated ``settings`` section, by name (``register_settings``).
+        self.settings: dict[str, BaseModel] = validate_settings(
+            self.plugin_manager.hook, definition.config.settings, definition.path
+        )
         self.check_names(definition.config)
 
     @property
@@ -250,6 +256,7 @@ class Bot(LoadedPlugins):
 
     async def respond(self, text: str, conversation: Conversation | None = None) -> Reply:
         conversation = conversation if conversation is not None else Conversation()
+        conversation.plugin_settings = self.settings
         reply = await self.pipeline().handle(IncomingMessage(text), conversation)
         conversation.add("user", text)
         if reply.text is not None:

@@ -19,7 +19,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from botframework.config.loader import BotDefinition, ConfigError, validate
-from botframework.config.schema import BotConfig
+from botframework.config.schema import BotConfig, without_moved_keys
 from botframework.data.tokenizer import Tokenizer
 from botframework.version import CHECKPOINT_FORMAT_VERSION, __version__
 
@@ -136,7 +136,7 @@ def _stored_config(path: Path, text: str) -> BotConfig:
     if not isinstance(raw, dict):
         raise CheckpointError(f"{path}: metadata 'config' must be a JSON object")
     try:
-        return validate(raw, Path(f"{path} (stored config)"))
+        return validate(without_moved_keys(raw), Path(f"{path} (stored config)"))
     except ConfigError as error:
         raise CheckpointError(str(error)) from None
 

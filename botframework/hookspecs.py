@@ -42,6 +42,8 @@ def register_tokenizers(register: Register) -> None:
 
     Called once when a bot is loaded. ``register(name, cls)`` takes a subclass of
     :class:`botframework.Tokenizer`. Returns nothing.
+
+    :param register: ``register(name, cls)``, adds a tokenizer class.
     """
 
 
@@ -52,6 +54,8 @@ def register_corpus_readers(register: Register) -> None:
     Called once when a bot is loaded. ``register(name, cls)`` takes a subclass of
     :class:`botframework.CorpusReader`; it is built with the corpus path and the YAML's
     ``corpus.options``. Returns nothing.
+
+    :param register: ``register(name, cls)``, adds a corpus reader class.
     """
 
 
@@ -63,6 +67,8 @@ def register_decoders(register: Register) -> None:
     entry's arguments and called as ``decoder(ctx, rescorers)`` with a
     :class:`botframework.ScoringContext`; it returns, for every input, its candidates best first.
     Returns nothing.
+
+    :param register: ``register(name, cls)``, adds a decoder class.
     """
 
 
@@ -74,6 +80,8 @@ def register_rescorers(register: Register) -> None:
     :class:`botframework.StepRescorer` (changes next-token log-probabilities while decoding) or of
     :class:`botframework.CandidateRescorer` (re-scores finished candidates). They are applied in the
     order the YAML lists them, not in plugin registration order. Returns nothing.
+
+    :param register: ``register(name, cls)``, adds a rescorer class.
     """
 
 
@@ -84,7 +92,40 @@ def register_reward_rules(register: Register) -> None:
     Called once when a bot is loaded. ``register(name, cls)`` takes a class built with the YAML
     entry's arguments (except ``weight``) and called as ``rule(ctx) -> float`` with a
     :class:`botframework.RewardContext` (a :class:`botframework.ScoringContext` whose ``reply``
-    and ``dialogue`` are set, with scoring helpers). Returns nothing.
+    and ``dialogue`` are set, with scoring helpers). A rule may set ``required_models`` (names
+    of ``ctx.extra_models`` it needs, e.g. ``("reverse",)``, checked before RL starts) and
+    ``required_models_hint`` (how a user does without them, added to that error). Returns nothing.
+
+    :param register: ``register(name, cls)``, adds a reward rule class.
+    """
+
+
+@hookspec
+def register_settings(register: Register) -> None:
+    """Declare a section of the bot YAML's ``settings`` for this plugin's own options.
+
+    Called once when a bot's plugins are loaded. ``register(section, model)`` takes a section name
+    and a pydantic model class; ``settings.<section>`` in the YAML is validated with it (an absent
+    section gets the model's defaults), with the same error messages as the core schema, and a
+    section no plugin registers is an error. Hooks read the validated model with
+    :meth:`botframework.Conversation.settings`. Returns nothing.
+
+    :param register: ``register(section, model)``, declares a settings section.
+    """
+
+
+@hookspec
+def register_transports(register: Register) -> None:
+    """Add Send API transports under the names a bot YAML uses in ``channel.transport``.
+
+    Called when the Messenger server starts (and by ``messenger-profile``), with the plugins of the
+    first served bot. ``register(name, cls)`` takes a class built as
+    ``cls(graph_api_url, app_secret=..., timeout=...)`` with two coroutine methods:
+    ``post(path, access_token, payload)``, which returns an object with ``status`` and ``body``
+    (the JSON answer) or raises ``ConnectionError`` when no answer came back, and ``close()``.
+    The built-in ones are ``aiohttp`` (the default) and ``pymessenger``. Returns nothing.
+
+    :param register: ``register(name, cls)``, adds a transport class.
     """
 
 
@@ -95,6 +136,8 @@ def register_commands(subparsers: argparse._SubParsersAction) -> None:
     Called once when the CLI starts. ``subparsers`` is the :mod:`argparse` sub-parser collection;
     a plugin adds a parser and sets its ``handler`` default to a function ``handler(args) -> int``.
     Returns nothing.
+
+    :param subparsers: the ``botframework`` command's sub-parser collection.
     """
 
 
@@ -106,6 +149,9 @@ def preprocess_message(
 
     Called for every message that gets a reply, before :func:`answer_without_model`. A plugin may
     change ``message.text`` in place. Every implementation runs. May be awaitable. Returns nothing.
+
+    :param message: the incoming message (its ``text`` may be rewritten).
+    :param conversation: the turns so far with this user, and the bot's plugin settings.
     """
 
 
@@ -116,6 +162,9 @@ def answer_without_model(message: IncomingMessage, conversation: Conversation) -
     Called after :func:`preprocess_message`. Return the reply text to short-circuit: the model is not
     called and the remaining implementations are skipped (stops at the first non-None result).
     Return None to let the model answer. Must be a plain function, not ``async``.
+
+    :param message: the incoming message, after pre-processing.
+    :param conversation: the turns so far with this user, and the bot's plugin settings.
     """
 
 
@@ -128,6 +177,10 @@ def postprocess_reply(
     Called for every reply, including short-circuit ones. A plugin may change ``reply.text``, call
     ``reply.replace(text, by=...)``, or ``reply.veto(by=..., fallback=...)`` (a vetoed reply with no
     fallback sends nothing). Every implementation runs. May be awaitable. Returns nothing.
+
+    :param message: the message being answered.
+    :param reply: the reply about to be sent (model or plugin answer).
+    :param conversation: the turns so far with this user, and the bot's plugin settings.
     """
 
 
@@ -137,6 +190,8 @@ def handle_event(event: Event) -> Awaitable[None] | None:
 
     Called once per such event, after it was accepted. Every implementation runs. May be awaitable.
     Returns nothing.
+
+    :param event: what arrived: its ``kind``, ``user_id``, ``channel`` and raw ``data``.
     """
 
 
@@ -150,4 +205,6 @@ def register_eval_metrics(register: Register) -> None:
     one checkpoint with the held-out prompts, its replies and its simulated dialogues (each computed
     once and shared by every metric). A float becomes the report's row ``name``, a dict one row per
     key; NaN shows as "n/a". Metrics run in registration order. Returns nothing.
+
+    :param register: ``register(name, metric)``, adds a metric function.
     """

@@ -7,7 +7,7 @@ The terminal chat, the Python API and the Messenger server all answer through
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -41,10 +41,20 @@ class Turn:
 
 @dataclass
 class Conversation:
-    """The turns exchanged with one user so far, oldest first."""
+    """The turns exchanged with one user so far, oldest first.
+
+    ``plugin_settings`` holds the bot's validated plugin settings (the YAML's ``settings``); the
+    core sets it before the message-pipeline hooks run.
+    """
 
     user_id: str = "local"
     turns: list[Turn] = field(default_factory=list)
+    plugin_settings: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    def settings(self, section: str) -> Any:
+        """The validated settings model a plugin registered as ``section`` (``register_settings``);
+        None when this conversation belongs to no bot whose plugins register it."""
+        return self.plugin_settings.get(section)
 
     def texts(self) -> list[str]:
         return [turn.text for turn in self.turns]

@@ -25,6 +25,8 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "corpora.pairs": "botframework_plugins.corpora.pairs",
     "decoders.greedy": "botframework_plugins.decoders.greedy",
     "pipeline.blocklist": "botframework_plugins.pipeline.blocklist",
+    "transports.aiohttp": "botframework_plugins.transports.aiohttp_send",
+    "transports.pymessenger": "botframework_plugins.transports.pymessenger_send",
     "decoders.beam": "botframework_plugins.decoders.beam",
     "decoders.sampling": "botframework_plugins.decoders.sampling",
     "rescorers.antilm": "botframework_plugins.rescorers.antilm",
@@ -164,6 +166,7 @@ class Parts:
     decoders: PartRegistry
     rescorers: PartRegistry
     reward_rules: PartRegistry
+    transports: PartRegistry
 
 
 def collect_parts(manager: pluggy.PluginManager) -> Parts:
@@ -173,6 +176,7 @@ def collect_parts(manager: pluggy.PluginManager) -> Parts:
         decoders=PartRegistry("decoder"),
         rescorers=PartRegistry("rescorer"),
         reward_rules=PartRegistry("reward rule"),
+        transports=collect_transports(manager.hook),
     )
     manager.hook.register_tokenizers(register=parts.tokenizers.register)
     manager.hook.register_corpus_readers(register=parts.corpus_readers.register)
@@ -180,6 +184,13 @@ def collect_parts(manager: pluggy.PluginManager) -> Parts:
     manager.hook.register_rescorers(register=parts.rescorers.register)
     manager.hook.register_reward_rules(register=parts.reward_rules.register)
     return parts
+
+
+def collect_transports(hook: pluggy.HookRelay) -> PartRegistry:
+    """The Send API transports the plugins behind ``hook`` register (``register_transports``)."""
+    transports = PartRegistry("transport")
+    hook.register_transports(register=transports.register)
+    return transports
 
 
 def describe_plugins(manager: pluggy.PluginManager) -> list[tuple[str, list[str]]]:

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.hook_coverage import pytest_collection_modifyitems, record_hook_calls  # noqa: F401
+
 TINY_PAIRS = [
     ("hi", "hello there"),
     ("how are you ?", "i am fine thanks"),

@@ -283,7 +283,7 @@ def test_decoders_are_registered_and_check_their_arguments() -> None:
 
 
 def test_decode_benchmark_reports_every_number() -> None:
-    from botframework.cli.bench_decode import run_decode_benchmark
+    from botframework.bench.decode import run_decode_benchmark
 
     model, tokenizer = train_toy(TRAP, steps=0)
     antilm = {"weight": 0.9, "first_tokens": 5, "plausibility": 0.1}

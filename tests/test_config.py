@@ -172,3 +172,16 @@ def test_errors_never_show_values_from_the_environment(
         load_definition(path)
     assert "retry_max_delay_s must be at least" in str(error.value)
     assert "s3cret" not in str(error.value)
+
+
+def test_a_checkpoints_config_with_keys_since_moved_to_a_plugin_still_loads() -> None:
+    from botframework.config.schema import BotConfig, stored_config
+
+    stored = BotConfig(name="old").model_dump()
+    stored["channel"]["blocklist"] = ["rude"]  # the core schema's key before settings.blocklist
+    stored["channel"]["blocklist_fallback"] = "Let's talk about something else."
+    config = stored_config(stored)
+    assert config == BotConfig(name="old") and stored["channel"]["blocklist"] == ["rude"]
+    stored["model"]["hidden_size"] = "big"
+    with pytest.raises(ValueError, match="hidden_size"):
+        stored_config(stored)

@@ -25,13 +25,13 @@ from botframework.evaluation.configs import (
     generic_rate,
     special_token_rate,
 )
-from botframework.evaluation.metrics import (
+from botframework.evaluation.metrics import word_perplexity
+from botframework.text import (
     DEFAULT_DULL_REPLIES,
     distinct_n,
     dull_rate,
     generic_replies,
     is_dull,
-    word_perplexity,
 )
 from botframework.model.seq2seq import Seq2Seq
 from botframework_plugins.tokenizers.word import WordTokenizer
@@ -246,9 +246,11 @@ def test_decoding_configs_add_one_step_each(tiny_bot) -> None:
     beam = decoding_config(config, "beam").decoding
     assert (beam.decoder.name, beam.decoder.args["beam_size"], beam.rescorers) == ("beam", 10, [])
     bonus = decoding_config(config, "length_bonus").decoding
-    assert [(r.name, r.args) for r in bonus.rescorers] == [
-        ("antilm", {"weight": 0.3, "first_tokens": 3}), ("length_bonus", {"weight": 0.5}),
-    ]
+    assert [(r.name, r.args) for r in bonus.rescorers] == [("antilm", {}), ("length_bonus", {})]
+    built = tiny_bot.build_decoding(decoding_config(config, "length_bonus")).step_rescorers
+    # the rescorers' own defaults, the same as `--antilm` or a YAML entry without arguments gets
+    assert [(r.name, r.weight) for r in built] == [("antilm", 0.3), ("length_bonus", 0.5)]
+    assert built[0].first_tokens == 3
     tuned = set_decoding(config, antilm=0.2, first_tokens=5)
     antilm = decoding_config(tuned, "antilm").decoding
     assert [(r.name, r.args) for r in antilm.rescorers] == [
@@ -329,3 +331,18 @@ def test_eval_configs_errors_are_precise(
     monkeypatch.setattr(sys, "stdin", io.StringIO("hi\n"))
     assert main([*args, "--configs", "mmi"]) == 2
     assert "'mmi' needs a reverse model" in capsys.readouterr().err
+
+
+def test_word_metrics_count_words_as_the_bots_tokenizer_cuts_them() -> None:
+    from botframework.evaluation.configs import average_length, distinct_1
+
+    from botframework_plugins.tokenizers.jieba_words import JiebaTokenizer
+
+    jieba, word = JiebaTokenizer(), WordTokenizer()
+    assert (jieba.bleu_tokenize, word.bleu_tokenize) == ("zh", "13a")
+    result = ConfigResult("greedy", "greedy", ["我喜欢猫", "我喜欢狗"], 1.0)
+    chinese = ConfigContext(None, [], words=jieba.reply_words)
+    assert distinct_1(result, chinese) == pytest.approx(4 / 6)  # 我 / 喜欢 / 猫, 我 / 喜欢 / 狗
+    assert average_length(result, chinese) == 3
+    spaced = ConfigContext(None, [], words=word.reply_words)
+    assert distinct_1(result, spaced) == 1.0 and average_length(result, spaced) == 1

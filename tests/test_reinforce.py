@@ -22,7 +22,7 @@ from botframework.cli import main
 from botframework.config import ConfigError, load_definition
 from botframework.config.schema import ReinforceConfig
 from botframework.data.encoding import encode_source
-from botframework.tensors import pad_sequences as padded
+from botframework.tensors import pad_sequences
 from botframework.reinforce import simulate
 from botframework.reinforce.run import build_task, reinforce
 from botframework.reinforce.sampling import sample_tokens
@@ -85,7 +85,7 @@ def word_rate(yaml: Path, checkpoint: Path, word: str = "tea", samples: int = 10
     bot = Bot.load(yaml, checkpoint=checkpoint)
     torch.manual_seed(0)
     sources = [encode_source(bot.tokenizer, [p], 40) for p, _ in TINY_PAIRS] * samples
-    ids, _ = sample_tokens(bot.model, *padded(sources), bos_id=1, eos_id=2, max_length=12)
+    ids, _ = sample_tokens(bot.model, *pad_sequences(sources), bos_id=1, eos_id=2, max_length=12)
     return sum(word in bot.tokenizer.decode(row).split() for row in ids) / len(ids)
 
 

@@ -204,3 +204,33 @@ def test_a_rule_returning_a_non_number_is_named(tokenizer, judge) -> None:
     scorer = scorer_for(lambda ctx: math.nan, judge, tokenizer)
     with pytest.raises(ValueError, match="reward rule 'rule' returned nan, not a finite number"):
         scorer.score(["hi"], "hello")
+
+
+def test_a_missing_model_error_says_how_to_get_it_and_how_the_rule_does_without() -> None:
+    from botframework.reinforce import check_required_models
+
+    class NeedsAnOracle:
+        required_models = ("oracle",)
+        required_models_hint = "or set `oracle: off`"
+
+        def __call__(self, ctx) -> float:
+            return 0.0
+
+    rules = [
+        WeightedRule("semantic_coherence", 0.5, SemanticCoherence()),
+        WeightedRule("oracle_rule", 1.0, NeedsAnOracle()),
+    ]
+    with pytest.raises(
+        ConfigError,
+        match=r"^bot.yaml: rewards: 'semantic_coherence' needs the model\(s\) reverse, which this bot "
+        r"does not have \(train it with `botframework train BOT --reverse`, or give the rule "
+        r"`backward: false`\)$",
+    ):
+        check_required_models(rules, [], "bot.yaml")
+    with pytest.raises(
+        ConfigError,
+        match=r"^bot.yaml: rewards: 'oracle_rule' needs the model\(s\) oracle, which this bot does "
+        r"not have \(or set `oracle: off`\)$",
+    ):
+        check_required_models(rules, ["reverse"], "bot.yaml")
+    check_required_models(rules[:1], ["reverse"], "bot.yaml")

@@ -12,7 +12,7 @@ from botframework_plugins.rescorers.length_bonus import LengthBonus
 
 from botframework.cli.tune import read_pairs
 from botframework.evaluation.bleu import corpus_bleu
-from botframework.evaluation.metrics import distinct_n
+from botframework.text import distinct_n
 from botframework.evaluation.tuning import (
     Setting,
     Trial,
@@ -158,9 +158,8 @@ def test_chinese_replies_are_scored_by_word_with_the_jieba_tokenizer() -> None:
     from botframework_plugins.tokenizers.jieba_words import JiebaTokenizer
     from botframework_plugins.tokenizers.word import WordTokenizer
 
-    from botframework.evaluation.bleu import bleu_tokenize
 
-    assert bleu_tokenize(JiebaTokenizer()) == "zh" and bleu_tokenize(WordTokenizer()) == "13a"
+    assert JiebaTokenizer().bleu_tokenize == "zh" and WordTokenizer().bleu_tokenize == "13a"
     settings = [Setting(0, 1, 0)]
     [plain] = search(lambda setting: ["我很好"], ["我很好啊"], settings)
     [chinese] = search(lambda setting: ["我很好"], ["我很好啊"], settings, bleu_tokenize="zh")

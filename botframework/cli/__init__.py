@@ -20,7 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
         train,
         tune,
     )
-    from botframework.messenger.command import add_serve_commands
+    from botframework.cli.serve import add_serve_commands
     from botframework.plugins import build_plugin_manager
 
     parser = argparse.ArgumentParser(

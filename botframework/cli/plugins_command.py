@@ -18,6 +18,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from botframework.config.loader import load_definition
+    from botframework.plugin_settings import collect_settings_models
     from botframework.plugins import (
         bot_plugin_manager,
         build_plugin_manager,
@@ -33,6 +34,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"{name}: {', '.join(hooks)}")
     parts = collect_parts(manager)
     print()
-    for registry in vars(parts).values():
+    for registry in [*vars(parts).values(), collect_settings_models(manager.hook)]:
         print(f"{registry.kind}s: {', '.join(sorted(registry.factories)) or '(none)'}")
     return 0

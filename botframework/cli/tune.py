@@ -15,7 +15,6 @@ from pathlib import Path
 from botframework.cli.errors import input_path
 from botframework.cli.options import add_bot_options, load_bot
 from botframework.data.corpus import CorpusError, Pair
-from botframework.evaluation.bleu import bleu_tokenize
 from botframework.evaluation.tuning import (
     Setting,
     Trial,
@@ -98,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
         decoding = bot.build_decoding(tuned_config(bot.config, setting, args.beam_size))
         return [best.text for best in bot.best_candidates(dialogues, decoding, BATCH_SIZE)]
 
-    tokenize = bleu_tokenize(bot.tokenizer)
+    tokenize = bot.tokenizer.bleu_tokenize
     trials = search(decode, references, settings, args.distinct_weight, print, tokenize)
     write_results(bot, args, trials, len(pairs))
     return 0

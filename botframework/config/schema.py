@@ -13,10 +13,12 @@ antilm, n_bonus] -> ``decoding``; GPU memory fraction [gpu_usage] -> ``training.
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
 
+from botframework.text import DEFAULT_DULL_REPLIES
 
 
 class Section(BaseModel):
@@ -146,16 +148,7 @@ class ReinforceConfig(Section):
     max_turns: PositiveInt = Field(5, description="generated turns at its end (and eval's cap)")
     turns_every: PositiveInt = Field(200, description="steps before the curriculum adds a turn")
     dull_replies: list[str] = Field(
-        default_factory=lambda: [
-            "i don't know what you are talking about",
-            "i don't know",
-            "i have no idea",
-            "i'm not sure",
-            "i don't know what you mean",
-            "i don't think so",
-            "you don't know",
-            "i'm not sure what you are talking about",
-        ],
+        default_factory=lambda: list(DEFAULT_DULL_REPLIES),
         min_length=1,
         description="the one dull/generic reply list of RL and of eval's dull-reply rate",
     )
@@ -223,8 +216,6 @@ class ChannelConfig(Section):
     )
     privacy_policy: str | None = Field(None, description="privacy-policy text served at /privacy")
     privacy_policy_file: str | None = Field(None, description="or a file, relative to the YAML")
-    blocklist: list[str] = Field(default_factory=list, description="words that veto a reply")
-    blocklist_fallback: str | None = "Let's talk about something else."
     page_id: str | None = Field(None, pattern=r"^[0-9]+$", description="routes webhook entries")
     page_token_env: str = Field("MESSENGER_PAGE_ACCESS_TOKEN", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     transport: str = Field(
@@ -256,11 +247,34 @@ class ChannelConfig(Section):
     def _check(self) -> ChannelConfig:
         if self.privacy_policy is not None and self.privacy_policy_file is not None:
             raise ValueError("set privacy_policy or privacy_policy_file, not both")
-        if any(not word.strip() for word in self.blocklist):
-            raise ValueError("blocklist words must be non-empty")
         if self.retry_max_delay_s < self.retry_base_delay_s:
             raise ValueError("retry_max_delay_s must be at least retry_base_delay_s")
         return self
+
+
+#: Keys the core schema once had and a plugin now owns: (section, key) -> where they went.
+MOVED_KEYS: dict[tuple[str, str], str] = {
+    ("channel", "blocklist"): "settings.blocklist.words",
+    ("channel", "blocklist_fallback"): "settings.blocklist.fallback",
+}
+
+
+def without_moved_keys(data: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint's stored configuration without :data:`MOVED_KEYS`.
+
+    A checkpoint keeps the whole YAML it was trained with; keys later moved out of the core schema
+    cannot change the trained model, so they must not make it unloadable.
+    """
+    pruned = copy.deepcopy(data)
+    for section, key in MOVED_KEYS:
+        if isinstance(pruned.get(section), dict):
+            pruned[section].pop(key, None)
+    return pruned
+
+
+def stored_config(data: dict[str, Any]) -> BotConfig:
+    """The configuration a checkpoint stored (see :func:`without_moved_keys`)."""
+    return BotConfig.model_validate(without_moved_keys(data))
 
 
 class BotConfig(Section):
@@ -276,3 +290,7 @@ class BotConfig(Section):
     reinforce: ReinforceConfig = Field(default_factory=ReinforceConfig)
     plugins: PluginsConfig = Field(default_factory=PluginsConfig)
     channel: ChannelConfig = Field(default_factory=ChannelConfig)
+    settings: dict[str, Any] = Field(
+        default_factory=dict,
+        description="plugins' own sections (register_settings), validated when plugins load",
+    )

@@ -19,6 +19,9 @@ class Tokenizer:
     """
 
     name: ClassVar[str] = ""
+    #: The sacrebleu tokenizer that cuts this tokenizer's text into words for BLEU ("zh" for text
+    #: written without spaces).
+    bleu_tokenize: ClassVar[str] = "13a"
     pad_id, bos_id, eos_id, unk_id, sep_id = range(len(SPECIAL_TOKENS))
 
     def __init__(self, **options: object) -> None:
@@ -53,3 +56,10 @@ class Tokenizer:
         ``decode`` gives something else; identity by default. Used when the bot YAML sets
         ``decoding.written: true``; the result should encode to the same ids as ``text``."""
         return text
+
+    def reply_words(self, text: str) -> list[str]:
+        """The words of a decoded reply as word-level metrics count them (distinct-n, average
+        length); by default :func:`botframework.text.words`: lower-cased, punctuation left out."""
+        from botframework.text import words
+
+        return words(text)

@@ -11,6 +11,20 @@ from typing import Any
 from botframework.config.schema import BotConfig, NamedPart
 
 
+#: The rescorer each decoding shorthand turns on: ``--antilm`` / ``--n-bonus`` (``test``, ``chat``,
+#: ``serve``), ``tune``, ``eval --configs`` and ``bench decode``. Arguments a bot YAML does not give
+#: come from the rescorer's own defaults; no other table holds them.
+SHORTHAND_RESCORERS: dict[str, str] = {"antilm": "antilm", "n_bonus": "length_bonus"}
+
+
+def rescorer_args(config: BotConfig, rescorer: str) -> dict[str, Any]:
+    """The arguments the YAML gives ``rescorer`` if it lists it, else none (its defaults apply)."""
+    for entry in config.decoding.rescorers:
+        if entry.name == rescorer:
+            return dict(entry.args)
+    return {}
+
+
 def set_decoding(
     config: BotConfig,
     beam_size: int | None = None,
@@ -33,8 +47,9 @@ def set_decoding(
             else NamedPart(name="beam", args={**args, "beam_size": beam_size})
         )
     rescorers = list(decoding.rescorers)
-    rescorers = _set_rescorer(rescorers, "antilm", antilm, first_tokens=first_tokens)
-    rescorers = _set_rescorer(rescorers, "length_bonus", length_bonus)
+    antilm_name, bonus_name = SHORTHAND_RESCORERS["antilm"], SHORTHAND_RESCORERS["n_bonus"]
+    rescorers = _set_rescorer(rescorers, antilm_name, antilm, first_tokens=first_tokens)
+    rescorers = _set_rescorer(rescorers, bonus_name, length_bonus)
     decoding.rescorers = rescorers
     return config.model_copy(update={"decoding": decoding})
 

@@ -3,7 +3,7 @@ bonus and MMI-bidi do to one checkpoint's replies.
 
 Each configuration edits the bot's YAML ``decoding`` section (other rescorers, e.g. ``no_unknown``,
 stay). The anti-LM, length-bonus and MMI-bidi arguments are the YAML's when it lists that rescorer,
-else :data:`DEFAULT_ARGS`.
+else the rescorer's own defaults.
 """
 
 from __future__ import annotations
@@ -15,24 +15,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from botframework.decoding.settings import set_decoding
+from botframework.decoding.settings import rescorer_args, set_decoding
 from botframework.config.schema import BotConfig, NamedPart
 from botframework.data.tokenizer import SPECIAL_TOKENS
-from botframework.evaluation.bleu import bleu_tokenize, corpus_bleu
-from botframework.evaluation.metrics import distinct_n, dull_rate, generic_replies
+from botframework.evaluation.bleu import corpus_bleu
 from botframework.evaluation.relevance import relevance_or_nan
 from botframework.evaluation.reply_quality import average_words, broken_rate, copy_rate, format_rate
+from botframework.text import distinct_n, dull_rate, generic_replies, words
 
 if TYPE_CHECKING:
     from botframework.bot import Bot
 
 BEAM_SIZE = 10
-#: Rescorer arguments used when the YAML does not list that rescorer.
-DEFAULT_ARGS: dict[str, dict[str, float]] = {
-    "antilm": {"weight": 0.3, "first_tokens": 3},
-    "length_bonus": {"weight": 0.5},
-    "mmi_bidi": {"weight": 0.5},
-}
 #: Configuration names, each adding a step to the one before (greedy stands alone).
 CONFIGS: dict[str, str] = {
     "greedy": "greedy",
@@ -84,17 +78,9 @@ def decoding_config(config: BotConfig, name: str) -> BotConfig:
     rescorers = [r for r in decoding.rescorers if r.name != "mmi_bidi"]
     for step in used[1:]:
         rescorer = _ADDED[step]
-        rescorers.append(NamedPart(name=rescorer, args=yaml_args(config, rescorer)))
+        rescorers.append(NamedPart(name=rescorer, args=rescorer_args(config, rescorer)))
     decoding.rescorers = rescorers
     return stripped.model_copy(update={"decoding": decoding})
-
-
-def yaml_args(config: BotConfig, rescorer: str) -> dict:
-    """The YAML's arguments of ``rescorer`` when it lists it, else :data:`DEFAULT_ARGS`."""
-    for entry in config.decoding.rescorers:
-        if entry.name == rescorer:
-            return dict(entry.args)
-    return dict(DEFAULT_ARGS[rescorer])
 
 
 def decode_configs(bot: Bot, prompts: list[list[str]], names: Sequence[str]) -> list[ConfigResult]:
@@ -118,19 +104,21 @@ class ConfigContext:
     bleu_tokenize: str = "13a"
     default_generic_replies: list[str] = field(default_factory=generic_replies)
     prompts: list[str] | None = None  # the turn each reply answers
+    #: How a reply is cut into words (the bot's :meth:`~botframework.Tokenizer.reply_words`).
+    words: Callable[[str], list[str]] = words
 
 
 def distinct_1(result: ConfigResult, context: ConfigContext) -> float:
-    return distinct_n(result.replies, 1)
+    return distinct_n(result.replies, 1, context.words)
 
 
 def distinct_2(result: ConfigResult, context: ConfigContext) -> float:
-    return distinct_n(result.replies, 2)
+    return distinct_n(result.replies, 2, context.words)
 
 
 def average_length(result: ConfigResult, context: ConfigContext) -> float:
-    """Words per reply, punctuation left out."""
-    return average_words(result.replies)
+    """Words per reply, as the bot's tokenizer counts them (punctuation left out)."""
+    return average_words(result.replies, context.words)
 
 
 def generic_rate(result: ConfigResult, context: ConfigContext) -> float:
@@ -211,5 +199,8 @@ def measure_configs(
     """Every metric of :data:`CONFIG_METRICS` for every configuration (``prompts``: the turn
     each reply answers, for the copy rate and relevance)."""
     generic = generic_replies(bot.config.reinforce.dull_replies)
-    context = ConfigContext(references, generic, bleu_tokenize(bot.tokenizer), prompts=prompts)
+    tokenizer = bot.tokenizer
+    context = ConfigContext(
+        references, generic, tokenizer.bleu_tokenize, prompts=prompts, words=tokenizer.reply_words
+    )
     return [{name: metric(r, context) for name, metric in CONFIG_METRICS.items()} for r in results]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 from botframework.evaluation.bigram import bigram_word_perplexity
-from botframework.evaluation.metrics import distinct_n, dull_rate
 from botframework.evaluation.relevance import relevance_or_nan
 from botframework.evaluation.reply_quality import (
     average_words,
@@ -16,16 +15,17 @@ from botframework.evaluation.reply_quality import (
 )
 from botframework.evaluation.run import EvalRun
 from botframework.hookspecs import hookimpl
+from botframework.text import distinct_n, dull_rate
 
 
 def distinct_1(run: EvalRun) -> float:
     """Distinct unigrams / unigrams over the replies to the prompts."""
-    return distinct_n(run.replies, 1)
+    return distinct_n(run.replies, 1, run.bot.tokenizer.reply_words)
 
 
 def distinct_2(run: EvalRun) -> float:
     """Distinct bigrams / bigrams over the replies to the prompts."""
-    return distinct_n(run.replies, 2)
+    return distinct_n(run.replies, 2, run.bot.tokenizer.reply_words)
 
 
 def generic_reply_rate(run: EvalRun) -> float:

@@ -9,7 +9,7 @@
 
 The relevance of a reply to its prompt, which needs a sentence-embedding model, is in
 :mod:`botframework.evaluation.relevance`. :func:`reply_quality` computes every metric here at once.
-Words are those of :func:`botframework.evaluation.metrics.words` (lower-cased, no punctuation).
+Words are those of :func:`botframework.text.words` (lower-cased, no punctuation).
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from botframework.evaluation.metrics import DEFAULT_DULL_REPLIES, dull_rate, generic_replies, words
+from collections.abc import Callable
+
+from botframework.text import DEFAULT_DULL_REPLIES, dull_rate, generic_replies, words
 
 DETERMINERS = frozenset({"a", "an", "the", "every", "each", "another"})
 POSSESSIVES = frozenset({"my", "your", "our", "their", "its", "whose"})
@@ -107,14 +109,16 @@ def copy_rate(prompts: Sequence[str], replies: Sequence[str]) -> float:
     return sum(shares) / len(shares) if shares else 0.0
 
 
-def average_words(replies: Sequence[str]) -> float:
-    """Words per reply (:func:`~botframework.evaluation.metrics.words`); 0 for none."""
-    return sum(len(words(reply)) for reply in replies) / len(replies) if replies else 0.0
+def average_words(
+    replies: Sequence[str], split: Callable[[str], list[str]] = words
+) -> float:
+    """Words per reply, cut by ``split`` (:func:`~botframework.text.words` by default); 0 for none."""
+    return sum(len(split(reply)) for reply in replies) / len(replies) if replies else 0.0
 
 
 def default_generic_rate(replies: Sequence[str]) -> float:
     """The share of generic replies against the default dull list and the short generic replies
-    (:func:`~botframework.evaluation.metrics.generic_replies`): comparable across bots."""
+    (:func:`~botframework.text.generic_replies`): comparable across bots."""
     return dull_rate(replies, generic_replies(DEFAULT_DULL_REPLIES))
 
 

@@ -18,7 +18,7 @@ import yaml
 from botframework.config.schema import BotConfig
 from botframework.decoding.settings import set_decoding
 from botframework.evaluation.bleu import corpus_bleu
-from botframework.evaluation.metrics import distinct_n
+from botframework.text import distinct_n
 
 
 @dataclass(frozen=True)

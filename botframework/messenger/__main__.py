@@ -1,5 +1,5 @@
 import sys
 
-from botframework.messenger.command import main
+from botframework.cli.serve import main
 
 sys.exit(main())

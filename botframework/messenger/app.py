@@ -9,6 +9,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 
+import pluggy
 from aiohttp import web
 
 from botframework.messenger import guards, keys, webchat, webhook
@@ -24,14 +25,9 @@ from botframework.messenger.send_api import (
 from botframework.messenger.served import ServedBot, ServerSettings
 from botframework.messenger.sqlite_store import SQLiteStore
 from botframework.messenger.store import Store
+from botframework.plugins import collect_transports
 
 log = logging.getLogger(__name__)
-
-#: Transport names a bot YAML's ``channel.transport`` may use (or give ``module:Class``).
-TRANSPORTS = {
-    "aiohttp": "botframework.messenger.send_api:AiohttpTransport",
-    "pymessenger": "botframework_plugins.transports.pymessenger_send:PymessengerTransport",
-}
 
 
 def create_app(
@@ -95,17 +91,20 @@ def _pages(bots: list[ServedBot]) -> dict[str, str]:
 
 
 def load_transport(
-    name: str, graph_api_url: str, app_secret: str | None, timeout: float
+    name: str,
+    hook: pluggy.HookRelay,
+    graph_api_url: str,
+    app_secret: str | None,
+    timeout: float,
 ) -> Transport:
-    """The transport ``name`` (a key of :data:`TRANSPORTS` or ``module:Class``); it is built as
-    ``cls(graph_api_url, app_secret=..., timeout=...)``."""
-    target = TRANSPORTS.get(name, name)
-    module_name, _, attribute = target.partition(":")
-    if not attribute:
-        raise ValueError(
-            f"unknown transport {name!r}; known: {', '.join(TRANSPORTS)} or module:Class"
-        )
-    cls = getattr(importlib.import_module(module_name), attribute)
+    """The transport ``name``: one the plugins behind ``hook`` register (``register_transports``)
+    or ``module:Class``; it is built as ``cls(graph_api_url, app_secret=..., timeout=...)``."""
+    transports = collect_transports(hook)
+    module_name, _, attribute = name.partition(":")
+    if name in transports.factories or not attribute:
+        cls = transports.get(name, "channel.transport")
+    else:
+        cls = getattr(importlib.import_module(module_name), attribute)
     return cls(graph_api_url, app_secret=app_secret, timeout=timeout)
 
 
@@ -119,7 +118,7 @@ def _workers(
         app[keys.STORE] = store or SQLiteStore(settings.state_dir / "messenger.sqlite3")
         secret = settings.app_secret if channel.appsecret_proof else None
         sender = transport or load_transport(
-            channel.transport, settings.graph_api_url, secret, channel.send_timeout_s
+            channel.transport, bots[0].hook, settings.graph_api_url, secret, channel.send_timeout_s
         )
         policy = RetryPolicy(
             channel.send_max_attempts,

@@ -53,6 +53,7 @@ class BotRuntime:
         self, message: IncomingMessage, conversation: Conversation, greeting: bool = False
     ) -> Reply:
         """The reply to ``message``; ``greeting`` answers with the YAML's greeting (Get Started)."""
+        conversation.plugin_settings = self.bot.settings
         if greeting:
             reply = Reply(text=self.bot.channel.greeting, answered_by="greeting")
             for result in self.bot.hook.postprocess_reply(

@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
@@ -25,16 +25,14 @@ METRICS_TOKEN_ENV = "BOTFRAMEWORK_METRICS_TOKEN"
 MAX_BODY_BYTES = 1 << 20
 BODY_TIMEOUT_S = 10.0
 
-#: Built-in pipeline plugins the server adds to a bot's plugin manager when they are missing.
-SERVER_PLUGINS = {"pipeline.blocklist": "botframework_plugins.pipeline.blocklist"}
-
 
 @dataclass
 class ServedBot:
     """One bot as the server sees it.
 
     ``hook`` runs the message-pipeline hooks; ``generate`` has :meth:`Bot.generate`'s shape and is
-    called from a worker thread with a batch of dialogues.
+    called from a worker thread with a batch of dialogues. ``settings`` are the plugins' validated
+    ``settings`` sections, handed to the hooks with every conversation.
     """
 
     name: str
@@ -42,22 +40,18 @@ class ServedBot:
     generate: BatchGenerate
     channel: ChannelConfig = field(default_factory=ChannelConfig)
     privacy_policy: str | None = None
+    settings: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_bot(cls, bot: Bot) -> ServedBot:
-        import importlib
-
-        manager = bot.plugin_manager
-        for name, module in SERVER_PLUGINS.items():
-            if not manager.has_plugin(name) and not manager.is_blocked(name):
-                manager.register(importlib.import_module(module), name=name)
         channel = bot.definition.config.channel
         privacy = channel.privacy_policy
         if channel.privacy_policy_file:
             privacy = bot.definition.resolve(channel.privacy_policy_file).read_text(
                 encoding="utf-8"
             )
-        return cls(bot.definition.config.name, manager.hook, bot.generate, channel, privacy)
+        name = bot.definition.config.name
+        return cls(name, bot.plugin_manager.hook, bot.generate, channel, privacy, bot.settings)
 
 
 @dataclass

@@ -10,7 +10,8 @@ import torch
 from botframework.data.encoding import encode_source
 from botframework.data.turns import last_turns
 from botframework.decoding.context import ScoringContext
-from botframework.evaluation.metrics import DEFAULT_DULL_REPLIES
+from botframework.tensors import pad_sequences
+from botframework.text import DEFAULT_DULL_REPLIES
 from botframework.model.seq2seq import Seq2Seq
 from botframework.tensors import pad_sequences
 

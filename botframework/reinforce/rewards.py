@@ -29,6 +29,9 @@ DEFAULT_REWARDS: tuple[RewardEntry, ...] = (
 
 RewardRule = Callable[[RewardContext], float]
 
+#: How a bot gets each model of ``extra_models`` a rule may require.
+MODEL_SOURCES: dict[str, str] = {"reverse": "train it with `botframework train BOT --reverse`"}
+
 
 @dataclass
 class WeightedRule:
@@ -41,6 +44,10 @@ class WeightedRule:
     @property
     def required_models(self) -> tuple[str, ...]:
         return tuple(getattr(self.rule, "required_models", ()) or ())
+
+    @property
+    def required_models_hint(self) -> str:
+        return str(getattr(self.rule, "required_models_hint", "") or "")
 
 
 def build_reward_rules(loaded: LoadedPlugins) -> list[WeightedRule]:
@@ -63,12 +70,9 @@ def check_required_models(
     for rule in rules:
         missing = [name for name in rule.required_models if name not in available]
         if missing:
-            hint = (
-                " (train it with `botframework train BOT --reverse`, or give the rule "
-                "`backward: false`)"
-                if "reverse" in missing
-                else ""
-            )
+            ways = [MODEL_SOURCES[name] for name in missing if name in MODEL_SOURCES]
+            ways += [rule.required_models_hint] if rule.required_models_hint else []
+            hint = f" ({', '.join(ways)})" if ways else ""
             raise ConfigError(
                 f"{where}: rewards: {rule.label!r} needs the model(s) {', '.join(missing)}, "
                 f"which this bot does not have{hint}"

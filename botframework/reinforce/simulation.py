@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
-from botframework.evaluation.metrics import is_dull, word_overlap
+from botframework.text import is_dull, word_overlap
 
 
 class Said(Protocol):

@@ -15,6 +15,7 @@ from botframework.data.corpus import Pair
 from botframework.data.encoding import encode_source, encode_target
 from botframework.data.tokenizer import Tokenizer
 from botframework.data.turns import last_turns
+from botframework.tensors import pad_sequences
 from botframework.model.seq2seq import Seq2Seq
 from botframework.reinforce.rewards import RewardScorer
 from botframework.reinforce.sampling import SampledReply, sample_tokens

@@ -1,11 +1,11 @@
 """Veto replies that contain a blocklisted word and send a fallback instead (for public Pages).
 
-Settings come from the bot YAML's channel section, which the Messenger server and the web chat
-hand to every message as ``message.metadata["channel"]``::
+Its settings are its own section of the bot YAML, declared with ``register_settings``::
 
-    channel:
-      blocklist: [stupid, idiot]
-      blocklist_fallback: "Let's talk about something else."   # null: send nothing
+    settings:
+      blocklist:
+        words: [stupid, idiot]
+        fallback: "Let's talk about something else."   # null: send nothing
 """
 
 from __future__ import annotations
@@ -14,9 +14,26 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
 from botframework import Conversation, IncomingMessage, Reply, hookimpl
 
 NAME = "blocklist"
+
+
+class BlocklistSettings(BaseModel):
+    """``settings.blocklist``: the words that veto a reply and what to send instead."""
+
+    model_config = ConfigDict(extra="forbid")
+    words: list[str] = Field(default_factory=list, description="words that veto a reply")
+    fallback: str | None = "Let's talk about something else."
+
+    @field_validator("words")
+    @classmethod
+    def _non_empty(cls, words: list[str]) -> list[str]:
+        if any(not word.strip() for word in words):
+            raise ValueError("blocklist words must be non-empty")
+        return words
 
 
 class Blocklist:
@@ -55,10 +72,14 @@ def _blocklist(words: list[str]) -> Blocklist:
 
 
 @hookimpl
+def register_settings(register) -> None:
+    register(NAME, BlocklistSettings)
+
+
+@hookimpl
 def postprocess_reply(message: IncomingMessage, reply: Reply, conversation: Conversation) -> None:
-    channel = message.metadata.get("channel")
-    words = list(getattr(channel, "blocklist", None) or [])
-    if not words or reply.text is None:
+    settings = conversation.settings(NAME)
+    if settings is None or not settings.words or reply.text is None:
         return
-    if _blocklist(words)(reply.text) is not None:
-        reply.veto(by=NAME, fallback=getattr(channel, "blocklist_fallback", None))
+    if _blocklist(settings.words)(reply.text) is not None:
+        reply.veto(by=NAME, fallback=settings.fallback)

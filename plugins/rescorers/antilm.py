@@ -26,7 +26,7 @@ class AntiLanguageModel(StepRescorer):
     """
 
     def __init__(
-        self, weight: float = 0.5, first_tokens: int = 3, plausibility: float = 0.0
+        self, weight: float = 0.3, first_tokens: int = 3, plausibility: float = 0.0
     ) -> None:
         if (
             isinstance(weight, bool)

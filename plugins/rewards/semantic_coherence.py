@@ -20,6 +20,8 @@ class SemanticCoherence:
         self.backward = backward
         #: Models the bot must have in ``extra_models`` for this rule (checked before RL starts).
         self.required_models = ("reverse",) if backward else ()
+        #: How to do without them, for the error that names the missing model.
+        self.required_models_hint = "or give the rule `backward: false`"
 
     def __call__(self, ctx: RewardContext) -> float:
         forward = float(ctx.log_likelihood([ctx.source_turns(ctx.dialogue)], [ctx.reply])[0])

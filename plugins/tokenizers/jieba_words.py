@@ -18,6 +18,7 @@ class JiebaTokenizer(WordTokenizer):
     """
 
     name = "jieba"
+    bleu_tokenize = "zh"
 
     def __init__(
         self,
@@ -45,6 +46,9 @@ class JiebaTokenizer(WordTokenizer):
     def split(self, text: str) -> list[str]:
         words = self._jieba.lcut(self.fold(text), HMM=self.hmm)
         return [word for word in (w.strip() for w in words) if word]
+
+    def reply_words(self, text: str) -> list[str]:
+        return self.split(text)
 
     def join(self, words: list[str]) -> str:
         text = ""

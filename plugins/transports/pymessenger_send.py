@@ -2,20 +2,20 @@
 
 pymessenger is synchronous (``requests``), so every call runs in a small thread pool and never
 blocks the event loop; the server's Send API client applies the same retries as with aiohttp.
-The transport contract: ``post(path, access_token, payload)`` returns an object with ``status``
-and ``body`` (the JSON answer), or raises ``ConnectionError`` when no answer came back.
+The transport contract is the ``register_transports`` hook's. pymessenger and requests are imported
+when the transport is built, not when the plugin is registered.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-import requests
-from pymessenger.bot import Bot as PymessengerBot
+from botframework import hookimpl
 
 _TOKEN = re.compile(r"(access_token|appsecret_proof)=[^&\s]+")
 
@@ -26,20 +26,27 @@ class PymessengerResponse:
     body: dict[str, Any]
 
 
-class _TimedBot(PymessengerBot):
-    """pymessenger's bot with a request timeout and the HTTP status kept (it drops both)."""
+@functools.cache
+def _timed_bot_class() -> type:
+    import requests
+    from pymessenger.bot import Bot as PymessengerBot
 
-    timeout: float = 10.0
+    class TimedBot(PymessengerBot):
+        """pymessenger's bot with a request timeout and the HTTP status kept (it drops both)."""
 
-    def post(self, path: str, payload: dict[str, Any]) -> PymessengerResponse:
-        response = requests.post(
-            f"{self.graph_url}{path}", params=self.auth_args, json=payload, timeout=self.timeout
-        )
-        try:
-            body = response.json()
-        except ValueError:
-            body = {}
-        return PymessengerResponse(response.status_code, body if isinstance(body, dict) else {})
+        timeout: float = 10.0
+
+        def post(self, path: str, payload: dict[str, Any]) -> PymessengerResponse:
+            response = requests.post(
+                f"{self.graph_url}{path}", params=self.auth_args, json=payload, timeout=self.timeout
+            )
+            try:
+                body = response.json()
+            except ValueError:
+                body = {}
+            return PymessengerResponse(response.status_code, body if isinstance(body, dict) else {})
+
+    return TimedBot
 
 
 class PymessengerTransport:
@@ -57,12 +64,16 @@ class PymessengerTransport:
         self.graph_api_url = graph_api_url.rstrip("/")
         self.app_secret = app_secret
         self.timeout = timeout
-        self._bots: dict[str, _TimedBot] = {}
+        import requests
+
+        self._request_error = requests.RequestException
+        self._bot_class = _timed_bot_class()
+        self._bots: dict[str, Any] = {}
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pymessenger")
 
-    def _bot(self, access_token: str) -> _TimedBot:
+    def _bot(self, access_token: str) -> Any:
         if access_token not in self._bots:
-            bot = _TimedBot(access_token, app_secret=self.app_secret)
+            bot = self._bot_class(access_token, app_secret=self.app_secret)
             bot.graph_url = self.graph_api_url
             bot.timeout = self.timeout
             self._bots[access_token] = bot
@@ -75,10 +86,15 @@ class PymessengerTransport:
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(self._executor, bot.post, path, payload)
-        except requests.RequestException as error:
+        except self._request_error as error:
             raise ConnectionError(
                 _TOKEN.sub(r"\1=***", f"{type(error).__name__}: {error}")
             ) from None
 
     async def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+@hookimpl
+def register_transports(register) -> None:
+    register("pymessenger", PymessengerTransport)

@@ -18,6 +18,7 @@ from botframework.config.schema import ChannelConfig
 from botframework.decoding.candidate import Candidate
 from botframework.messenger import ServedBot, ServerSettings, create_app
 from botframework.messenger.testing import FakeGraphApi, signed, webhook_body
+from botframework.plugin_settings import validate_settings
 
 APP_SECRET = "test-app-secret-0123456789"
 VERIFY_TOKEN = "test-verify-token-42"
@@ -69,16 +70,21 @@ def echo_bot(
     name: str = "echo",
     model: EchoModel | None = None,
     plugins: tuple[object, ...] = (),
+    settings: dict[str, Any] | None = None,
     **channel: Any,
 ) -> ServedBot:
+    """A served echo bot; ``settings`` is the YAML's plugin ``settings`` section."""
     from botframework_plugins.pipeline import blocklist
+    from botframework_plugins.transports import aiohttp_send, pymessenger_send
 
+    hook = hook_with(blocklist, aiohttp_send, pymessenger_send, *plugins)
     return ServedBot(
         name,
-        hook_with(blocklist, *plugins),
+        hook,
         model or EchoModel(),
         ChannelConfig(**{**FAST_CHANNEL, **channel}),
         privacy_policy=channel.get("privacy_policy"),
+        settings=validate_settings(hook, settings or {}, Path(f"{name}.yaml")),
     )
 
 

@@ -10,13 +10,11 @@ from __future__ import annotations
 import sys
 import time
 
-import pluggy
-
-from botframework import hookspecs
 from botframework.config.schema import ChannelConfig
 from botframework.decoding.candidate import Candidate
 from botframework.messenger import ServedBot, ServerSettings
-from botframework.messenger.command import run_server
+from botframework.cli.serve import run_server
+from botframework.plugins import build_plugin_manager
 
 
 def main() -> None:
@@ -27,8 +25,7 @@ def main() -> None:
         time.sleep(delay)
         return [[Candidate([], -1.0, {}, f"echo: {d[-1]}")] for d in dialogues]
 
-    manager = pluggy.PluginManager(hookspecs.PROJECT_NAME)
-    manager.add_hookspecs(hookspecs)
+    manager = build_plugin_manager(entry_points=False)
     channel = ChannelConfig(retry_base_delay_s=0.05, retry_max_delay_s=0.2, send_timeout_s=30)
     bot = ServedBot("echo", manager.hook, generate, channel)
     run_server(

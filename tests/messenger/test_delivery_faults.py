@@ -163,7 +163,7 @@ async def test_a_send_failed_for_a_transient_cause_is_retried_at_the_next_start(
 async def test_messenger_retry_command_makes_failed_events_pending_again(
     start, graph, tmp_path
 ) -> None:
-    from botframework.messenger.command import main
+    from botframework.cli.serve import main
 
     fake = graph[0]
     fake.fail_next(Failure(400, 190))  # an expired token: permanent until someone replaces it

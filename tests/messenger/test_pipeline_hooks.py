@@ -35,7 +35,8 @@ async def test_plugins_answer_without_the_model_and_rewrite_messages(make_server
 
 async def test_blocklist_vetoes_and_sends_the_fallback(make_server, graph) -> None:
     rude = EchoModel(reply=lambda dialogue: "you are STUPID" if "rude" in dialogue[-1] else "nice")
-    bot = echo_bot(model=rude, blocklist=["stupid"], blocklist_fallback="Let's change the subject.")
+    settings = {"blocklist": {"words": ["stupid"], "fallback": "Let's change the subject."}}
+    bot = echo_bot(model=rude, settings=settings)
     client = await make_server([bot])
     await post_events(client, text_event("u1", "be rude", "m1"), text_event("u1", "be kind", "m2"))
     await wait_for(lambda: graph[0].texts("u1") == ["Let's change the subject.", "nice"])
@@ -46,7 +47,7 @@ async def test_blocklist_vetoes_and_sends_the_fallback(make_server, graph) -> No
 async def test_blocklist_without_fallback_sends_nothing(make_server, graph) -> None:
     rude = EchoModel(reply=lambda dialogue: "stupid" if dialogue[-1] == "a" else "fine")
     client = await make_server(
-        [echo_bot(model=rude, blocklist=["stupid"], blocklist_fallback=None)]
+        [echo_bot(model=rude, settings={"blocklist": {"words": ["stupid"], "fallback": None}})]
     )
     await post_events(client, text_event("u1", "a", "m1"), text_event("u1", "b", "m2"))
     await wait_for(lambda: graph[0].texts("u1") == ["fine"])

@@ -58,7 +58,7 @@ async def test_serve_command_with_a_trained_bot(aiohttp_server, tiny_bot_yaml, t
             "--state-dir",
             str(tmp_path / "state"),
             "--set",
-            "channel.blocklist=[jazz]",
+            "settings.blocklist.words=[jazz]",
             env=env,
             stdout=out,
             stderr=out,

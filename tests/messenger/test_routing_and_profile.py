@@ -69,7 +69,7 @@ async def test_messenger_profile_sets_get_started_and_greeting(graph) -> None:
 
 
 def test_messenger_profile_command_dry_run(tmp_path, capsys) -> None:
-    from botframework.messenger.command import main
+    from botframework.cli.serve import main
 
     path = tmp_path / "b.yaml"
     path.write_text("name: b\nchannel:\n  greeting: Hey there\n", encoding="utf-8")
@@ -80,7 +80,7 @@ def test_messenger_profile_command_dry_run(tmp_path, capsys) -> None:
 async def test_delete_user_command_removes_stored_data(tmp_path) -> None:
     import asyncio
 
-    from botframework.messenger.command import main
+    from botframework.cli.serve import main
     from botframework.messenger.sqlite_store import SQLiteStore
     from botframework.messenger.store import NewEvent, StoredTurn
 

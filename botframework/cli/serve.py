@@ -228,10 +228,12 @@ def run_profile(args: argparse.Namespace) -> int:
     from botframework.messenger.profile import profile_payload, set_profile
     from botframework.messenger.send_api import GraphApiError, SendApi, TransportError
     from botframework.messenger.served import ServerSettings
+    from botframework.plugins import build_plugin_manager
 
     _configure_logging()
     install_scrubbing()
-    channel = load_definition(args.bot, args.overrides).config.channel
+    config = load_definition(args.bot, args.overrides).config
+    channel = config.channel
     try:
         payload = profile_payload(channel)
     except ValueError as error:
@@ -250,8 +252,9 @@ def run_profile(args: argparse.Namespace) -> int:
 
     async def send() -> dict[str, object]:
         secret = settings.app_secret if channel.appsecret_proof else None
+        hook = build_plugin_manager(config.plugins.load, config.plugins.block).hook
         transport = load_transport(
-            channel.transport, settings.graph_api_url, secret, channel.send_timeout_s
+            channel.transport, hook, settings.graph_api_url, secret, channel.send_timeout_s
         )
         try:
             from botframework.messenger.send_api import RetryPolicy
