@@ -10,14 +10,14 @@ error, and so is a key its model does not declare. Hooks read the validated mode
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
 import pluggy
 from pydantic import BaseModel, ValidationError
 
-from botframework.config.loader import ConfigError, _describe
+from botframework.config.loader import ConfigError, describe_error
 from botframework.plugins import PartRegistry
 
 
@@ -34,9 +34,10 @@ def collect_settings_models(hook: pluggy.HookRelay) -> PartRegistry:
 
 
 def validate_settings(
-    hook: pluggy.HookRelay, raw: Mapping[str, Any], path: Path
+    hook: pluggy.HookRelay, raw: Mapping[str, Any], path: Path, from_env: Collection[str] = ()
 ) -> dict[str, BaseModel]:
-    """Every registered section of ``raw`` (the YAML's ``settings``), validated, by name.
+    """Every registered section of ``raw`` (the YAML's ``settings``), validated, by name; errors
+    never show the values in ``from_env`` (those ``${VAR}`` substituted).
 
     A :class:`ConfigError` names each bad key as ``<path>: settings.<section>.<key>: ...``.
     """
@@ -57,7 +58,7 @@ def validate_settings(
         except ValidationError as error:
             for problem in error.errors():
                 located = {**problem, "loc": ("settings", name, *problem["loc"])}
-                problems.append(_describe(path, located))
+                problems.append(describe_error(path, located, from_env))
     if problems:
         raise ConfigError("\n".join(dict.fromkeys(problems)))
     return sections

@@ -80,6 +80,17 @@ def test_bad_settings_fail_at_load_like_the_core_schema(
         load(tmp_path, f"plugins:\n  load: [{greeter}]\n{yaml}")
 
 
+def test_settings_errors_never_show_values_from_the_environment(
+    greeter: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GREETER_TIMES", "s3cret")
+    yaml = f"plugins:\n  load: [{greeter}]\nsettings:\n  greeter:\n    times: ${{GREETER_TIMES}}\n"
+    with pytest.raises(ConfigError) as error:
+        load(tmp_path, yaml)
+    assert "settings.greeter.times: expected an integer" in str(error.value)
+    assert "s3cret" not in str(error.value)
+
+
 def test_a_section_of_a_blocked_plugin_is_unknown(tmp_path: Path) -> None:
     yaml = "plugins:\n  block: [pipeline.blocklist]\nsettings:\n  blocklist: {words: [x]}\n"
     with pytest.raises(ConfigError, match=r"settings.blocklist: unknown section; registered sections: \(none\)"):

@@ -125,4 +125,4 @@ def reverse_definition(definition):
 
     workspace = str((definition.workspace / "reverse").resolve())
     config = definition.config.model_copy(update={"workspace": workspace})
-    return BotDefinition(config, definition.path)
+    return BotDefinition(config, definition.path, definition.from_env)

@@ -29,6 +29,8 @@ class BotDefinition:
 
     config: BotConfig
     path: Path
+    #: The environment's values that ``${VAR}`` put into the file: errors never show them.
+    from_env: frozenset[str] = frozenset()
 
     @property
     def directory(self) -> Path:
@@ -65,7 +67,7 @@ def load_definition(path: str | Path, overrides: Iterable[str] = ()) -> BotDefin
         apply_override(raw, override, path)
     from_env: set[str] = set()
     raw = substitute_env(raw, path, (), from_env)
-    return BotDefinition(validate(raw, path, from_env), path)
+    return BotDefinition(validate(raw, path, from_env), path, frozenset(from_env))
 
 
 def read_yaml(path: Path) -> Any:
@@ -127,11 +129,13 @@ def validate(raw: dict[str, Any], path: Path, from_env: Collection[str] = ()) ->
     try:
         return BotConfig.model_validate(raw)
     except ValidationError as error:
-        lines = (_describe(path, e, from_env) for e in error.errors())
+        lines = (describe_error(path, e, from_env) for e in error.errors())
         raise ConfigError("\n".join(lines)) from None
 
 
-def _describe(path: Path, error: dict[str, Any], from_env: Collection[str]) -> str:
+def describe_error(path: Path, error: dict[str, Any], from_env: Collection[str] = ()) -> str:
+    """One pydantic error as ``<path>: <key.path>: expected ..., got ...``, never showing a value
+    that came from ``from_env``."""
     location = ".".join(str(part) for part in error["loc"] if part not in ("args",))
     kind = error["type"]
     given = error.get("input")
