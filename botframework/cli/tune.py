@@ -17,6 +17,8 @@ from pathlib import Path
 
 from botframework.cli.errors import CommandError, input_path
 from botframework.cli.options import add_bot_options, load_bot
+from botframework.config.loader import load_definition
+from botframework.config.schema import BotConfig
 from botframework.data.corpus import CorpusError, Pair
 from botframework.evaluation.bleu import bleu_tokenize
 from botframework.evaluation.objective import BLEU_ONLY, TERMS, active, parse_weights
@@ -106,8 +108,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     pairs_file = input_path("--pairs", args.pairs) if args.pairs else None
     probes_file = input_path("--prompts", args.prompts) if args.prompts else None
+    weights = objective_weights(args, load_definition(args.bot, args.overrides).config)
+    check_terms(weights, references=args.max_pairs > 0)  # before the model loads: fail fast
     bot = load_bot(args)
-    weights = objective_weights(args, bot.config.tune.weights)
     pairs = dev_pairs(bot, pairs_file, args.max_pairs)
     probes = read_prompts(probes_file)[: args.max_prompts] if probes_file else []
     if not pairs and not probes:
@@ -136,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def objective_weights(args: argparse.Namespace, configured: dict[str, float]) -> dict[str, float]:
+def objective_weights(args: argparse.Namespace, config: BotConfig) -> dict[str, float]:
     """--weights, else --distinct-weight's BLEU + distinct-2, else the YAML's, else BLEU alone."""
     if args.weights is not None:
         if args.distinct_weight:
@@ -147,6 +150,7 @@ def objective_weights(args: argparse.Namespace, configured: dict[str, float]) ->
             raise CommandError(str(error)) from None
     if args.distinct_weight:
         return {**BLEU_ONLY, "distinct2": 100 * args.distinct_weight}
+    configured = config.tune.weights
     return dict(configured) if active(configured) else dict(BLEU_ONLY)
 
 
