@@ -94,15 +94,14 @@ def test_weights_decide_the_ranking_on_a_tiny_model(dull) -> None:
 def tune(yaml_path: Path, tmp_path: Path, *options: str) -> int:
     probes = tmp_path / "probes.txt"
     probes.write_text("hi\nHow are you?\n\nwhat is your name ?\nbye\n", encoding="utf-8")
-    return main(
-        ["tune", str(yaml_path), "--prompts", str(probes), "--beam-size", "3", "--antilm", "0",
-         "--n-bonus", "0,-8", "--output", str(tmp_path / "best.yaml"),
-         "--plot", str(tmp_path / "metric.png"), *options]
-    )
+    outputs = ["--output", str(tmp_path / "best.yaml"), "--plot", str(tmp_path / "metric.png")]
+    grid_options = ["--beam-size", "3", "--antilm", "0", "--n-bonus", "0,-8"]
+    return main(["tune", str(yaml_path), "--prompts", str(probes), *grid_options, *outputs, *options])
 
 
 def test_tune_ranks_probe_replies_by_the_weights(tiny_bot_yaml: Path, tmp_path: Path, capsys):
-    assert tune(tiny_bot_yaml, tmp_path, "--max-pairs", "0", "--weights", "short=-1,length=0.1") == 0
+    weights = "short=-1,length=0.1"
+    assert tune(tiny_bot_yaml, tmp_path, "--max-pairs", "0", "--weights", weights) == 0
     out = capsys.readouterr().out
     assert "metric = −1·short + 0.1·length" in out
     table = out[out.index("metric = "):].splitlines()
