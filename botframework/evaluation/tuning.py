@@ -33,6 +33,11 @@ from botframework.evaluation.reply_quality import (
 )
 
 
+#: Terms every table shows, weighted or not, and the short headings of some.
+BLEU_ROWS = ("bleu", "distinct2")
+HEADINGS = {"bleu": "BLEU", "distinct2": "dist-2", "relevance": "relev."}
+
+
 @dataclass(frozen=True)
 class Setting:
     antilm: float
@@ -123,7 +128,7 @@ def measure(
     """Every objective term of ``replies`` by name; NaN (n/a) for BLEU without references and
     for copy and relevance without prompts (relevance also without ``embed``)."""
     scored = replies[: len(references)]
-    terms = {
+    return {
         "bleu": corpus_bleu(scored, list(references), bleu_tokenize) if references else math.nan,
         "distinct2": distinct_n(replies, 2),
         "relevance": relevance(prompts, replies, embed) if prompts and embed else math.nan,
@@ -134,7 +139,6 @@ def measure(
         "length": average_words(replies),
         "format": format_rate(replies),
     }
-    return terms
 
 
 def short_rate(replies: Sequence[str]) -> float:
@@ -146,10 +150,6 @@ def short_rate(replies: Sequence[str]) -> float:
 def shown_terms(weights: Mapping[str, float]) -> list[str]:
     """The terms a table shows: BLEU and distinct-2 always, then every weighted one."""
     return ["bleu", "distinct2", *(name for name in active(weights) if name not in BLEU_ROWS)]
-
-
-BLEU_ROWS = ("bleu", "distinct2")
-HEADINGS = {"bleu": "BLEU", "distinct2": "dist-2", "relevance": "relev."}
 
 
 def _value(trial: Trial, name: str) -> float:
