@@ -16,7 +16,9 @@ from __future__ import annotations
 import copy
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator, model_validator
+
+from botframework.evaluation.objective import check_weights
 
 from botframework.text import DEFAULT_DULL_REPLIES
 
@@ -110,6 +112,19 @@ class DecodingConfig(Section):
     max_length: PositiveInt = 30
     rescorers: list[NamedPart] = Field(default_factory=list)
     written: bool = Field(False, description="replies through the tokenizer's written()")
+
+
+class TuneConfig(Section):
+    """``botframework tune``'s objective: a weight per term (empty: BLEU alone)."""
+
+    weights: dict[str, float] = Field(
+        default_factory=dict, description="term name -> weight, e.g. {relevance: 1, generic: -1}"
+    )
+
+    @field_validator("weights")
+    @classmethod
+    def _known_terms(cls, weights: dict[str, float]) -> dict[str, float]:
+        return check_weights(weights)
 
 
 class RewardEntry(NamedPart):
@@ -286,6 +301,7 @@ class BotConfig(Section):
     model: ModelConfig = Field(default_factory=ModelConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     decoding: DecodingConfig = Field(default_factory=DecodingConfig)
+    tune: TuneConfig = Field(default_factory=TuneConfig)
     rewards: list[RewardEntry] = Field(default_factory=list)
     reinforce: ReinforceConfig = Field(default_factory=ReinforceConfig)
     plugins: PluginsConfig = Field(default_factory=PluginsConfig)

@@ -1,15 +1,18 @@
 """The search behind ``botframework tune``: decoding settings tried on dev pairs, scored, shown.
 
 A :class:`Setting` is an anti-LM weight λ, its cut-off g and a length bonus γ. Each one tried
-decodes the dev prompts and is scored by corpus BLEU
+decodes the dev prompts; :func:`measure` takes every term of
+:data:`~botframework.evaluation.objective.TERMS` on the replies, and the metric is the weighted sum
+of the terms (:func:`~botframework.evaluation.objective.combine`): by default corpus BLEU
 (:func:`~botframework.evaluation.bleu.corpus_bleu`), optionally plus a weight × 100 × distinct-2.
 """
 
 from __future__ import annotations
 
+import math
 import random
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from itertools import product
 from pathlib import Path
 
@@ -18,7 +21,21 @@ import yaml
 from botframework.config.schema import BotConfig
 from botframework.decoding.settings import set_decoding
 from botframework.evaluation.bleu import corpus_bleu
-from botframework.text import distinct_n
+from botframework.evaluation.objective import BLEU_ONLY, SHORT_WORDS, active, combine, formula
+from botframework.evaluation.relevance import Embedder, relevance
+from botframework.evaluation.reply_quality import (
+    average_words,
+    broken_rate,
+    copy_rate,
+    default_generic_rate,
+    format_rate,
+)
+from botframework.text import distinct_n, words
+
+
+#: Terms every table shows, weighted or not, and the short headings of some.
+BLEU_ROWS = ("bleu", "distinct2")
+HEADINGS = {"bleu": "BLEU", "distinct2": "dist-2", "relevance": "relev."}
 
 
 @dataclass(frozen=True)
@@ -34,6 +51,7 @@ class Trial:
     bleu: float
     distinct2: float
     metric: float
+    terms: Mapping[str, float] = field(default_factory=dict)
 
 
 def grid(
@@ -79,40 +97,115 @@ def search(
     distinct_weight: float = 0.0,
     progress: Callable[[str], object] | None = None,
     bleu_tokenize: str = "13a",
+    *,
+    prompts: Sequence[str] | None = None,
+    weights: Mapping[str, float] | None = None,
+    embed: Embedder | None = None,
 ) -> list[Trial]:
-    """Decode the dev prompts with every setting and score the replies against ``references``
-    (``bleu_tokenize`` is sacrebleu's tokenizer for them)."""
+    """Decode the dev prompts with every setting and score the replies: the first
+    ``len(references)`` against ``references`` (``bleu_tokenize`` is sacrebleu's tokenizer for
+    them), all of them against ``prompts`` (relevance with ``embed``) and each other. The metric
+    is the ``weights``' objective, BLEU + ``distinct_weight`` × 100 × distinct-2 without them."""
+    weights = weights or {"bleu": 1.0, "distinct2": 100 * distinct_weight}
     trials = []
     for index, setting in enumerate(settings, 1):
         replies = decode(setting)
-        bleu = corpus_bleu(replies, references, bleu_tokenize)
-        distinct2 = distinct_n(replies, 2)
-        trials.append(Trial(setting, bleu, distinct2, bleu + distinct_weight * 100 * distinct2))
+        terms = measure(replies, references, prompts, bleu_tokenize, embed)
+        metric = combine(terms, weights)
+        trials.append(Trial(setting, terms["bleu"], terms["distinct2"], metric, terms))
         if progress:
-            progress(f"[{index}/{len(settings)}] {describe(trials[-1])}")
+            progress(f"[{index}/{len(settings)}] {describe(trials[-1], weights)}")
     return trials
 
 
-def describe(trial: Trial) -> str:
+def measure(
+    replies: list[str],
+    references: Sequence[str],
+    prompts: Sequence[str] | None,
+    bleu_tokenize: str = "13a",
+    embed: Embedder | None = None,
+) -> dict[str, float]:
+    """Every objective term of ``replies`` by name; NaN (n/a) for BLEU without references and
+    for copy and relevance without prompts (relevance also without ``embed``)."""
+    scored = replies[: len(references)]
+    return {
+        "bleu": corpus_bleu(scored, list(references), bleu_tokenize) if references else math.nan,
+        "distinct2": distinct_n(replies, 2),
+        "relevance": relevance(prompts, replies, embed) if prompts and embed else math.nan,
+        "generic": default_generic_rate(replies),
+        "broken": broken_rate(replies),
+        "copy": copy_rate(prompts, replies) if prompts is not None else math.nan,
+        "short": short_rate(replies),
+        "length": average_words(replies),
+        "format": format_rate(replies),
+    }
+
+
+def short_rate(replies: Sequence[str]) -> float:
+    """The share of ``replies`` of fewer than :data:`SHORT_WORDS` words; 0 for none."""
+    short = [len(words(reply)) < SHORT_WORDS for reply in replies]
+    return sum(short) / len(short) if short else 0.0
+
+
+def shown_terms(weights: Mapping[str, float]) -> list[str]:
+    """The terms a table shows: BLEU and distinct-2 always, then every weighted one."""
+    return ["bleu", "distinct2", *(name for name in active(weights) if name not in BLEU_ROWS)]
+
+
+def _value(trial: Trial, name: str) -> float:
+    return trial.terms.get(name, getattr(trial, name, math.nan))
+
+
+def _cell(value: float, name: str, width: int = 7) -> str:
+    if math.isnan(value):
+        return f"{'n/a':>{width}}"
+    return f"{value:{width}.2f}" if name in ("bleu", "length") else f"{value:{width}.3f}"
+
+
+def describe(trial: Trial, weights: Mapping[str, float] | None = None) -> str:
     s = trial.setting
+    shown = shown_terms(weights or {})
+    values = ", ".join(
+        f"{HEADINGS.get(name, name)} {_cell(_value(trial, name), name, 0).strip()}"
+        for name in shown
+    )
     return (
-        f"λ={s.antilm:g} g={s.first_tokens} γ={s.length_bonus:g}: BLEU {trial.bleu:.2f}, "
-        f"distinct-2 {trial.distinct2:.3f}, metric {trial.metric:.2f}"
+        f"λ={s.antilm:g} g={s.first_tokens} γ={s.length_bonus:g}: {values}, "
+        f"metric {trial.metric:.2f}"
     )
 
 
-def format_table(trials: list[Trial]) -> str:
-    rows = [f"{'λ':>6} {'g':>3} {'γ':>6} {'BLEU':>7} {'dist-2':>7} {'metric':>7}"]
-    for trial in sorted(trials, key=lambda t: t.metric, reverse=True):
+def format_table(trials: list[Trial], weights: Mapping[str, float] | None = None) -> str:
+    """The trials, best first: the setting, each shown term, the metric; the objective above."""
+    shown = shown_terms(weights or {})
+    heading = "".join(f" {HEADINGS.get(name, name):>7}" for name in shown)
+    rows = [f"metric = {formula(weights or BLEU_ONLY)}"]
+    rows.append(f"{'λ':>6} {'g':>3} {'γ':>6}{heading} {'metric':>7}")
+    for trial in sorted(trials, key=_rank, reverse=True):
         s = trial.setting
+        cells = "".join(" " + _cell(_value(trial, name), name) for name in shown)
         rows.append(
-            f"{s.antilm:6.3f} {s.first_tokens:3d} {s.length_bonus:6.3f} "
-            f"{trial.bleu:7.2f} {trial.distinct2:7.3f} {trial.metric:7.2f}"
+            f"{s.antilm:6.3f} {s.first_tokens:3d} {s.length_bonus:6.3f}{cells} {trial.metric:7.2f}"
         )
     return "\n".join(rows)
 
 
-def best_snippet(config: BotConfig, best: Trial, beam_size: int, pairs: int) -> str:
+def _rank(trial: Trial) -> float:
+    return -math.inf if math.isnan(trial.metric) else trial.metric
+
+
+def best_trial(trials: Sequence[Trial]) -> Trial:
+    """The trial of the highest metric (a NaN metric never wins)."""
+    return max(trials, key=_rank)
+
+
+def best_snippet(
+    config: BotConfig,
+    best: Trial,
+    beam_size: int,
+    pairs: int,
+    weights: Mapping[str, float] | None = None,
+) -> str:
     """The ``decoding`` section with the best setting, as YAML to paste into the bot file."""
     section = tuned_config(config, best.setting, beam_size).decoding
     rescorers = [{"name": entry.name, **entry.args} for entry in section.rescorers]
@@ -124,13 +217,13 @@ def best_snippet(config: BotConfig, best: Trial, beam_size: int, pairs: int) -> 
         }
     }
     header = (
-        f"# botframework tune: best of the tried settings on {pairs} dev pairs: "
-        f"BLEU {best.bleu:.2f}, distinct-2 {best.distinct2:.3f}\n"
+        f"# botframework tune: best of the tried settings on {pairs} dev prompts, "
+        f"metric = {formula(weights or BLEU_ONLY)}:\n# {describe(best, weights)}\n"
     )
     return header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 
-def plot(trials: list[Trial], path: Path) -> None:
+def plot(trials: list[Trial], path: Path, weights: Mapping[str, float] | None = None) -> None:
     """The metric against λ, one line per (g, γ); λ = 0 (no anti-LM) starts every line."""
     import matplotlib
 
@@ -148,10 +241,7 @@ def plot(trials: list[Trial], path: Path) -> None:
             label=f"g={g}, γ={bonus:g}",
         )
     axes.set_xlabel("anti-LM weight λ")
-    axes.set_ylabel(
-        "metric (corpus BLEU"
-        + (" + distinct-2)" if any(t.metric != t.bleu for t in trials) else ")")
-    )
+    axes.set_ylabel(f"metric = {formula(weights or BLEU_ONLY)}")
     axes.set_title("botframework tune")
     axes.grid(True, alpha=0.3)
     if lines:
