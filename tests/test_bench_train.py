@@ -30,8 +30,9 @@ def test_train_benchmark_reports_every_number() -> None:
         "lightning_vs_plain",
     }
     assert all(value > 0 for value in row.values())
+    # The report rounds ratios to two decimals.
     assert row["sampled_speedup"] == pytest.approx(
-        row["plain_sampled_8"] / row["plain_full_softmax"], rel=0.01
+        row["plain_sampled_8"] / row["plain_full_softmax"], rel=0.01, abs=0.005
     )
     assert result["timed_steps"] == 1 and result["rounds"] == 1
     assert set(result["goals"]) == {"sampled_speedup_at_largest_vocab", "lightning_vs_plain_worst"}

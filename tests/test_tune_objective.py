@@ -12,7 +12,7 @@ from botframework_plugins.rescorers.antilm import AntiLanguageModel
 
 from botframework.cli import main
 from botframework.config.schema import BotConfig
-from botframework.evaluation.objective import combine, formula, parse_weights
+from botframework.config.objective import combine, formula, parse_weights
 from botframework.evaluation.tuning import Setting, best_trial, grid, measure, search
 from tests.test_beam import decode, named, train_toy  # noqa: F401
 from tests.test_rescorers import GENERIC, IDK_PAIRS

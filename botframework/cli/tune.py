@@ -20,7 +20,7 @@ from botframework.cli.options import add_bot_options, load_bot
 from botframework.config.loader import load_definition
 from botframework.config.schema import BotConfig
 from botframework.data.corpus import CorpusError, Pair
-from botframework.evaluation.objective import BLEU_ONLY, TERMS, active, parse_weights
+from botframework.config.objective import BLEU_ONLY, TERMS, active, parse_weights
 from botframework.evaluation.relevance import (
     MISSING_JUDGE,
     Embedder,

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator, model_validator
 
-from botframework.evaluation.objective import check_weights
+from botframework.config.objective import check_weights
 
 from botframework.text import DEFAULT_DULL_REPLIES
 

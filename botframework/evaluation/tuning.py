@@ -2,8 +2,8 @@
 
 A :class:`Setting` is an anti-LM weight λ, its cut-off g and a length bonus γ. Each one tried
 decodes the dev prompts; :func:`measure` takes every term of
-:data:`~botframework.evaluation.objective.TERMS` on the replies, and the metric is the weighted sum
-of the terms (:func:`~botframework.evaluation.objective.combine`): by default corpus BLEU
+:data:`~botframework.config.objective.TERMS` on the replies, and the metric is the weighted sum
+of the terms (:func:`~botframework.config.objective.combine`): by default corpus BLEU
 (:func:`~botframework.evaluation.bleu.corpus_bleu`), optionally plus a weight × 100 × distinct-2.
 """
 
@@ -21,7 +21,7 @@ import yaml
 from botframework.config.schema import BotConfig
 from botframework.decoding.settings import set_decoding
 from botframework.evaluation.bleu import corpus_bleu
-from botframework.evaluation.objective import BLEU_ONLY, SHORT_WORDS, active, combine, formula
+from botframework.config.objective import BLEU_ONLY, SHORT_WORDS, active, combine, formula
 from botframework.evaluation.relevance import Embedder, relevance
 from botframework.evaluation.reply_quality import (
     average_words,
