@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import TypeVar, TypeVarTuple
 
 from botframework.messenger.sqlite_schema import open_store_database
 
-P = ParamSpec("P")
+Args = TypeVarTuple("Args")
 T = TypeVar("T")
 
 
@@ -33,13 +32,13 @@ class DedicatedConnection:
             raise
 
     async def read(
-        self, query: Callable[Concatenate[sqlite3.Connection, P], T], *args: P.args
+        self, query: Callable[[sqlite3.Connection, *Args], T], *args: *Args
     ) -> T:
         """``query(db, *args)`` on the connection's thread."""
-        return await self._on_thread(functools.partial(query, self._open_db(), *args))
+        return await self._on_thread(query, self._open_db(), *args)
 
     async def write(
-        self, change: Callable[Concatenate[sqlite3.Connection, P], T], *args: P.args
+        self, change: Callable[[sqlite3.Connection, *Args], T], *args: *Args
     ) -> T:
         """``change(db, *args)`` in one transaction on the connection's thread."""
         return await self._on_thread(in_transaction, self._open_db(), change, *args)
@@ -53,7 +52,7 @@ class DedicatedConnection:
         self._executor.submit(self._close_db).result()
         self._executor.shutdown(wait=True)
 
-    async def _on_thread(self, function: Callable[..., T], *args: object) -> T:
+    async def _on_thread(self, function: Callable[[*Args], T], *args: *Args) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)
 
     def _open_db(self) -> sqlite3.Connection:
@@ -68,8 +67,8 @@ class DedicatedConnection:
 
 def in_transaction(
     db: sqlite3.Connection,
-    change: Callable[Concatenate[sqlite3.Connection, P], T],
-    *args: P.args,
+    change: Callable[[sqlite3.Connection, *Args], T],
+    *args: *Args,
 ) -> T:
     """``change(db, *args)`` committed as one transaction, or rolled back if it raises."""
     db.execute("BEGIN IMMEDIATE")
