@@ -334,7 +334,12 @@ def run_retry(args: argparse.Namespace) -> int:
         finally:
             await store.close()
 
-    count = asyncio.run(retry())
+    from botframework.messenger.sqlite_open import UnusableDatabase
+
+    try:
+        count = asyncio.run(retry())
+    except UnusableDatabase as error:
+        raise CommandError(str(error)) from None
     print(f"{count} failed events of {name} are pending again; the server sends them at its start")
     return 0
 

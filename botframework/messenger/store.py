@@ -3,6 +3,8 @@
 :class:`Store` is what the server needs; :class:`~botframework.messenger.sqlite_store.SQLiteStore`
 is the default. A shared database can replace it when several server processes run behind a load
 balancer: keys must stay unique across processes, and claiming pending events would be added there.
+Turning events into rows and back, and refusing what no database can keep, is the same for every
+engine (:mod:`botframework.messenger.store_rows`).
 
 A message's life: ``accept`` (stored, deduplicated by its key) -> ``save_reply`` (the reply text,
 so a restart sends the same words) -> ``part_sent`` after each part the Send API accepted ->

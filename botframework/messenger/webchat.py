@@ -18,14 +18,17 @@ routes = web.RouteTableDef()
 
 @routes.get("/")
 async def page(request: web.Request) -> web.Response:
-    html = resources.files("botframework.messenger").joinpath("static/chat.html").read_text("utf-8")
-    return web.Response(text=html, content_type="text/html")
+    return _static("chat.html", "text/html")
 
 
 @routes.get("/chat.js")
 async def script(request: web.Request) -> web.Response:
-    js = resources.files("botframework.messenger").joinpath("static/chat.js").read_text("utf-8")
-    return web.Response(text=js, content_type="application/javascript")
+    return _static("chat.js", "application/javascript")
+
+
+def _static(name: str, content_type: str) -> web.Response:
+    text = resources.files("botframework.messenger").joinpath("static", name).read_text("utf-8")
+    return web.Response(text=text, content_type=content_type)
 
 
 @routes.get("/api/bots")

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from botframework.messenger import keys, sqlite_store
+from botframework.messenger import keys, store_rows
 from botframework.messenger.sqlite_store import SQLiteStore
 from botframework.messenger.store import NewEvent, UnstorableEvent
 from botframework.messenger.testing import signed, text_event, webhook_body
@@ -29,7 +29,7 @@ async def test_store_fails_only_the_bad_member_of_a_shared_write(
     tmp_path, monkeypatch, checked_before_the_write: bool
 ) -> None:
     if not checked_before_the_write:  # the shared transaction itself fails, and is split
-        monkeypatch.setattr(sqlite_store, "_check_storable", lambda row: None)
+        monkeypatch.setattr(store_rows, "check_storable", lambda row: None)
     store = SQLiteStore(tmp_path / "s.sqlite3")
     good = [[stored(f"good{i}")] for i in range(10)]
     bad = [[stored("huge", timestamp=2**63)], [stored("half", text=SURROGATE)]]

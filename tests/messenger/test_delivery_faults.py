@@ -189,7 +189,7 @@ async def test_the_store_works_again_after_a_failed_commit(tmp_path) -> None:
     """A COMMIT that fails (a full disk; here a deferred constraint) must not leave the
     transaction open, or every later write fails even after the disk has room again."""
     store = SQLiteStore(tmp_path / "s.sqlite3")
-    await store._run(lambda: store._db.execute("PRAGMA foreign_keys = ON"))
+    await store._bookkeeping.read(lambda db: db.execute("PRAGMA foreign_keys = ON"))
 
     def refused_at_commit(db: sqlite3.Connection) -> None:
         db.execute("CREATE TEMP TABLE parent (id INTEGER PRIMARY KEY)")
@@ -197,7 +197,7 @@ async def test_the_store_works_again_after_a_failed_commit(tmp_path) -> None:
         db.execute("INSERT INTO child VALUES (1)")
 
     with pytest.raises(sqlite3.IntegrityError):
-        await store._run(store._transaction, refused_at_commit)
+        await store._bookkeeping.write(refused_at_commit)
     await store.add_turns("b", "u", [StoredTurn("user", "still works")])
     assert await store.recent_turns("b", "u", 5) == [StoredTurn("user", "still works")]
     await store.close()

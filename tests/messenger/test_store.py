@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 
+from botframework.messenger.sqlite_schema import SCHEMA
 from botframework.messenger.sqlite_store import SQLiteStore
 from botframework.messenger.store import NewEvent, StoredTurn
 
@@ -56,4 +58,28 @@ async def test_turns_delete_user_and_retention(tmp_path) -> None:
     assert await store.purge(time.time() - 3600) == 0
     assert await store.purge(time.time() + 1) == 1  # u2's turn; the pending event stays
     assert (await store.counts())["pending"] == 1
+    await store.close()
+
+
+async def test_a_database_from_before_retryable_is_upgraded_and_keeps_its_events(tmp_path) -> None:
+    path = tmp_path / "old.sqlite3"
+    old = sqlite3.connect(path)
+    old.executescript(SCHEMA.replace(",\n    retryable INTEGER NOT NULL DEFAULT 0", ""))
+    old.execute(
+        "INSERT INTO inbox (key, bot, page_id, user_id, kind, timestamp, event, received_at,"
+        " state, error) VALUES ('old', 'bot', '1000', 'u1', 'text', 0, '{}', ?, 'failed', 'x')",
+        (time.time(),),
+    )
+    old.commit()
+    assert "retryable" not in {row[1] for row in old.execute("PRAGMA table_info(inbox)")}
+    old.close()
+
+    store = SQLiteStore(path)
+    fresh = await store.accept([event("transient"), event("permanent")])
+    await store.finish(fresh[0].id, [], error="rate limited", retryable=True)
+    await store.finish(fresh[1].id, [], error="bad recipient")
+    assert await store.retry_failed(0.0, retryable_only=True) == 1
+    assert [e.key for e in await store.pending()] == ["transient"]
+    assert await store.retry_failed(0.0) == 2  # the old event failed before it had the column
+    assert [e.key for e in await store.pending()] == ["old", "transient", "permanent"]
     await store.close()

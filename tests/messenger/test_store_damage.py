@@ -80,10 +80,13 @@ def test_serve_says_what_is_wrong_in_one_line(tiny_bot_yaml, tmp_path, capsys) -
     assert error.splitlines()[-1].startswith(f"botframework: error: the database {tmp_path}")
 
 
-def test_delete_user_refuses_a_half_deleted_database(tmp_path, capsys) -> None:
+@pytest.mark.parametrize(
+    "command", [["messenger-delete-user", "{yaml}", "u1"], ["messenger-retry", "{yaml}"]]
+)
+def test_store_commands_refuse_a_half_deleted_database(tmp_path, capsys, command) -> None:
     asyncio.run(_half_deleted(tmp_path))
     yaml = write_bot_yaml(tmp_path)
-    argv = ["messenger-delete-user", str(yaml), "u1", "--state-dir", str(tmp_path)]
+    argv = [word.format(yaml=yaml) for word in command] + ["--state-dir", str(tmp_path)]
     assert main(argv) == 2
     assert capsys.readouterr().err.splitlines() == [
         f"botframework: error: {tmp_path / DB} is missing but its write-ahead log {DB}-wal "

@@ -17,6 +17,10 @@ async def test_chat_api_answers_with_candidates_and_keeps_context(make_server) -
     client = await make_server()
     page = await client.get("/")
     assert page.status == 200 and "Web chat" in await page.text()
+    assert page.content_type == "text/html"
+    script = await client.get("/chat.js")
+    assert script.status == 200 and script.content_type == "application/javascript"
+    assert "/api/chat" in await script.text()
     first = await (await client.post("/api/chat", json={"text": "hello", "session": "s1"})).json()
     assert first["reply"] == "echo: hello" and "candidates" not in first
     second = await (
