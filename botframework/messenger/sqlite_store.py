@@ -20,6 +20,12 @@ from typing import Any, TypeVar
 from botframework.messenger.group_commit import GroupCommit
 from botframework.messenger.payload import fits_in_64_bits
 from botframework.messenger.sqlite_open import UnusableDatabase, connect, refuse_half_deleted
+from botframework.messenger.sqlite_profiles import (
+    PROFILES_SCHEMA,
+    delete_profiles,
+    read_profile,
+    write_profile,
+)
 from botframework.messenger.store import (
     DONE,
     FAILED,
@@ -100,7 +106,7 @@ class SQLiteStore(Store):
         self._accepting = GroupCommit(self._insert_in_one_transaction, _DATA_ERRORS, _classified)
 
     def _open(self, synchronous: str, check: bool) -> sqlite3.Connection:
-        db = connect(self.path, synchronous, _SCHEMA, check)
+        db = connect(self.path, synchronous, _SCHEMA + PROFILES_SCHEMA, check)
         _add_missing_columns(db)
         return db
 
@@ -259,9 +265,16 @@ class SQLiteStore(Store):
                 )
             )
             deleted = db.execute(f"DELETE FROM inbox WHERE {where}", args).rowcount
+            deleted += delete_profiles(db, where, args)
             return deleted + db.execute(f"DELETE FROM turns WHERE {where}", args).rowcount
 
         return await self._run(self._transaction, delete)
+
+    async def user_profile(self, bot: str, user_id: str) -> dict[str, str] | None:
+        return await self._run(self._transaction, lambda db: read_profile(db, bot, user_id))
+
+    async def save_user_profile(self, bot: str, user_id: str, fields: dict[str, str]) -> None:
+        await self._run(self._transaction, lambda db: write_profile(db, bot, user_id, fields))
 
     async def purge(self, older_than: float, bot: str | None = None) -> int:
         which, args = ("", ()) if bot is None else (" AND bot = ?", (bot,))
