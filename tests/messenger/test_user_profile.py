@@ -105,3 +105,18 @@ async def test_stand_in_checks_the_profile_request(graph) -> None:
         assert (no_fields.status, odd_field.status) == (400, 400)
         assert await good.json() == {"first_name": "Di", "id": "u4"}
     assert len(fake.rejected) == 2 and all("fields must name" in r for r in fake.rejected)
+
+
+async def test_deleting_a_user_deletes_the_cached_profile(tmp_path) -> None:
+    from botframework.messenger.sqlite_store import SQLiteStore
+
+    store = SQLiteStore(tmp_path / "messenger.sqlite3")
+    try:
+        await store.save_user_profile("echo", "u5", {"first_name": "Ed"})
+        await store.save_user_profile("other", "u5", {"first_name": "Ed"})
+        assert await store.user_profile("echo", "u5") == {"first_name": "Ed"}
+        assert await store.delete_user("u5", "echo") == 1
+        assert await store.user_profile("echo", "u5") is None
+        assert await store.user_profile("other", "u5") == {"first_name": "Ed"}
+    finally:
+        await store.close()
