@@ -80,11 +80,11 @@ def test_dry_run_prints_the_menu_and_ice_breakers(tmp_path, capsys) -> None:
 
 
 def test_stand_in_refuses_a_menu_without_get_started() -> None:
-    from botframework.messenger.testing import _profile_problem
+    from botframework.messenger.testing_profile import profile_problem
 
-    assert _profile_problem({"persistent_menu": MENU}, []) == "persistent_menu needs get_started set"
+    assert profile_problem({"persistent_menu": MENU}, []) == "persistent_menu needs get_started set"
     too_many = [{**ICE_BREAKERS[0], "call_to_actions": ICE_BREAKERS[0]["call_to_actions"] * 5}]
-    assert "1 to 4" in (_profile_problem({"ice_breakers": too_many}, []) or "")
+    assert "1 to 4" in (profile_problem({"ice_breakers": too_many}, []) or "")
 
 
 @pytest.mark.parametrize(
