@@ -186,7 +186,8 @@ def postprocess_reply(
 
 @hookspec
 def handle_event(event: Event) -> Awaitable[None] | None:
-    """Be notified of an event that gets no reply (delivery, read, echo, reaction, unknown kinds).
+    """Be notified of an event that gets no reply (delivery, read, echo, reaction, a sticker such as
+    the 👍 "like" (kind ``sticker``; the sticker id is in the raw ``data``), unknown kinds).
 
     Called once per such event, after it was accepted. Every implementation runs. May be awaitable.
     Returns nothing.

@@ -44,12 +44,14 @@ class Conversation:
     """The turns exchanged with one user so far, oldest first.
 
     ``plugin_settings`` holds the bot's validated plugin settings (the YAML's ``settings``); the
-    core sets it before the message-pipeline hooks run.
+    core sets it before the message-pipeline hooks run. ``profile`` holds the user's profile
+    fields the channel fetched (``channel.messenger.profile_fields``, e.g. ``first_name``).
     """
 
     user_id: str = "local"
     turns: list[Turn] = field(default_factory=list)
     plugin_settings: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    profile: dict[str, str] = field(default_factory=dict)
 
     def settings(self, section: str) -> Any:
         """The validated settings model a plugin registered as ``section`` (``register_settings``);

@@ -90,7 +90,7 @@ def test_environment_substitution(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     )
     monkeypatch.setenv("BF_TEST_TOKEN", "secret-value")
     messenger = load_definition(path).config.channel.messenger
-    assert messenger == {"token": "secret-value", "url": "http://127.0.0.1"}
+    assert messenger.model_extra == {"token": "secret-value", "url": "http://127.0.0.1"}
     monkeypatch.delenv("BF_TEST_TOKEN")
     with pytest.raises(ConfigError, match="channel.messenger.token: environment variable BF_TEST_TOKEN"):
         load_definition(path)

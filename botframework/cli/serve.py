@@ -58,9 +58,10 @@ def add_serve_commands(subparsers: argparse._SubParsersAction) -> None:
 
     profile = subparsers.add_parser(
         "messenger-profile",
-        help="set the Page's Get Started button and greeting (Messenger Profile API)",
-        description="POST the bot's get_started payload and greeting to /me/messenger_profile "
-        "with the Page token from the environment.",
+        help="set the Page's Get Started button, greeting, menu and ice breakers",
+        description="POST the bot's get_started payload, greeting, channel.messenger."
+        "persistent_menu and ice_breakers to /me/messenger_profile with the Page token from the "
+        "environment.",
     )
     profile.add_argument("bot", metavar="BOT.yaml")
     add_override_options(profile, checkpoint=False)

@@ -143,6 +143,10 @@ def describe_error(path: Path, error: dict[str, Any], from_env: Collection[str] 
         return f"{path}: {location}: unknown key"
     if kind == "missing":
         return f"{path}: {location}: required key is missing"
+    if kind == "too_long":
+        context = error.get("ctx", {})
+        limit, actual = context.get("max_length"), context.get("actual_length")
+        return f"{path}: {location}: at most {limit} items allowed, got {actual}"
     return f"{path}: {location}: {_expectation(error, from_env)}, got {_show(given, from_env)}"
 
 
@@ -176,6 +180,7 @@ _EXPECTED = {
     "less_than_equal": "expected a number of at most {le}",
     "literal_error": "expected one of {expected}",
     "string_too_short": "expected a non-empty string",
+    "string_too_long": "expected at most {max_length} characters",
 }
 
 #: What the schema's patterns accept, in words.

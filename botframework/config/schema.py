@@ -213,6 +213,45 @@ class PluginsConfig(Section):
     block: list[str] = Field(default_factory=list, description="plugin names not to register")
 
 
+class MenuItem(Section):
+    """A persistent-menu item: a ``postback`` with its payload or a ``web_url`` with its url."""
+
+    type: Literal["postback", "web_url"]
+    title: str = Field(min_length=1, max_length=30)
+    payload: str | None = Field(None, min_length=1, max_length=1000)
+    url: str | None = Field(None, pattern=r"^https?://")
+
+    @model_validator(mode="after")
+    def _check(self) -> MenuItem:
+        needed, other = ("payload", "url") if self.type == "postback" else ("url", "payload")
+        if getattr(self, needed) is None:
+            raise ValueError(f"a {self.type} item needs a {needed}")
+        if getattr(self, other) is not None:
+            raise ValueError(f"a {self.type} item takes no {other}")
+        return self
+
+
+class IceBreaker(Section):
+    question: str = Field(min_length=1, max_length=80)
+    payload: str = Field(min_length=1, max_length=1000)
+
+
+class MessengerConfig(BaseModel):
+    """``channel.messenger``: the Page's profile (menu, ice breakers) and which user-profile
+    fields to fetch; other keys are free-form settings for third-party transports."""
+
+    model_config = ConfigDict(extra="allow")
+    persistent_menu: list[MenuItem] = Field(
+        default_factory=list, max_length=20, description="Meta: at most 20 items"
+    )
+    ice_breakers: list[IceBreaker] = Field(
+        default_factory=list, max_length=4, description="Meta: at most 4 questions"
+    )
+    profile_fields: list[Literal["first_name"]] = Field(
+        default_factory=list, description="user-profile fields fetched once per user"
+    )
+
+
 class ChannelConfig(Section):
     """How the bot meets its users: greeting, Messenger server settings, moderation, retention.
 
@@ -253,9 +292,7 @@ class ChannelConfig(Section):
     retry_base_delay_s: float = Field(0.5, ge=0.0, le=60.0)
     retry_max_delay_s: float = Field(30.0, ge=0.0, le=3600.0)
     web_chat_candidates: int = Field(5, ge=1, le=100)
-    messenger: dict[str, Any] = Field(
-        default_factory=dict, description="free-form settings for third-party transports"
-    )
+    messenger: MessengerConfig = Field(default_factory=MessengerConfig)
     options: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")

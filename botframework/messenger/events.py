@@ -1,7 +1,7 @@
 """Webhook payloads parsed into typed events; partial or odd events become :class:`Unknown`.
 
-Only :class:`UserMessage` and :class:`Postback` events are answered; every other kind goes to the
-``handle_event`` hook.
+Only :class:`UserMessage` and :class:`Postback` events are answered (a :class:`Sticker` is not);
+every other kind goes to the ``handle_event`` hook.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from botframework.messenger.payload import fits_in_64_bits
 class Attachment:
     type: str
     url: str | None = None
+    sticker_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,19 @@ class QuickReply(UserMessage):
 @dataclass(frozen=True)
 class AttachmentMessage(UserMessage):
     kind: ClassVar[str] = "attachments"
+
+
+@dataclass(frozen=True)
+class Sticker(UserMessage):
+    """A sticker, the 👍 "like" included (``sticker_id`` 369239263222822 and its sizes); it goes
+    to ``handle_event`` instead of getting ``channel.attachment_reply``."""
+
+    kind: ClassVar[str] = "sticker"
+    answerable: ClassVar[bool] = False
+
+    @property
+    def sticker_id(self) -> str:
+        return next((a.sticker_id for a in self.attachments if a.sticker_id), "")
 
 
 @dataclass(frozen=True)
@@ -178,6 +192,8 @@ def _parse_messaging(page_id: str, item: dict[str, Any]) -> WebhookEvent:
         if isinstance(quick_reply, dict):
             return QuickReply(*common, mid, text, attachments, _text(quick_reply.get("payload")))
         if attachments and not text.strip():
+            if any(attachment.sticker_id for attachment in attachments):
+                return Sticker(*common, mid, text, attachments)
             return AttachmentMessage(*common, mid, text, attachments)
         return UserMessage(*common, mid, text, attachments)
     postback = item.get("postback")
@@ -211,7 +227,9 @@ def _attachments(value: Any) -> Iterator[Attachment]:
         payload = item.get("payload") if isinstance(item.get("payload"), dict) else {}
         url = payload.get("url")
         yield Attachment(
-            _text(item.get("type")) or "unknown", url if isinstance(url, str) else None
+            _text(item.get("type")) or "unknown",
+            url if isinstance(url, str) else None,
+            _text(payload.get("sticker_id")) or None,
         )
 
 

@@ -1,4 +1,4 @@
-"""The Page's Messenger Profile: the Get Started button and the welcome-screen greeting.
+"""The Page's Messenger Profile: Get Started, the greeting, the persistent menu, ice breakers.
 
 Without a ``get_started`` button the ``GET_STARTED`` postback never arrives. Meta allows 10 calls
 per 10 minutes per Page on this endpoint.
@@ -23,14 +23,29 @@ def profile_payload(channel: ChannelConfig) -> dict[str, Any]:
             f"channel.greeting has {len(greeting)} characters, more than the {GREETING_LIMIT} Meta "
             "allows on the welcome screen; set channel.profile_greeting to a shorter text"
         )
-    return {
+    payload: dict[str, Any] = {
         "get_started": {"payload": channel.get_started_payload},
-        "greeting": [{"locale": "default", "text": greeting}],
+        "greeting": [{"locale": "default", "text": welcome_screen_text(greeting)}],
     }
+    messenger = channel.messenger
+    if messenger.persistent_menu:
+        items = [item.model_dump(exclude_none=True) for item in messenger.persistent_menu]
+        payload["persistent_menu"] = [
+            {"locale": "default", "composer_input_disabled": False, "call_to_actions": items}
+        ]
+    if messenger.ice_breakers:
+        questions = [breaker.model_dump() for breaker in messenger.ice_breakers]
+        payload["ice_breakers"] = [{"locale": "default", "call_to_actions": questions}]
+    return payload
+
+
+def welcome_screen_text(greeting: str) -> str:
+    """The greeting with ``{first_name}`` as Meta's welcome-screen placeholder."""
+    return greeting.replace("{first_name}", "{{user_first_name}}")
 
 
 async def set_profile(
     send_api: SendApi, access_token: str, channel: ChannelConfig
 ) -> dict[str, Any]:
-    """Set the Get Started button and greeting; returns Meta's answer, ``{"result": "success"}``."""
+    """Set the Page's profile from the channel settings; returns Meta's answer, ``{"result": "success"}``."""
     return await send_api.call(PROFILE_PATH, access_token, profile_payload(channel))

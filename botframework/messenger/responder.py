@@ -14,12 +14,18 @@ from collections import deque
 
 from botframework.messenger.backoff import MESSAGING_WINDOW_S
 from botframework.messenger.events import Postback, UserMessage, parse_messaging
+from botframework.messenger.messaging_window import (
+    OutsideMessagingWindow,
+    check_window,
+    window_closes_at,
+)
 from botframework.messenger.metrics import Metrics
 from botframework.messenger.runtime import BotRuntime, conversation_from
 from botframework.messenger.send_api import GraphApiError, SendApi, TransportError
 from botframework.messenger.store import Store, StoredEvent, StoredTurn
 from botframework.messenger.store_health import StoreHealth
 from botframework.messenger.text import split_message
+from botframework.messenger.user_profiles import UserProfiles
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +49,7 @@ class Responder:
         self.send_api = send_api
         self.metrics = metrics
         self.store_health = StoreHealth(metrics)
+        self.profiles = UserProfiles(store, send_api, self.store_health)
         self._slots = asyncio.Semaphore(max_parallel)
         self._queues: dict[tuple[str, str], deque[StoredEvent]] = {}
         self._workers: dict[tuple[str, str], asyncio.Task[None]] = {}
@@ -110,13 +117,16 @@ class Responder:
             event = (
                 parse_messaging(stored.page_id, stored.event) if stored.kind in _ANSWERED else None
             )
-            if isinstance(event, (UserMessage, Postback)):
+            if isinstance(event, (UserMessage, Postback)) and event.answerable:
                 await self._answer(runtime, stored, event)
             else:
                 await runtime.notify(stored.kind, stored.user_id or None, stored.event)
                 await self.store_health.call(self.store.finish, stored.id, [])
         except asyncio.CancelledError:
             raise
+        except OutsideMessagingWindow as error:
+            log.warning("not answering %s of bot %s: %s", stored.key, stored.bot, error)
+            await self._fail(stored, "messaging_window", str(error))
         except (GraphApiError, TransportError) as error:
             reason = str(getattr(error, "code", None) or "transport")
             retryable = isinstance(error, TransportError) or error.retryable
@@ -141,6 +151,7 @@ class Responder:
         text = event.text if isinstance(event, UserMessage) else (event.title or event.payload)
         reply = stored.reply
         fresh = reply is None
+        check_window(stored)
         if reply is None:
             reply = await self._generate(runtime, stored, event, text) or ""
         parts = split_message(reply) if reply else []
@@ -149,7 +160,8 @@ class Responder:
         if fresh and track:
             await self.store_health.call(self.store.save_reply, stored.id, reply)
         for index in range(stored.parts_sent, len(parts)):
-            await self.send_api.send_text(token, user_id, parts[index])
+            check_window(stored)
+            await self.send_api.send_text(token, user_id, parts[index], window_closes_at(stored))
             if track:
                 await self.store_health.call(self.store.part_sent, stored.id, index + 1)
         turns = [StoredTurn("user", text)] if text.strip() else []
@@ -167,6 +179,9 @@ class Responder:
             self.store.recent_turns, stored.bot, stored.user_id, channel.context_turns
         )
         conversation = conversation_from(stored.user_id, turns)
+        conversation.profile = await self.profiles.fields(
+            stored.bot, stored.user_id, channel.messenger.profile_fields, runtime.access_token or ""
+        )
         message = runtime.message(
             text,
             stored.user_id,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from botframework.decoding.candidate import Candidate
 from botframework.messenger.batching import Batcher
 from botframework.messenger.metrics import Metrics
@@ -55,7 +57,8 @@ class BotRuntime:
         """The reply to ``message``; ``greeting`` answers with the YAML's greeting (Get Started)."""
         conversation.plugin_settings = self.bot.settings
         if greeting:
-            reply = Reply(text=self.bot.channel.greeting, answered_by="greeting")
+            greeting_text = personal_greeting(self.bot.channel.greeting, conversation.profile)
+            reply = Reply(text=greeting_text, answered_by="greeting")
             for result in self.bot.hook.postprocess_reply(
                 message=message, reply=reply, conversation=conversation
             ):
@@ -76,6 +79,14 @@ class BotRuntime:
 
     async def close(self) -> None:
         await self.batcher.close()
+
+
+def personal_greeting(greeting: str, profile: dict[str, str]) -> str:
+    """``greeting`` with ``{first_name}`` filled in (left out, with its space, when unknown)."""
+    name = profile.get("first_name", "").strip()
+    if name:
+        return greeting.replace("{first_name}", name)
+    return re.sub(r"\s*\{first_name\}", "", greeting).strip()
 
 
 def conversation_from(user_id: str, turns: list[StoredTurn]) -> Conversation:

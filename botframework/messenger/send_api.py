@@ -17,6 +17,7 @@ import aiohttp
 
 from botframework.messenger.backoff import RetryPolicy, SharedBackoff
 from botframework.messenger.logs import scrub
+from botframework.messenger.messaging_window import OutsideMessagingWindow
 from botframework.messenger.metrics import Metrics
 from botframework.messenger.signature import appsecret_proof
 
@@ -27,6 +28,8 @@ DEFAULT_GRAPH_API_URL = "https://graph.facebook.com/v25.0"
 TRANSIENT_CODES = frozenset({1, 2, 4, 17, 32, 613, 1200})
 #: Invalid token, outside the messaging window, user unavailable, no matching user: never retried.
 PERMANENT_CODES = frozenset({10, 100, 190, 551})
+#: Meta allows this tag (7 days after the user's last message) only on messages a person wrote.
+HUMAN_AGENT_TAG = "HUMAN_AGENT"
 
 
 @dataclass(frozen=True)
@@ -123,12 +126,26 @@ class AiohttpTransport:
         return self._session
 
     async def post(self, path: str, access_token: str, payload: dict[str, Any]) -> GraphResponse:
-        params = {"access_token": access_token}
+        return await self._request("POST", path, access_token, json=payload)
+
+    async def get(self, path: str, access_token: str, query: dict[str, str]) -> GraphResponse:
+        """A Graph API GET (the user profile); same token handling as :meth:`post`."""
+        return await self._request("GET", path, access_token, query=query)
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        access_token: str,
+        json: dict[str, Any] | None = None,
+        query: dict[str, str] | None = None,
+    ) -> GraphResponse:
+        params = {**(query or {}), "access_token": access_token}
         if self.app_secret:
             params["appsecret_proof"] = appsecret_proof(self.app_secret, access_token)
         try:
-            async with self.session.post(
-                self.graph_api_url + path, params=params, json=payload, timeout=self.timeout
+            async with self.session.request(
+                method, self.graph_api_url + path, params=params, json=json, timeout=self.timeout
             ) as response:
                 try:
                     body = await response.json(content_type=None)
@@ -164,8 +181,11 @@ class SendApi:
         self.metrics = metrics or Metrics()
         self.backoff = SharedBackoff(policy, sleep)
 
-    async def send_text(self, access_token: str, recipient_id: str, text: str) -> dict[str, Any]:
-        """Send one text message (at most 2000 characters) as a ``RESPONSE``."""
+    async def send_text(
+        self, access_token: str, recipient_id: str, text: str, deadline: float | None = None
+    ) -> dict[str, Any]:
+        """Send one text message (at most 2000 characters) as a ``RESPONSE``; retries stop at
+        ``deadline`` (epoch seconds: the messaging window's end)."""
         if not text.strip():
             raise ValueError("refusing to send an empty message")
         payload = {
@@ -173,7 +193,7 @@ class SendApi:
             "messaging_type": "RESPONSE",
             "message": {"text": text},
         }
-        return await self.call("/me/messages", access_token, payload)
+        return await self.call("/me/messages", access_token, payload, deadline=deadline)
 
     async def sender_action(self, access_token: str, recipient_id: str, action: str) -> bool:
         """``mark_seen`` / ``typing_on`` / ``typing_off``: one attempt, failures only logged;
@@ -188,11 +208,37 @@ class SendApi:
             return False
         return True
 
+    async def user_profile(
+        self, access_token: str, user_id: str, fields: list[str]
+    ) -> dict[str, Any]:
+        """``GET /{PSID}?fields=...``: one attempt; raises :class:`GraphApiError` or
+        :class:`TransportError` (also when the transport cannot GET)."""
+        get = getattr(self.transport, "get", None)
+        if get is None:
+            raise TransportError(f"{type(self.transport).__name__} cannot fetch user profiles")
+        try:
+            response = await get(f"/{user_id}", access_token, {"fields": ",".join(fields)})
+        except (ConnectionError, TimeoutError) as error:
+            raise TransportError(scrub(str(error))) from None
+        if 200 <= response.status < 300 and "error" not in response.body:
+            return response.body
+        raise GraphApiError.from_response(response)
+
     async def call(
-        self, path: str, access_token: str, payload: dict[str, Any], retry: bool = True
+        self,
+        path: str,
+        access_token: str,
+        payload: dict[str, Any],
+        retry: bool = True,
+        deadline: float | None = None,
     ) -> dict[str, Any]:
         """POST ``payload``; retry transient failures within the policy's budget; raise the last
-        error when giving up."""
+        error when giving up, :class:`OutsideMessagingWindow` when a retry would pass
+        ``deadline``."""
+        if payload.get("tag") == HUMAN_AGENT_TAG:
+            raise ValueError(
+                "the HUMAN_AGENT tag is for messages a person writes, never the bot's own"
+            )
         started, attempts, wait = time.monotonic(), 0, 0.0
         while True:
             async with self.backoff.turn(access_token) as probing:
@@ -210,6 +256,10 @@ class SendApi:
                 if retry:
                     log.warning("Send API call failed after %d attempts: %s", attempts, outcome)
                 raise outcome
+            if deadline is not None and time.time() + wait >= deadline:
+                raise OutsideMessagingWindow(
+                    f"the messaging window closes before the next retry ({outcome})"
+                ) from None
             self.metrics.send_retries.inc()
             log.info("Send API call failed (%s); retry %d in %.2f s", outcome, attempts, wait)
 

@@ -9,6 +9,7 @@ import sqlite3
 import time
 from typing import Any
 
+from botframework.messenger.sqlite_profiles import delete_profiles
 from botframework.messenger.store import DONE, FAILED, PENDING, StoredEvent, StoredTurn
 from botframework.messenger.store_rows import SELECTED, stored_event
 
@@ -83,6 +84,7 @@ def delete_user(db: sqlite3.Connection, user_id: str, bot: str | None) -> int:
     if bot is not None:
         where, args = "user_id = ? AND bot = ?", (user_id, bot)
     deleted = db.execute(f"DELETE FROM inbox WHERE {where}", args).rowcount
+    deleted += delete_profiles(db, where, args)
     return deleted + db.execute(f"DELETE FROM turns WHERE {where}", args).rowcount
 
 

@@ -6,6 +6,7 @@ import sqlite3
 from pathlib import Path
 
 from botframework.messenger.sqlite_open import connect
+from botframework.messenger.sqlite_profiles import PROFILES_SCHEMA
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS inbox (
@@ -38,7 +39,7 @@ CREATE TABLE IF NOT EXISTS turns (
 );
 CREATE INDEX IF NOT EXISTS turns_user ON turns (bot, user_id, id);
 CREATE INDEX IF NOT EXISTS turns_at ON turns (at);
-"""
+""" + PROFILES_SCHEMA
 
 
 def open_store_database(path: Path, synchronous: str, check: bool) -> sqlite3.Connection:

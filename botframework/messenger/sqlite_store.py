@@ -15,6 +15,7 @@ from botframework.messenger import sqlite_bookkeeping as bookkeeping
 from botframework.messenger.sqlite_connection import DedicatedConnection
 from botframework.messenger.sqlite_inbox import SQLiteInbox
 from botframework.messenger.sqlite_open import refuse_half_deleted
+from botframework.messenger.sqlite_profiles import read_profile, write_profile
 from botframework.messenger.store import NewEvent, Store, StoredEvent, StoredTurn
 
 
@@ -76,6 +77,12 @@ class SQLiteStore(Store):
 
     async def delete_user(self, user_id: str, bot: str | None = None) -> int:
         return await self._bookkeeping.write(bookkeeping.delete_user, user_id, bot)
+
+    async def user_profile(self, bot: str, user_id: str) -> dict[str, str] | None:
+        return await self._bookkeeping.read(read_profile, bot, user_id)
+
+    async def save_user_profile(self, bot: str, user_id: str, fields: dict[str, str]) -> None:
+        await self._bookkeeping.write(write_profile, bot, user_id, fields)
 
     async def purge(self, older_than: float, bot: str | None = None) -> int:
         return await self._bookkeeping.write(bookkeeping.purge, older_than, bot)

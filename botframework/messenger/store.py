@@ -112,6 +112,14 @@ class Store(ABC):
         """The last ``limit`` turns with a user, oldest first."""
 
     @abstractmethod
+    async def user_profile(self, bot: str, user_id: str) -> dict[str, str] | None:
+        """The profile fields cached for a user (``GET /{PSID}``); None when never fetched."""
+
+    @abstractmethod
+    async def save_user_profile(self, bot: str, user_id: str, fields: dict[str, str]) -> None:
+        """Cache a user's profile fields (an empty dict: fetched, nothing to keep)."""
+
+    @abstractmethod
     async def delete_user(self, user_id: str, bot: str | None = None) -> int:
         """Delete everything stored about a user (of one bot, or all); return rows deleted."""
 

@@ -1,7 +1,8 @@
 """Test helpers: a stand-in Graph API on loopback and builders for signed webhook payloads.
 
 :class:`FakeGraphApi` checks Send API and Messenger Profile requests the way Meta documents them
-(token, ``appsecret_proof``, ``recipient``, ``messaging_type``, text length, sender actions) and
+(token, ``appsecret_proof``, ``recipient``, ``messaging_type``, text length, sender actions, the
+profile's menu and ice breakers), serves ``GET /{PSID}`` user profiles from :attr:`users`, and
 fails on command: an HTTP status, a Graph error code, hanging, or a rate limit (error 613 for
 every POST to ``/me/messages``, sender actions included) for a period or a number of requests.
 """
@@ -19,9 +20,11 @@ from typing import Any
 from aiohttp import web
 
 from botframework.messenger.signature import appsecret_proof, sign
+from botframework.messenger.testing_profile import profile_problem
 
 SENDER_ACTIONS = {"mark_seen", "typing_on", "typing_off"}
 MESSAGING_TYPES = {"RESPONSE", "UPDATE", "MESSAGE_TAG"}
+USER_PROFILE_FIELDS = {"first_name", "last_name", "profile_pic", "locale", "timezone", "gender"}
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,8 @@ class SentMessage:
     text: str
     token: str
     at: float
+    messaging_type: str = "RESPONSE"
+    tag: str | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,10 @@ class FakeGraphApi:
     actions: list[tuple[str, str]] = field(default_factory=list)
     profiles: list[dict[str, Any]] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
+    #: Users' profiles served at ``GET /{PSID}`` (PSID -> fields), and each request (PSID, fields).
+    users: dict[str, dict[str, str]] = field(default_factory=dict)
+    profile_requests: list[tuple[str, str]] = field(default_factory=list)
+    user_profile_failures: deque[Failure] = field(default_factory=deque)
     attempts: int = 0
     failures: deque[Failure] = field(default_factory=deque)
     hang_recipients: set[str] = field(default_factory=set)
@@ -110,6 +119,7 @@ class FakeGraphApi:
         app.router.add_post("/me/messages", self._messages)
         app.router.add_post(r"/{version:[^/]*}/me/messenger_profile", self._profile)
         app.router.add_post("/me/messenger_profile", self._profile)
+        app.router.add_get(r"/{version:v[0-9.]+}/{psid:[0-9A-Za-z_-]+}", self._user_profile)
 
         async def release_on_shutdown(app: web.Application) -> None:
             self.release()
@@ -187,7 +197,14 @@ class FakeGraphApi:
                 failure.status, failure.code, "Scripted failure", transient=failure.transient
             )
         token = request.query["access_token"]
-        sent = SentMessage(recipient["id"], body["message"]["text"], token, time.time())
+        sent = SentMessage(
+            recipient["id"],
+            body["message"]["text"],
+            token,
+            time.time(),
+            body["messaging_type"],
+            body.get("tag"),
+        )
         self.messages.append(sent)
         if self.on_message is not None:
             self.on_message(sent)
@@ -200,16 +217,30 @@ class FakeGraphApi:
         if refused is not None:
             return refused
         body = await request.json()
-        greeting = body.get("greeting", [])
-        if "get_started" in body and not body["get_started"].get("payload"):
-            return self._reject("get_started.payload is required")
-        if greeting and (
-            not any(g.get("locale") == "default" for g in greeting)
-            or any(len(g.get("text", "")) > 160 for g in greeting)
-        ):
-            return self._reject("greeting needs a default locale and at most 160 characters")
+        problem = profile_problem(body, self.profiles)
+        if problem:
+            return self._reject(problem)
         self.profiles.append(body)
         return web.json_response({"result": "success"})
+
+    async def _user_profile(self, request: web.Request) -> web.Response:
+        """``GET /{PSID}?fields=first_name,...`` with the Page token."""
+        refused = self._check_auth(request)
+        if refused is not None:
+            return refused
+        psid = request.match_info["psid"]
+        fields = request.query.get("fields", "")
+        self.profile_requests.append((psid, fields))
+        asked = fields.split(",") if fields else []
+        if not asked or not set(asked) <= USER_PROFILE_FIELDS:
+            return self._reject(f"fields must name some of {sorted(USER_PROFILE_FIELDS)}")
+        if self.user_profile_failures:
+            failure = self.user_profile_failures.popleft()
+            return _graph_error(failure.status, failure.code or 2, "Scripted failure")
+        if psid not in self.users:
+            return _graph_error(400, 100, "(#100) No profile available for this user.")
+        known = self.users[psid]
+        return web.json_response({**{k: known[k] for k in asked if k in known}, "id": psid})
 
     def _reject(self, problem: str) -> web.Response:
         self.rejected.append(problem)
@@ -219,6 +250,8 @@ class FakeGraphApi:
 def _message_problem(body: dict[str, Any]) -> str | None:
     if body.get("messaging_type") not in MESSAGING_TYPES:
         return "messaging_type is required"
+    if (body["messaging_type"] == "MESSAGE_TAG") != ("tag" in body):
+        return "a tag goes with messaging_type MESSAGE_TAG, and only with it"
     message = body.get("message")
     if not isinstance(message, dict):
         return "message is required"

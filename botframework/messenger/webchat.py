@@ -10,7 +10,7 @@ from aiohttp import web
 
 from botframework.messenger import keys
 from botframework.messenger.chat_request import ChatRefused, chat_request
-from botframework.messenger.runtime import conversation_from
+from botframework.messenger.runtime import conversation_from, personal_greeting
 from botframework.messenger.store import StoredTurn
 
 routes = web.RouteTableDef()
@@ -34,7 +34,7 @@ def _static(name: str, content_type: str) -> web.Response:
 @routes.get("/api/bots")
 async def bots(request: web.Request) -> web.Response:
     return web.json_response(
-        [{"name": bot.name, "greeting": bot.channel.greeting} for bot in request.app[keys.BOTS]]
+        [{"name": bot.name, "greeting": personal_greeting(bot.channel.greeting, {})} for bot in request.app[keys.BOTS]]
     )
 
 
