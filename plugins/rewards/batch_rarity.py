@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import re
-
-from botframework import RewardContext, hookimpl
-
-_WORD = re.compile(r"\w+(?:'\w+)*")
+from botframework import RewardContext, hookimpl, words
 
 
 class BatchRarity:
@@ -26,7 +22,7 @@ class BatchRarity:
         self.first_words = first_words
 
     def opening(self, text: str) -> tuple[str, ...]:
-        return tuple(_WORD.findall(text.lower())[: self.first_words])
+        return tuple(words(text)[: self.first_words])
 
     def __call__(self, ctx: RewardContext) -> float:
         batch = ctx.batch_replies or (ctx.reply,)
