@@ -69,7 +69,10 @@ class LoadedPlugins:
         self.parts: Parts = collect_parts(self.plugin_manager)
         #: Every plugin's validated ``settings`` section, by name (``register_settings``).
         self.settings: dict[str, BaseModel] = validate_settings(
-            self.plugin_manager.hook, definition.config.settings, definition.path, definition.from_env
+            self.plugin_manager.hook,
+            definition.config.settings,
+            definition.path,
+            definition.from_env,
         )
         self.check_names(definition.config)
 

@@ -1,8 +1,8 @@
-"""Carry a trained model's weights over to a new vocabulary (``train --init-from --new-vocabulary``).
+"""Carry a trained model's weights over to a new vocabulary (``train --new-vocabulary``).
 
 Only the tensors indexed by token id change: the embedding rows and the output layer's rows and
-biases. A new token that stands for a whole word (the new tokenizer encodes its text to that token alone)
-gets the rows of the old token for the same text, looked up with the old tokenizer's own ``encode``,
+biases. A new token that stands for a whole word (the new tokenizer encodes its text to that token
+alone) gets the rows of the old token for the same text, looked up with the old tokenizer's own ``encode``,
 so a word tokenizer's lower-casing and digit folding apply: the cased subwords ``Hello`` and
 ``hello`` both start from the word model's ``hello``. Every other new token (a word piece, a word
 the old vocabulary lacks) starts as the old model's unknown-word token. Where several new tokens
@@ -34,7 +34,8 @@ class TransferReport:
 
     def __str__(self) -> str:
         share = self.matched / self.vocab_size if self.vocab_size else 0.0
-        return f"{self.matched} of {self.vocab_size} tokens ({share:.0%}) found in the old vocabulary"
+        found = f"{self.matched} of {self.vocab_size} tokens ({share:.0%})"
+        return f"{found} found in the old vocabulary"
 
 
 def old_ids_for(old: Tokenizer, new: Tokenizer) -> list[int | None]:
