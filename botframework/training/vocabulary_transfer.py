@@ -2,13 +2,13 @@
 
 Only the tensors indexed by token id change: the embedding rows and the output layer's rows and
 biases. A new token that stands for a whole word (the new tokenizer encodes its text to that token
-alone) gets the rows of the old token for the same text, looked up with the old tokenizer's own ``encode``,
-so a word tokenizer's lower-casing and digit folding apply: the cased subwords ``Hello`` and
-``hello`` both start from the word model's ``hello``. Every other new token (a word piece, a word
-the old vocabulary lacks) starts as the old model's unknown-word token. Where several new tokens
-start from one old token, its output probability is shared among them in proportion to their
-counts in the new tokenizer's training texts (one added to each), through their biases. Every other
-tensor is copied unchanged, so the rest of the model's shape must be the same.
+alone) gets the rows of the old token for the same text, looked up with the old tokenizer's own
+``encode``, so a word tokenizer's lower-casing and digit folding apply: the cased subwords
+``Hello`` and ``hello`` both start from the word model's ``hello``. Every other new token (a word
+piece, a word the old vocabulary lacks) starts as the old model's unknown-word token. Where several
+new tokens start from one old token, its output probability is shared among them in proportion to
+their counts in the new tokenizer's training texts (one added to each), through their biases.
+Every other tensor is copied unchanged, so the rest of the model's shape must be the same.
 """
 
 from __future__ import annotations
