@@ -1,12 +1,10 @@
-"""``botframework serve`` and the ``messenger-profile``, ``-delete-user``, ``-retry`` commands."""
+"""``botframework serve`` (and, through :mod:`~botframework.cli.page_admin`, the ``messenger-*``
+commands)."""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import errno
-import logging
-import os
 import ssl
 import sys
 from pathlib import Path
@@ -15,6 +13,7 @@ from typing import TYPE_CHECKING
 from botframework.cli.decoding_options import add_decoding_options, configure_decoding
 from botframework.cli.errors import CommandError, input_path
 from botframework.cli.options import add_override_options
+from botframework.cli.page_admin import add_page_admin_commands, configure_logging
 
 if TYPE_CHECKING:
     from botframework.messenger.served import ServedBot, ServerSettings
@@ -56,51 +55,14 @@ def add_serve_commands(subparsers: argparse._SubParsersAction) -> None:
     )
     serve.set_defaults(handler=run_serve)
 
-    profile = subparsers.add_parser(
-        "messenger-profile",
-        help="set the Page's Get Started button, greeting, menu and ice breakers",
-        description="POST the bot's get_started payload, greeting, channel.messenger."
-        "persistent_menu and ice_breakers to /me/messenger_profile with the Page token from the "
-        "environment.",
-    )
-    profile.add_argument("bot", metavar="BOT.yaml")
-    add_override_options(profile, checkpoint=False)
-    profile.add_argument("--dry-run", action="store_true", help="print the request body only")
-    profile.set_defaults(handler=run_profile)
-
-    delete = subparsers.add_parser(
-        "messenger-delete-user",
-        help="delete everything stored about one Messenger user (data-deletion requests)",
-    )
-    delete.add_argument("bot", metavar="BOT.yaml")
-    delete.add_argument("user_id", metavar="PSID", help="the user's page-scoped id")
-    add_override_options(delete, checkpoint=False)
-    delete.add_argument("--state-dir", type=Path, help="default <workspace>/messenger")
-    delete.set_defaults(handler=run_delete_user)
-
-    retry = subparsers.add_parser(
-        "messenger-retry",
-        help="make failed Messenger events pending again; the server sends them at its next start",
-        description="Failed events received in the last --hours (at most 24: Meta refuses replies "
-        "after that) become pending again, keeping any reply parts already sent.",
-    )
-    retry.add_argument("bot", metavar="BOT.yaml")
-    add_override_options(retry, checkpoint=False)
-    retry.add_argument("--state-dir", type=Path, help="default <workspace>/messenger")
-    retry.add_argument("--hours", type=float, default=24.0, help="look this far back (default 24)")
-    retry.add_argument(
-        "--transient-only",
-        action="store_true",
-        help="only events that failed for a transient cause (rate limit, outage)",
-    )
-    retry.set_defaults(handler=run_retry)
+    add_page_admin_commands(subparsers)
 
 
 def run_serve(args: argparse.Namespace) -> int:
     from botframework.bot import Bot
     from botframework.messenger.served import BODY_TIMEOUT_S, ServedBot, ServerSettings
 
-    _configure_logging()
+    configure_logging()
     if args.body_timeout is not None and args.body_timeout <= 0:
         print("botframework: error: --body-timeout must be positive", file=sys.stderr)
         return 2
@@ -205,7 +167,7 @@ def run_server(
     from botframework.messenger.logs import ScrubbingAccessLogger, install_scrubbing
     from botframework.messenger.sqlite_store import SQLiteStore
 
-    _configure_logging()
+    configure_logging()
     install_scrubbing()
     # Opened before listening, so a damaged database stops the start with one line.
     store = SQLiteStore(settings.state_dir / "messenger.sqlite3")
@@ -218,136 +180,6 @@ def run_server(
         shutdown_timeout=shutdown_timeout,
         print=lambda text: print(text, file=sys.stderr, flush=True),
     )
-
-
-def run_profile(args: argparse.Namespace) -> int:
-    import json
-
-    from botframework.config.loader import load_definition
-    from botframework.messenger.app import load_transport
-    from botframework.messenger.logs import install_scrubbing, register_secret
-    from botframework.messenger.profile import profile_payload, set_profile
-    from botframework.messenger.send_api import GraphApiError, SendApi, TransportError
-    from botframework.messenger.served import ServerSettings
-    from botframework.plugins import build_plugin_manager
-
-    _configure_logging()
-    install_scrubbing()
-    config = load_definition(args.bot, args.overrides).config
-    channel = config.channel
-    try:
-        payload = profile_payload(channel)
-    except ValueError as error:
-        print(f"botframework: error: {error}", file=sys.stderr)
-        return 2
-    if args.dry_run:
-        print(json.dumps(payload, indent=2, ensure_ascii=False))
-        return 0
-    settings = ServerSettings.from_env(".")
-    token = os.environ.get(channel.page_token_env)
-    if not token:
-        print(f"botframework: error: set {channel.page_token_env}", file=sys.stderr)
-        return 2
-    register_secret(token)
-    register_secret(settings.app_secret)
-
-    async def send() -> dict[str, object]:
-        secret = settings.app_secret if channel.appsecret_proof else None
-        hook = build_plugin_manager(config.plugins.load, config.plugins.block).hook
-        transport = load_transport(
-            channel.transport, hook, settings.graph_api_url, secret, channel.send_timeout_s
-        )
-        try:
-            from botframework.messenger.send_api import RetryPolicy
-
-            api = SendApi(
-                transport, RetryPolicy(3, channel.retry_base_delay_s, channel.retry_max_delay_s)
-            )
-            return await set_profile(api, token, channel)
-        finally:
-            await transport.close()
-
-    try:
-        answer = asyncio.run(send())
-    except (GraphApiError, TransportError) as error:
-        print(f"botframework: error: {error}", file=sys.stderr)
-        return 1
-    print(json.dumps(answer))
-    return 0
-
-
-def _existing_store(args: argparse.Namespace) -> tuple[str, Path | None]:
-    """The bot's name and its store's path (None, after saying so, when there is no store)."""
-    from botframework.config.loader import load_definition
-
-    definition = load_definition(args.bot, args.overrides)
-    state_dir = args.state_dir or definition.workspace / "messenger"
-    path = state_dir / "messenger.sqlite3"
-    if not path.is_file() and not path.with_name(path.name + "-wal").exists():
-        print(f"botframework: error: no store at {path}", file=sys.stderr)
-        return definition.config.name, None
-    return definition.config.name, path
-
-
-def run_delete_user(args: argparse.Namespace) -> int:
-    from botframework.messenger.sqlite_store import SQLiteStore
-
-    name, path = _existing_store(args)
-    if path is None:
-        return 2
-
-    async def delete() -> int:
-        store = SQLiteStore(path)
-        try:
-            return await store.delete_user(args.user_id, name)
-        finally:
-            await store.close()
-
-    from botframework.messenger.sqlite_open import UnusableDatabase
-
-    try:
-        deleted = asyncio.run(delete())
-    except UnusableDatabase as error:
-        print(f"botframework: error: {error}", file=sys.stderr)
-        return 2
-    print(f"deleted {deleted} stored rows of user {args.user_id}")
-    return 0
-
-
-def run_retry(args: argparse.Namespace) -> int:
-    import time
-
-    from botframework.messenger.backoff import MESSAGING_WINDOW_S
-    from botframework.messenger.sqlite_store import SQLiteStore
-
-    if not 0 < args.hours <= MESSAGING_WINDOW_S / 3600:
-        print(f"botframework: error: --hours must be in (0, 24], got {args.hours}", file=sys.stderr)
-        return 2
-    name, path = _existing_store(args)
-    if path is None:
-        return 2
-
-    async def retry() -> int:
-        store = SQLiteStore(path)
-        try:
-            since = time.time() - args.hours * 3600
-            return await store.retry_failed(since, name, retryable_only=args.transient_only)
-        finally:
-            await store.close()
-
-    from botframework.messenger.sqlite_open import UnusableDatabase
-
-    try:
-        count = asyncio.run(retry())
-    except UnusableDatabase as error:
-        raise CommandError(str(error)) from None
-    print(f"{count} failed events of {name} are pending again; the server sends them at its start")
-    return 0
-
-
-def _configure_logging() -> None:
-    level = os.environ.get("BOTFRAMEWORK_LOG_LEVEL", "INFO").upper()
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 def main(argv: list[str] | None = None) -> int:
