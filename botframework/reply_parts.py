@@ -1,7 +1,8 @@
-"""The structured parts of a reply: quick replies, buttons, one media attachment, a generic template.
+"""The structured parts of a reply: quick replies, buttons, a media attachment, a generic template.
 
 Each part checks Meta's limits when it is built, so a plugin that breaks one fails at once with a
-message naming the limit, not later at the Send API. ``to_dict`` / ``from_dict`` keep them in the store.
+message naming the limit, not later at the Send API. :func:`parts_to_dict` / :func:`parts_from_dict`
+keep them in the store.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ MEDIA_TYPES = ("image", "audio", "video", "file")
 
 def check_length(what: str, value: str, limit: int) -> None:
     if not value or len(value) > limit:
-        raise ValueError(f"{what} must be 1 to {limit} characters, got {len(value)}: {value[:40]!r}")
+        shown = value[:40]
+        raise ValueError(f"{what} must be 1 to {limit} characters, got {len(value)}: {shown!r}")
 
 
 def check_count(what: str, items: list[Any] | tuple[Any, ...], limit: int) -> None:
