@@ -1,7 +1,7 @@
 """What the stand-in Graph API checks in a ``message`` object, as Meta documents it: ``text``
 (at most 2000 characters) or an ``attachment``, never both; media by URL; button templates
-(text ≤ 640, 1 to 3 buttons) and generic templates (1 to 10 elements, title and subtitle ≤ 80, ≤ 3 buttons);
-at most 13 quick replies (title ≤ 20, payload ≤ 1000).
+(text ≤ 640, 1 to 3 buttons) and generic templates (1 to 10 elements, title and subtitle ≤ 80,
+≤ 3 buttons); at most 13 quick replies (title ≤ 20, payload ≤ 1000).
 
 Written from the documentation, not from the framework's own limits, so it can catch them."""
 

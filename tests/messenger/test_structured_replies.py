@@ -173,6 +173,37 @@ async def test_a_saved_structured_reply_is_sent_the_same_after_a_restart(
     assert second is not None
 
 
+async def test_generic_template_follows_the_text_with_quick_replies_last(
+    make_server, graph
+) -> None:
+    class Carousel:
+        @hookimpl
+        def postprocess_reply(self, message, reply, conversation) -> None:
+            go = [Button("Go", payload="G")]
+            card = Element("Shop", "Open 9 to 5", "https://e.com/s.jpg", go)
+            reply.elements.append(card)
+            reply.quick_replies.append(YES_NO[0])
+
+    client = await make_server([echo_bot(plugins=(Carousel(),))])
+    await post_events(client, text_event("u1", "shops", "m1"))
+    await wait_for(lambda: len(graph[0].messages) == 2)
+    text, carousel = (m.message for m in graph[0].messages)
+    assert text == {"text": "echo: shops"}
+    assert carousel["attachment"]["payload"] == {
+        "template_type": "generic",
+        "elements": [
+            {
+                "title": "Shop",
+                "subtitle": "Open 9 to 5",
+                "image_url": "https://e.com/s.jpg",
+                "buttons": [{"type": "postback", "title": "Go", "payload": "G"}],
+            }
+        ],
+    }
+    assert carousel["quick_replies"][0]["payload"] == "ANSWER_YES"
+    assert graph[0].rejected == []
+
+
 def test_old_plain_text_rows_read_as_text_only_replies() -> None:
     assert Reply.from_stored("just words") == Reply("just words")
     structured = Reply("hi", quick_replies=YES_NO, media=Media("file", "https://e.com/a.pdf"))
