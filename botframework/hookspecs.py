@@ -163,8 +163,9 @@ def answer_without_model(
 
     Called after :func:`preprocess_message`. Return the reply text, or a :class:`Reply` with
     structured parts (quick replies, buttons, media, a generic template), to short-circuit: the
-    model is not called and the remaining implementations are skipped (stops at the first non-None
-    result). Return None to let the model answer. Must be a plain function, not ``async``.
+    model is not called and the remaining implementations are skipped
+    (stops at the first non-None result). Return None to let the model answer. Must be a plain
+    function, not ``async``.
 
     :param message: the incoming message, after pre-processing.
     :param conversation: the turns so far with this user, and the bot's plugin settings.
