@@ -182,8 +182,8 @@ def postprocess_reply(
     ``reply.replace(text, by=...)``, or ``reply.veto(by=..., fallback=...)`` (a vetoed reply with no
     fallback sends nothing), and add structured parts: ``reply.quick_replies`` (``QuickReply``),
     ``reply.buttons`` (``Button``, sent as a button template with the text), ``reply.media``
-    (``Media``) and ``reply.elements`` (``Element``, a generic template), from
-    :mod:`botframework.reply_parts`. Limits are checked after the hooks (``ValueError`` naming the
+    (``Media``) and ``reply.elements`` (``Element``, a generic template), all importable from
+    ``botframework``. Limits are checked after the hooks (``ValueError`` naming the
     limit). Every implementation runs. May be awaitable. Returns nothing.
 
     :param message: the message being answered.
