@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from botframework.messenger.send_api import AiohttpTransport
     from botframework.pipeline import Conversation, Event, IncomingMessage, MessagePipeline, Reply
     from botframework.reinforce.context import RewardContext
+    from botframework.reply_parts import Button, Element, Media, QuickReply
     from botframework.reinforce.simulation import SimulatedDialogue
     from botframework.tensors import pad_sequences
     from botframework.text import DEFAULT_DULL_REPLIES, distinct_n, dull_rate, is_dull, words
@@ -66,6 +67,10 @@ _LAZY: dict[str, str] = {
     "IncomingMessage": "botframework.pipeline",
     "MessagePipeline": "botframework.pipeline",
     "Reply": "botframework.pipeline",
+    "Button": "botframework.reply_parts",
+    "Element": "botframework.reply_parts",
+    "Media": "botframework.reply_parts",
+    "QuickReply": "botframework.reply_parts",
     "RewardContext": "botframework.reinforce.context",
     "SimulatedDialogue": "botframework.reinforce.simulation",
     "AiohttpTransport": "botframework.messenger.send_api",

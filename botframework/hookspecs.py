@@ -156,12 +156,16 @@ def preprocess_message(
 
 
 @hookspec(firstresult=True)
-def answer_without_model(message: IncomingMessage, conversation: Conversation) -> str | None:
+def answer_without_model(
+    message: IncomingMessage, conversation: Conversation
+) -> str | Reply | None:
     """Answer a message without the model (a help command, a greeting, a canned FAQ answer).
 
-    Called after :func:`preprocess_message`. Return the reply text to short-circuit: the model is not
-    called and the remaining implementations are skipped (stops at the first non-None result).
-    Return None to let the model answer. Must be a plain function, not ``async``.
+    Called after :func:`preprocess_message`. Return the reply text, or a :class:`Reply` with
+    structured parts (quick replies, buttons, media, a generic template), to short-circuit: the
+    model is not called and the remaining implementations are skipped
+    (stops at the first non-None result). Return None to let the model answer. Must be a plain
+    function, not ``async``.
 
     :param message: the incoming message, after pre-processing.
     :param conversation: the turns so far with this user, and the bot's plugin settings.
@@ -176,7 +180,11 @@ def postprocess_reply(
 
     Called for every reply, including short-circuit ones. A plugin may change ``reply.text``, call
     ``reply.replace(text, by=...)``, or ``reply.veto(by=..., fallback=...)`` (a vetoed reply with no
-    fallback sends nothing). Every implementation runs. May be awaitable. Returns nothing.
+    fallback sends nothing), and add structured parts: ``reply.quick_replies`` (``QuickReply``),
+    ``reply.buttons`` (``Button``, sent as a button template with the text), ``reply.media``
+    (``Media``) and ``reply.elements`` (``Element``, a generic template), all importable from
+    ``botframework``. Limits are checked after the hooks (``ValueError`` naming the
+    limit). Every implementation runs. May be awaitable. Returns nothing.
 
     :param message: the message being answered.
     :param reply: the reply about to be sent (model or plugin answer).

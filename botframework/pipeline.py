@@ -7,6 +7,7 @@ The terminal chat, the Python API and the Messenger server all answer through
 from __future__ import annotations
 
 import inspect
+import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -14,6 +15,15 @@ from typing import Any, TypeVar
 import pluggy
 
 from botframework.decoding.candidate import Candidate
+from botframework.reply_parts import (
+    Button,
+    Element,
+    Media,
+    QuickReply,
+    check_reply_parts,
+    parts_from_dict,
+    parts_to_dict,
+)
 
 T = TypeVar("T")
 
@@ -77,22 +87,64 @@ class Event:
 
 @dataclass
 class Reply:
-    """What the bot answers. ``text`` None means: send nothing."""
+    """What the bot answers. ``text`` None and no media or elements means: send nothing.
+
+    Besides text a reply may carry ``quick_replies`` (≤ 13), ``buttons`` (≤ 3; sent as a button
+    template whose text is ``text``), one ``media`` attachment and a generic template's
+    ``elements`` (≤ 10). Limits are checked when the reply is built and again before it is sent.
+    """
 
     text: str | None
     answered_by: str = "model"
     candidates: list[Candidate] = field(default_factory=list)
     vetoed_by: list[str] = field(default_factory=list)
     replaced_by: list[str] = field(default_factory=list)
+    quick_replies: list[QuickReply] = field(default_factory=list)
+    buttons: list[Button] = field(default_factory=list)
+    media: Media | None = None
+    elements: list[Element] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.check()
+
+    def check(self) -> None:
+        """Raise ``ValueError`` naming the limit a plugin's changes broke."""
+        check_reply_parts(self.text, self.quick_replies, self.buttons, self.elements)
+
+    @property
+    def structured(self) -> bool:
+        return bool(self.quick_replies or self.buttons or self.media or self.elements)
+
+    @property
+    def empty(self) -> bool:
+        return not self.text and self.media is None and not self.elements
 
     def veto(self, by: str, fallback: str | None = None) -> None:
-        """Refuse this reply; send ``fallback`` instead, or nothing when it is None."""
+        """Refuse this reply, structured parts included; send ``fallback`` instead, or nothing
+        when it is None."""
         self.vetoed_by.append(by)
         self.text = fallback
+        self.quick_replies, self.buttons, self.media, self.elements = [], [], None, []
 
     def replace(self, text: str, by: str) -> None:
         self.replaced_by.append(by)
         self.text = text
+
+    def to_json(self) -> str:
+        """The text and structured parts, as the store keeps them."""
+        parts = parts_to_dict(self.quick_replies, self.buttons, self.media, self.elements)
+        return json.dumps({"text": self.text, "structured": parts}, ensure_ascii=False)
+
+    @classmethod
+    def from_stored(cls, stored: str) -> Reply:
+        """A reply from :meth:`to_json`; older plain-text rows are text-only replies."""
+        try:
+            data = json.loads(stored)
+        except ValueError:
+            data = None
+        if not isinstance(data, dict) or not isinstance(data.get("structured"), dict):
+            return cls(text=stored)
+        return cls(text=data.get("text"), **parts_from_dict(data["structured"]))
 
 
 async def await_me_maybe(value: T | Awaitable[T]) -> T:
@@ -117,6 +169,7 @@ class MessagePipeline:
             message=message, reply=reply, conversation=conversation
         ):
             await await_me_maybe(result)
+        reply.check()
         return reply
 
     async def notify(self, event: Event) -> None:
@@ -129,6 +182,9 @@ class MessagePipeline:
             if inspect.iscoroutine(canned):
                 canned.close()
             raise TypeError("answer_without_model must be a plain function, not async")
+        if isinstance(canned, Reply):
+            canned.answered_by = "plugin" if canned.answered_by == "model" else canned.answered_by
+            return canned
         if canned is not None:
             return Reply(text=str(canned), answered_by="plugin")
         candidates = await self.generate(message, conversation)

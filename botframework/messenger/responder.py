@@ -21,11 +21,12 @@ from botframework.messenger.messaging_window import (
 )
 from botframework.messenger.metrics import Metrics
 from botframework.messenger.runtime import BotRuntime, conversation_from
+from botframework.messenger.outgoing import messages_for
 from botframework.messenger.send_api import GraphApiError, SendApi, TransportError
 from botframework.messenger.store import Store, StoredEvent, StoredTurn
 from botframework.messenger.store_health import StoreHealth
-from botframework.messenger.text import split_message
 from botframework.messenger.user_profiles import UserProfiles
+from botframework.pipeline import Reply
 
 log = logging.getLogger(__name__)
 
@@ -149,31 +150,33 @@ class Responder:
         token = runtime.access_token or ""
         user_id = stored.user_id
         text = event.text if isinstance(event, UserMessage) else (event.title or event.payload)
-        reply = stored.reply
+        reply = Reply.from_stored(stored.reply) if stored.reply is not None else None
         fresh = reply is None
         check_window(stored)
         if reply is None:
-            reply = await self._generate(runtime, stored, event, text) or ""
-        parts = split_message(reply) if reply else []
-        # A multi-part reply is saved with its progress, so a restart sends the rest, not again.
-        track = len(parts) > 1
+            reply = await self._generate(runtime, stored, event, text)
+        messages = messages_for(reply)
+        # Saved with its progress before sending, so a restart sends the rest (the same), not again.
+        track = len(messages) > 1 or reply.structured
         if fresh and track:
-            await self.store_health.call(self.store.save_reply, stored.id, reply)
-        for index in range(stored.parts_sent, len(parts)):
+            await self.store_health.call(self.store.save_reply, stored.id, reply.to_json())
+        for index in range(stored.parts_sent, len(messages)):
             check_window(stored)
-            await self.send_api.send_text(token, user_id, parts[index], window_closes_at(stored))
+            deadline = window_closes_at(stored)
+            await self.send_api.send_message(token, user_id, messages[index], deadline)
             if track:
                 await self.store_health.call(self.store.part_sent, stored.id, index + 1)
         turns = [StoredTurn("user", text)] if text.strip() else []
-        if reply:
-            turns.append(StoredTurn("bot", reply))
+        if reply.text:
+            turns.append(StoredTurn("bot", reply.text))
+        if messages:
             self.metrics.replies.inc()
         await self.store_health.call(self.store.finish, stored.id, turns)
         self.metrics.reply_seconds.observe(max(0.0, time.time() - stored.received_at))
 
     async def _generate(
         self, runtime: BotRuntime, stored: StoredEvent, event: UserMessage | Postback, text: str
-    ) -> str | None:
+    ) -> Reply:
         channel = runtime.bot.channel
         turns = await self.store_health.call(
             self.store.recent_turns, stored.bot, stored.user_id, channel.context_turns
@@ -207,7 +210,7 @@ class Responder:
                 typing.cancel()
         if reply.vetoed_by:
             log.info("reply to %s vetoed by %s", stored.key, ", ".join(reply.vetoed_by))
-        return reply.text
+        return reply
 
     async def _typing(self, token: str, user_id: str) -> None:
         await self.send_api.sender_action(token, user_id, "mark_seen")

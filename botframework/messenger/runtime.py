@@ -63,11 +63,12 @@ class BotRuntime:
                 message=message, reply=reply, conversation=conversation
             ):
                 await await_me_maybe(result)
+            reply.check()
         else:
             reply = await self.pipeline.handle(message, conversation)
         if reply.text is not None and not reply.text.strip():
             reply.text = None
-        if reply.text is None and not reply.vetoed_by:
+        if reply.empty and not reply.vetoed_by:
             channel = self.bot.channel
             reply.text = channel.empty_reply if message.text.strip() else channel.attachment_reply
         return reply

@@ -188,10 +188,21 @@ class SendApi:
         ``deadline`` (epoch seconds: the messaging window's end)."""
         if not text.strip():
             raise ValueError("refusing to send an empty message")
+        return await self.send_message(access_token, recipient_id, {"text": text}, deadline)
+
+    async def send_message(
+        self,
+        access_token: str,
+        recipient_id: str,
+        message: dict[str, Any],
+        deadline: float | None = None,
+    ) -> dict[str, Any]:
+        """Send one ``message`` object (text or attachment, maybe quick replies) as a
+        ``RESPONSE``, retried like :meth:`send_text`."""
         payload = {
             "recipient": {"id": recipient_id},
             "messaging_type": "RESPONSE",
-            "message": {"text": text},
+            "message": message,
         }
         return await self.call("/me/messages", access_token, payload, deadline=deadline)
 

@@ -6,8 +6,8 @@ balancer: keys must stay unique across processes, and claiming pending events wo
 Turning events into rows and back, and refusing what no database can keep, is the same for every
 engine (:mod:`botframework.messenger.store_rows`).
 
-A message's life: ``accept`` (stored, deduplicated by its key) -> ``save_reply`` (the reply text,
-so a restart sends the same words) -> ``part_sent`` after each part the Send API accepted ->
+A message's life: ``accept`` (stored, deduplicated by its key) -> ``save_reply`` (the reply as JSON,
+text and structured parts, so a restart sends the same thing) -> ``part_sent`` after each part the Send API accepted ->
 ``finish`` (done or failed, and the user's and bot's turns recorded in the same transaction).
 """
 

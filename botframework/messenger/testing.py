@@ -20,6 +20,7 @@ from typing import Any
 from aiohttp import web
 
 from botframework.messenger.signature import appsecret_proof, sign
+from botframework.messenger.testing_message import message_problem
 from botframework.messenger.testing_profile import profile_problem
 
 SENDER_ACTIONS = {"mark_seen", "typing_on", "typing_off"}
@@ -35,6 +36,8 @@ class SentMessage:
     at: float
     messaging_type: str = "RESPONSE"
     tag: str | None = None
+    #: The whole ``message`` object (text or attachment, quick replies).
+    message: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)
@@ -199,11 +202,12 @@ class FakeGraphApi:
         token = request.query["access_token"]
         sent = SentMessage(
             recipient["id"],
-            body["message"]["text"],
+            body["message"].get("text", ""),
             token,
             time.time(),
             body["messaging_type"],
             body.get("tag"),
+            body["message"],
         )
         self.messages.append(sent)
         if self.on_message is not None:
@@ -252,15 +256,7 @@ def _message_problem(body: dict[str, Any]) -> str | None:
         return "messaging_type is required"
     if (body["messaging_type"] == "MESSAGE_TAG") != ("tag" in body):
         return "a tag goes with messaging_type MESSAGE_TAG, and only with it"
-    message = body.get("message")
-    if not isinstance(message, dict):
-        return "message is required"
-    text = message.get("text")
-    if not isinstance(text, str) or not text.strip():
-        return "message.text must be a non-empty string"
-    if len(text.encode("utf-16-le")) // 2 > 2000:
-        return "param message[text] must be UTF-8 encoded text of at most 2000 characters"
-    return None
+    return message_problem(body.get("message"))
 
 
 def _graph_error(
