@@ -136,3 +136,15 @@ async def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not reached in time")
         await asyncio.sleep(0.01)
+
+
+async def post_profile(url: str, channel) -> dict[str, object]:
+    """``set_profile`` of ``channel`` against the stand-in Graph API at ``url``; Meta's answer."""
+    from botframework.messenger.profile import set_profile
+    from botframework.messenger.send_api import AiohttpTransport, RetryPolicy, SendApi
+
+    transport = AiohttpTransport(url, app_secret=APP_SECRET, timeout=2)
+    try:
+        return await set_profile(SendApi(transport, RetryPolicy(1)), PAGE_TOKEN, channel)
+    finally:
+        await transport.close()

@@ -9,10 +9,8 @@ from pathlib import Path
 import pytest
 
 from botframework.config.loader import ConfigError, load_definition
-from botframework.messenger.profile import set_profile
-from botframework.messenger.send_api import AiohttpTransport, RetryPolicy, SendApi
 
-from .conftest import APP_SECRET, PAGE_TOKEN
+from .conftest import post_profile
 
 MENU_BOT = """\
 name: shop
@@ -53,11 +51,7 @@ def write(tmp_path: Path, text: str) -> Path:
 async def test_menu_and_ice_breakers_posted_in_metas_shapes(graph, tmp_path) -> None:
     fake, url = graph
     channel = load_definition(write(tmp_path, MENU_BOT)).config.channel
-    transport = AiohttpTransport(url, app_secret=APP_SECRET, timeout=2)
-    try:
-        answer = await set_profile(SendApi(transport, RetryPolicy(1)), PAGE_TOKEN, channel)
-    finally:
-        await transport.close()
+    answer = await post_profile(url, channel)
     assert answer == {"result": "success"}
     assert fake.rejected == []
     assert fake.profiles == [

@@ -6,11 +6,10 @@ import pytest
 
 from botframework.config.schema import ChannelConfig
 from botframework.messenger import ServerSettings, create_app
-from botframework.messenger.profile import profile_payload, set_profile
-from botframework.messenger.send_api import AiohttpTransport, RetryPolicy, SendApi
+from botframework.messenger.profile import profile_payload
 from botframework.messenger.testing import text_event
 
-from .conftest import APP_SECRET, PAGE_TOKEN, EchoModel, echo_bot, post_events, wait_for
+from .conftest import PAGE_TOKEN, EchoModel, echo_bot, post_events, post_profile, wait_for
 
 
 async def test_events_routed_to_the_bot_of_their_page(make_server, graph) -> None:
@@ -46,11 +45,7 @@ def test_several_bots_need_page_ids(tmp_path) -> None:
 async def test_messenger_profile_sets_get_started_and_greeting(graph) -> None:
     fake, url = graph
     channel = ChannelConfig(greeting="Hello {{user_first_name}}!")
-    transport = AiohttpTransport(url, app_secret=APP_SECRET, timeout=2)
-    try:
-        answer = await set_profile(SendApi(transport, RetryPolicy(1)), PAGE_TOKEN, channel)
-    finally:
-        await transport.close()
+    answer = await post_profile(url, channel)
     assert answer == {"result": "success"}
     assert fake.profiles == [
         {
