@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.hook_coverage import pytest_collection_modifyitems, record_hook_calls  # noqa: F401
+from tests.postgres_fixtures import postgres_cluster, postgres_url, store_url  # noqa: F401
 
 TINY_PAIRS = [
     ("hi", "hello there"),

@@ -1,8 +1,10 @@
 """The durable inbox and conversation state, behind a small interface.
 
 :class:`Store` is what the server needs; :class:`~botframework.messenger.sqlite_store.SQLiteStore`
-is the default. A shared database can replace it when several server processes run behind a load
-balancer: keys must stay unique across processes, and claiming pending events would be added there.
+is the default, for one server process. :class:`~botframework.messenger.postgres_store.PostgresStore`
+is shared by several processes (``serve --workers``, several machines behind a load balancer): the
+database keeps keys unique across them, and a process claims a user (a lease that expires when the
+process dies) before it answers that user's events, so one process at a time works on a user.
 Turning events into rows and back, and refusing what no database can keep, is the same for every
 engine (:mod:`botframework.messenger.store_rows`).
 
@@ -61,7 +63,35 @@ class StoredTurn:
 
 
 class Store(ABC):
-    """What the server needs from durable storage. Every method is safe to call concurrently."""
+    """What the server needs from durable storage. Every method is safe to call concurrently.
+
+    A store that one process has to itself keeps the default claim methods: every claim is granted.
+    """
+
+    #: True when other processes answer from the same inbox (the responder then claims users).
+    shared: bool = False
+
+    async def claim_user(self, bot: str, user_id: str) -> bool:
+        """Take or renew this process's lease on a user's events; False while another holds it.
+
+        A lease outlives its last renewal by the store's claim timeout, so a process that dies
+        loses its users to the others; a live one renews its leases until it releases them.
+        """
+        return True
+
+    async def user_pending(self, bot: str, user_id: str) -> list[StoredEvent]:
+        """The user's events accepted (by any process) but not finished, oldest first."""
+        return [e for e in await self.pending() if (e.bot, e.user_id) == (bot, user_id)]
+
+    async def release_user(self, bot: str, user_id: str, force: bool = False) -> bool:
+        """Give up the lease on a user unless events of theirs are pending (always when
+        ``force``); True when released."""
+        return True
+
+    async def unclaimed_users(self, bots: list[str]) -> list[tuple[str, str]]:
+        """Users of ``bots`` with pending events and no live lease (their process died), claimed
+        now for this process."""
+        return []
 
     @abstractmethod
     async def accept(self, events: list[NewEvent]) -> list[StoredEvent]:

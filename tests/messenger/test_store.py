@@ -1,4 +1,5 @@
-"""The SQLite store: dedupe, pending after a restart, turns, deletion and retention."""
+"""The store contract on every engine (``store_url``): dedupe, pending after a restart, turns,
+deletion and retention; and SQLite's upgrade of an old file."""
 
 from __future__ import annotations
 
@@ -8,15 +9,15 @@ import time
 from botframework.messenger.sqlite_schema import SCHEMA
 from botframework.messenger.sqlite_store import SQLiteStore
 from botframework.messenger.store import NewEvent, StoredTurn
+from botframework.messenger.store_url import open_store
 
 
 def event(key: str, user: str = "u1", timestamp: int = 0) -> NewEvent:
     return NewEvent(key, "bot", user, "text", timestamp, {"message": {"mid": key}}, "1000")
 
 
-async def test_accept_dedupes_and_pending_survives_reopening(tmp_path) -> None:
-    path = tmp_path / "store.sqlite3"
-    store = SQLiteStore(path)
+async def test_accept_dedupes_and_pending_survives_reopening(store_url, tmp_path) -> None:
+    store = open_store(store_url, tmp_path)
     fresh = await store.accept([event("a"), event("b"), event("a")])
     assert [e.key for e in fresh] == ["a", "b"]
     assert await store.accept([event("b")]) == []
@@ -25,7 +26,7 @@ async def test_accept_dedupes_and_pending_survives_reopening(tmp_path) -> None:
     await store.finish(fresh[1].id, [StoredTurn("user", "b"), StoredTurn("bot", "reply b")])
     await store.close()
 
-    reopened = SQLiteStore(path)
+    reopened = open_store(store_url, tmp_path)
     pending = await reopened.pending()
     assert [(e.key, e.reply, e.parts_sent) for e in pending] == [("a", "reply a", 1)]
     assert await reopened.accept([event("a"), event("b")]) == []
@@ -33,8 +34,8 @@ async def test_accept_dedupes_and_pending_survives_reopening(tmp_path) -> None:
     await reopened.close()
 
 
-async def test_pending_is_ordered_per_user_by_timestamp(tmp_path) -> None:
-    store = SQLiteStore(tmp_path / "s.sqlite3")
+async def test_pending_is_ordered_per_user_by_timestamp(store_url, tmp_path) -> None:
+    store = open_store(store_url, tmp_path)
     await store.accept(
         [event("late", timestamp=5), event("early", timestamp=1), event("x", "u0", 9)]
     )
@@ -42,8 +43,8 @@ async def test_pending_is_ordered_per_user_by_timestamp(tmp_path) -> None:
     await store.close()
 
 
-async def test_turns_delete_user_and_retention(tmp_path) -> None:
-    store = SQLiteStore(tmp_path / "s.sqlite3")
+async def test_turns_delete_user_and_retention(store_url, tmp_path) -> None:
+    store = open_store(store_url, tmp_path)
     [first] = await store.accept([event("a")])
     await store.finish(first.id, [StoredTurn("user", "hi"), StoredTurn("bot", "hello")])
     await store.add_turns("bot", "u1", [StoredTurn("user", "again")])
@@ -58,6 +59,24 @@ async def test_turns_delete_user_and_retention(tmp_path) -> None:
     assert await store.purge(time.time() - 3600) == 0
     assert await store.purge(time.time() + 1) == 1  # u2's turn; the pending event stays
     assert (await store.counts())["pending"] == 1
+    await store.close()
+
+
+async def test_profiles_failures_and_retry(store_url, tmp_path) -> None:
+    store = open_store(store_url, tmp_path)
+    assert await store.user_profile("bot", "u1") is None
+    await store.save_user_profile("bot", "u1", {"first_name": "Ada"})
+    await store.save_user_profile("bot", "u1", {"first_name": "Ada", "locale": "en_GB"})
+    assert await store.user_profile("bot", "u1") == {"first_name": "Ada", "locale": "en_GB"}
+    transient, permanent = await store.accept([event("t"), event("p", "u2")])
+    await store.finish(transient.id, [], error="rate limited", retryable=True)
+    await store.finish(permanent.id, [], error="bad recipient")
+    assert await store.counts() == {"pending": 0, "done": 0, "failed": 2}
+    assert await store.retry_failed(time.time() + 1) == 0
+    assert await store.retry_failed(0.0, bot="other") == 0
+    assert await store.retry_failed(0.0, "bot", retryable_only=True) == 1
+    assert [e.key for e in await store.user_pending("bot", "u1")] == ["t"]
+    assert await store.delete_user("u1", bot="bot") == 2  # the event and the profile
     await store.close()
 
 
