@@ -4,6 +4,7 @@ commands)."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import errno
 import ssl
 import sys
@@ -38,6 +39,24 @@ def add_serve_commands(subparsers: argparse._SubParsersAction) -> None:
     serve.add_argument(
         "--state-dir", type=Path, help="durable store; default <workspace>/messenger"
     )
+    serve.add_argument(
+        "--store",
+        metavar="URL",
+        help="sqlite:///path/to/store.sqlite3 or postgresql://user@host:port/database "
+        "(default: $BOTFRAMEWORK_STORE, else SQLite in --state-dir)",
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes sharing the port (SO_REUSEPORT); above 1 needs a PostgreSQL store",
+    )
+    serve.add_argument(
+        "--claim-timeout",
+        type=float,
+        default=30.0,
+        help="seconds before a dead process's users pass to the others (PostgreSQL; default 30)",
+    )
     add_decoding_options(serve)
     serve.add_argument("--ssl-cert", type=Path, help="serve HTTPS with this certificate (PEM)")
     serve.add_argument("--ssl-key", type=Path, help="and this private key (PEM)")
@@ -69,7 +88,12 @@ def run_serve(args: argparse.Namespace) -> int:
     if args.checkpoint and len(args.bots) > 1:
         print("botframework: error: --checkpoint needs a single bot", file=sys.stderr)
         return 2
+    store_url = _store_url(args)
     context = _ssl_context(args.ssl_cert, args.ssl_key)
+    if args.workers > 1:
+        from botframework.cli.workers import serve_workers
+
+        return serve_workers(args, args.workers)
     bots = []
     for path in args.bots:
         bot = Bot.load(path, args.overrides, args.checkpoint)
@@ -82,6 +106,8 @@ def run_serve(args: argparse.Namespace) -> int:
         metrics=not args.no_metrics,
         body_timeout=args.body_timeout or BODY_TIMEOUT_S,
         shutdown_grace=args.shutdown_timeout,
+        store_url=store_url,
+        claim_timeout=args.claim_timeout,
     )
     served = [ServedBot.from_bot(bot) for bot in bots]
     missing = settings.missing(served)
@@ -95,7 +121,15 @@ def run_serve(args: argparse.Namespace) -> int:
     from botframework.messenger.sqlite_open import UnusableDatabase
 
     try:
-        run_server(served, settings, args.host, args.port, context, args.shutdown_timeout)
+        run_server(
+            served,
+            settings,
+            args.host,
+            args.port,
+            context,
+            args.shutdown_timeout,
+            getattr(args, "reuse_port", False),
+        )
     except UnusableDatabase as error:
         raise CommandError(str(error)) from None
     except OSError as error:
@@ -106,6 +140,32 @@ def run_serve(args: argparse.Namespace) -> int:
             "running? pick another --port)"
         ) from None
     return 0
+
+
+def _store_url(args: argparse.Namespace) -> str | None:
+    """``--store`` (else ``$BOTFRAMEWORK_STORE``), checked; ``--workers`` checked against it."""
+    import os
+
+    from botframework.messenger.store_url import STORE_ENV, BadStoreUrl, check_store_url
+
+    url = args.store or os.environ.get(STORE_ENV) or None
+    option = "--store" if args.store else STORE_ENV
+    engine = "sqlite"
+    if url:
+        try:
+            engine = check_store_url(url)
+        except BadStoreUrl as error:
+            raise CommandError(f"{option}: {error}") from None
+    if args.workers < 1:
+        raise CommandError(f"--workers must be at least 1, got {args.workers}")
+    if args.claim_timeout <= 0:
+        raise CommandError(f"--claim-timeout must be positive, got {args.claim_timeout:g}")
+    if args.workers > 1 and engine != "postgresql":
+        raise CommandError(
+            f"--workers {args.workers} needs a store the processes can share: SQLite belongs to "
+            "one process; use --store postgresql://user@host:port/database"
+        )
+    return url
 
 
 def _warn_if_open(settings: ServerSettings, host: str) -> None:
@@ -155,6 +215,7 @@ def run_server(
     port: int = DEFAULT_PORT,
     ssl_context: ssl.SSLContext | None = None,
     shutdown_timeout: float = 10.0,
+    reuse_port: bool = False,
 ) -> None:
     """Run the server until SIGINT/SIGTERM: stop accepting, finish or keep in flight, clean up.
 
@@ -165,12 +226,17 @@ def run_server(
 
     from botframework.messenger.app import create_app
     from botframework.messenger.logs import ScrubbingAccessLogger, install_scrubbing
-    from botframework.messenger.sqlite_store import SQLiteStore
+    from botframework.messenger.store_url import open_store
 
     configure_logging()
     install_scrubbing()
-    # Opened before listening, so a damaged database stops the start with one line.
-    store = SQLiteStore(settings.state_dir / "messenger.sqlite3")
+    # Opened (PostgreSQL: reached and migrated) before listening, so a damaged or unreachable
+    # database stops the start with one line.
+    store = open_store(settings.store_url, settings.state_dir, settings.claim_timeout)
+    if store.shared:
+        from botframework.messenger.postgres_store import check_reachable
+
+        asyncio.run(check_reachable(settings.store_url or ""))
     web.run_app(
         create_app(served, settings, store=store),
         host=host,
@@ -178,6 +244,7 @@ def run_server(
         ssl_context=ssl_context,
         access_log_class=ScrubbingAccessLogger,
         shutdown_timeout=shutdown_timeout,
+        reuse_port=reuse_port or None,
         print=lambda text: print(text, file=sys.stderr, flush=True),
     )
 

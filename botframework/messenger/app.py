@@ -23,8 +23,8 @@ from botframework.messenger.send_api import (
     Transport,
 )
 from botframework.messenger.served import ServedBot, ServerSettings
-from botframework.messenger.sqlite_store import SQLiteStore
 from botframework.messenger.store import Store
+from botframework.messenger.store_url import open_store
 from botframework.plugins import collect_transports
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ def create_app(
 ) -> web.Application:
     """The whole server for ``bots``: webhook, web chat, health, metrics and privacy page.
 
-    ``store`` defaults to SQLite in ``settings.state_dir``; ``transport`` to the one the first
+    ``store`` defaults to ``settings.store_url``, else SQLite in ``settings.state_dir``; ``transport`` to the one the first
     bot's ``channel.transport`` names (one transport serves every bot; tokens differ per bot).
     """
     if not bots:
@@ -115,7 +115,9 @@ def _workers(
     async def workers(app: web.Application) -> AsyncIterator[None]:
         settings, bots, metrics = app[keys.SETTINGS], app[keys.BOTS], app[keys.METRICS]
         channel = bots[0].channel
-        app[keys.STORE] = store or SQLiteStore(settings.state_dir / "messenger.sqlite3")
+        app[keys.STORE] = store or open_store(
+            settings.store_url, settings.state_dir, settings.claim_timeout
+        )
         secret = settings.app_secret if channel.appsecret_proof else None
         sender = transport or load_transport(
             channel.transport, bots[0].hook, settings.graph_api_url, secret, channel.send_timeout_s

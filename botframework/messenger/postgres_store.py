@@ -176,6 +176,15 @@ class PostgresStore(Store):
                 log.warning("renewing this process's user leases failed: %s", error)
 
 
+async def check_reachable(url: str) -> None:
+    """Connect to the store at ``url`` and migrate it, or raise :class:`UnusableDatabase`."""
+    store = PostgresStore(url)
+    try:
+        await store.connect()
+    finally:
+        await store.close()
+
+
 async def _execute(db: asyncpg.Connection, statement: str, *args: object) -> None:
     await db.execute(statement, *args)
 

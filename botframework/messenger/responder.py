@@ -3,6 +3,10 @@
 A message is finished (``done``) only after the Send API accepted every part of its reply; until
 then it stays ``pending`` in the store and a restart picks it up again. Store calls are retried
 until they succeed (:class:`StoreHealth`), so a failing database holds a user's queue, never drops it.
+
+On a store shared with other processes (``Store.shared``) a user's events are answered only under
+this process's lease on the user, read from the store (which holds what every process accepted)
+rather than from this process's queue; users whose process died are found by polling.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ log = logging.getLogger(__name__)
 
 #: Messenger turns typing off after 20 s; re-send it before that while generation is slow.
 TYPING_REFRESH_S = 15.0
+#: How often a process sharing its store looks for users no live process is answering.
+UNCLAIMED_POLL_S = 1.0
 
 
 class Responder:
@@ -55,6 +61,8 @@ class Responder:
         self._queues: dict[tuple[str, str], deque[StoredEvent]] = {}
         self._workers: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._closing = False
+        self._polling: asyncio.Task[None] | None = None
+        self._recheck: set[tuple[str, str]] = set()  # shared store: users with news for a worker
 
     @property
     def in_flight(self) -> int:
@@ -66,9 +74,17 @@ class Responder:
             return  # they stay pending in the store for the next start
         for event in events:
             key = (event.bot, event.user_id)
-            self._queues.setdefault(key, deque()).append(event)
-            if key not in self._workers:
-                self._workers[key] = asyncio.create_task(self._drain(key), name=f"user-{key}")
+            queue = self._queues.setdefault(key, deque())
+            if not self.store.shared:
+                queue.append(event)
+            elif key in self._workers:  # it reads the user's events itself; make it look again
+                self._recheck.add(key)
+            self._start(key)
+
+    def _start(self, key: tuple[str, str]) -> None:
+        self._queues.setdefault(key, deque())
+        if key not in self._workers:
+            self._workers[key] = asyncio.create_task(self._drain(key), name=f"user-{key}")
 
     async def recover(self) -> int:
         """Queue what a previous process accepted but did not finish, and the events that failed
@@ -82,11 +98,15 @@ class Responder:
         if pending:
             log.info("resuming %d unanswered events from the store", len(pending))
         self.submit(pending)
+        if self.store.shared and self._polling is None:
+            self._polling = asyncio.create_task(self._poll_unclaimed(), name="poll-unclaimed")
         return len(pending)
 
     async def close(self, grace: float) -> None:
         """Let running work finish for up to ``grace`` seconds; what is left stays pending."""
         self._closing = True
+        if self._polling is not None:
+            self._polling.cancel()
         workers = list(self._workers.values())
         if workers:
             done, running = await asyncio.wait(workers, timeout=grace)
@@ -99,17 +119,65 @@ class Responder:
     async def _drain(self, key: tuple[str, str]) -> None:
         queue = self._queues[key]
         try:
-            while queue and not self._closing:
-                async with self._slots:
-                    try:
-                        await self.process(queue[0])
-                    except Exception:  # noqa: BLE001 - it stays pending; the queue goes on
-                        log.exception("event %s left pending after an error", queue[0].key)
-                queue.popleft()
+            if self.store.shared:
+                await self._drain_claimed(key, queue)
+            else:
+                await self._drain_queue(queue)
         finally:
             del self._workers[key]
             if not queue:
                 self._queues.pop(key, None)
+            if key in self._recheck and not self._closing:
+                self._start(key)
+
+    async def _drain_queue(self, queue: deque[StoredEvent]) -> None:
+        while queue and not self._closing:
+            async with self._slots:
+                try:
+                    await self.process(queue[0])
+                except Exception:  # noqa: BLE001 - it stays pending; the queue goes on
+                    log.exception("event %s left pending after an error", queue[0].key)
+            queue.popleft()
+
+    async def _drain_claimed(self, key: tuple[str, str], queue: deque[StoredEvent]) -> None:
+        """Answer the user's pending events while this process holds the lease on the user; give
+        it up once none is left (or at shutdown, so another process goes on at once)."""
+        call, tried = self.store_health.call, set()
+        try:
+            while not self._closing and await call(self.store.claim_user, *key):
+                self._recheck.discard(key)
+                pending = await call(self.store.user_pending, *key)
+                fresh = [event for event in pending if event.id not in tried]
+                if not fresh:
+                    # Events that failed here stay pending: another process, or a later poll, tries.
+                    if await call(self.store.release_user, *key, force=bool(pending)):
+                        return
+                    continue
+                tried.update(event.id for event in fresh)
+                queue.extend(fresh)
+                await self._drain_queue(queue)
+        finally:
+            queue.clear()
+            if self._closing:
+                await asyncio.shield(self._give_up(key))
+
+    async def _give_up(self, key: tuple[str, str]) -> None:
+        try:
+            await self.store.release_user(*key, force=True)
+        except Exception as error:  # noqa: BLE001 - the lease then expires on its own
+            log.warning("could not release user %s at shutdown: %s", key, error)
+
+    async def _poll_unclaimed(self) -> None:
+        while True:
+            await asyncio.sleep(UNCLAIMED_POLL_S)
+            try:
+                users = await self.store.unclaimed_users(list(self.runtimes))
+            except Exception as error:  # noqa: BLE001 - polled again in a moment
+                log.warning("looking for unanswered users failed: %s", error)
+                continue
+            for key in users:
+                if not self._closing:
+                    self._start(key)
 
     async def process(self, stored: StoredEvent) -> None:
         """Answer or notify one event and finish it; only cancellation leaves it pending."""

@@ -13,6 +13,7 @@ import pluggy
 from botframework.config.schema import ChannelConfig
 from botframework.messenger.batching import BatchGenerate
 from botframework.messenger.send_api import DEFAULT_GRAPH_API_URL
+from botframework.messenger.store_url import STORE_ENV
 
 if TYPE_CHECKING:
     from botframework.bot import Bot
@@ -71,6 +72,10 @@ class ServerSettings:
     metrics_token: str | None = field(default=None, repr=False)
     shutdown_grace: float = 10.0
     retention_interval: float = 3600.0
+    #: ``sqlite:///...`` or ``postgresql://...``; None: SQLite in ``state_dir``.
+    store_url: str | None = field(default=None, repr=False)
+    #: Seconds a dead process's leases on users outlive it (shared stores).
+    claim_timeout: float = 30.0
 
     @classmethod
     def from_env(
@@ -85,7 +90,7 @@ class ServerSettings:
             web_chat_token=env.get(WEB_CHAT_TOKEN_ENV) or None,
             metrics_token=env.get(METRICS_TOKEN_ENV) or None,
             environ=env,
-            **kwargs,  # type: ignore[arg-type]
+            **{"store_url": env.get(STORE_ENV) or None, **kwargs},  # type: ignore[arg-type]
         )
 
     def page_token(self, bot: ServedBot) -> str | None:

@@ -33,8 +33,17 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    def __init__(self, state_dir: Path, graph_url: str, log: Path, delay: float = 0.0) -> None:
+    def __init__(
+        self,
+        state_dir: Path,
+        graph_url: str,
+        log: Path,
+        delay: float = 0.0,
+        store_url: str | None = None,
+        claim_timeout: float = 30.0,
+    ) -> None:
         self.state_dir, self.graph_url, self.log, self.delay = state_dir, graph_url, log, delay
+        self.store_url, self.claim_timeout = store_url, claim_timeout
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: asyncio.subprocess.Process | None = None
@@ -46,6 +55,7 @@ class ServerProcess:
             "MESSENGER_VERIFY_TOKEN": VERIFY_TOKEN,
             "MESSENGER_PAGE_ACCESS_TOKEN": PAGE_TOKEN,
             "MESSENGER_GRAPH_API_URL": self.graph_url,
+            "BOTFRAMEWORK_STORE": self.store_url or "",
         }
         with open(self.log, "ab") as log:
             self.process = await asyncio.create_subprocess_exec(
@@ -54,6 +64,7 @@ class ServerProcess:
                 str(self.state_dir),
                 str(self.port),
                 str(self.delay),
+                str(self.claim_timeout),
                 env=env,
                 stdout=log,
                 stderr=log,
