@@ -170,3 +170,39 @@ def test_every_model_load_says_which_checkpoint_and_how_to_get_the_shipped_one_b
     assert f"botframework: tiny: model {trained} (step 150, the newest trained); the shipped {shipped} is not used: " \
         f"to go back to it, pass --checkpoint {shipped} or delete {copy / 'works/tiny/checkpoints'}" in err
     assert f"botframework: tiny: no backward model (looked in {copy / 'works/tiny/reverse/checkpoints'}" in err
+
+
+@pytest.mark.parametrize(
+    ("options", "environ", "message"),
+    [
+        (["--workers", "2"], {},
+         "--workers 2 needs a store the processes can share: SQLite belongs to one process; "
+         "use --store postgresql://user@host:port/database"),
+        (["--workers", "2", "--store", "sqlite:///s.db"], {}, "--workers 2 needs a store"),
+        (["--workers", "0"], {}, "--workers must be at least 1, got 0"),
+        (["--store", "mysql://bot@db/bot"], {},
+         "--store: unknown store 'mysql': use sqlite:///path/to/store.sqlite3 or "
+         "postgresql://user@host:port/database"),
+        ([], {"BOTFRAMEWORK_STORE": "redis://cache"}, "BOTFRAMEWORK_STORE: unknown store 'redis'"),
+        (["--store", "postgresql://bot:pw@/bot?host=/nonexistent"], {},
+         "cannot use the store postgresql://bot:***@/bot?host=/nonexistent"),
+    ],
+)
+def test_store_mistakes_are_one_line(
+    tiny_bot_yaml: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    options: list[str],
+    environ: dict[str, str],
+    message: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    state = ["--state-dir", str(tmp_path / "state")]
+    assert main(["serve", str(tiny_bot_yaml), *state, *options]) == 2
+    stderr = capsys.readouterr().err
+    assert stderr.strip().splitlines()[-1].startswith(f"botframework: error: {message}"), stderr
+    assert ":pw@" not in stderr and "Traceback" not in stderr
+    assert not (tmp_path / "state").exists()

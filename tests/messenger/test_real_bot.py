@@ -82,3 +82,63 @@ async def test_serve_command_with_a_trained_bot(aiohttp_server, tiny_bot_yaml, t
         assert await asyncio.wait_for(process.wait(), 20) == 0
     assert fake.texts("u1") == ["hello there"]
     assert fake.texts("u2") == ["Let's talk about something else."]  # "yes i love jazz", vetoed
+
+
+def _worker_processes(parent: int) -> list[int]:
+    """The ``serve --workers`` processes under ``parent`` (not multiprocessing's helpers)."""
+    children = open(f"/proc/{parent}/task/{parent}/children").read().split()
+    return [
+        int(pid)
+        for pid in children
+        if b"spawn_main" in open(f"/proc/{pid}/cmdline", "rb").read()
+        and b"resource_tracker" not in open(f"/proc/{pid}/cmdline", "rb").read()
+    ]
+
+
+async def test_serve_workers_share_the_port_and_a_postgresql_store(
+    aiohttp_server, tiny_bot_yaml, tmp_path, postgres_url
+) -> None:
+    fake = FakeGraphApi(access_tokens={PAGE_TOKEN}, app_secret=APP_SECRET)
+    graph_url = str((await aiohttp_server(fake.app())).make_url("/v25.0"))
+    port = free_port()
+    env = {
+        **os.environ,
+        "MESSENGER_APP_SECRET": APP_SECRET,
+        "MESSENGER_VERIFY_TOKEN": VERIFY_TOKEN,
+        "MESSENGER_PAGE_ACCESS_TOKEN": PAGE_TOKEN,
+        "MESSENGER_GRAPH_API_URL": graph_url,
+        "BOTFRAMEWORK_STORE": postgres_url,
+    }
+    log = tmp_path / "serve.log"
+    command = ["-m", "botframework.messenger", "serve", str(tiny_bot_yaml), "--workers", "2"]
+    with open(log, "wb") as out:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, *command, "--port", str(port), env=env, stdout=out, stderr=out
+        )
+    url = f"http://127.0.0.1:{port}"
+    prompts = ["hi", "how are you ?", "bye"]
+    try:
+        async with aiohttp.ClientSession() as session:
+            await wait_for(lambda: len(_worker_processes(process.pid)) == 2, timeout=20)
+            for _ in range(600):
+                assert process.returncode is None, log.read_text()
+                try:
+                    async with session.get(url + "/healthz") as response:
+                        if (await response.json())["messenger"]:
+                            break
+                except aiohttp.ClientError:
+                    await asyncio.sleep(0.1)
+            for i, prompt in enumerate(prompts):
+                for u in range(8):  # new connections, spread over both workers by the kernel
+                    async with aiohttp.ClientSession() as fresh:
+                        event = text_event(f"u{u}", prompt, f"m{u}-{i}", timestamp=i)
+                        assert await post(fresh, url, event) == 200
+            await wait_for(lambda: len(fake.messages) == 24, timeout=60)
+            await asyncio.sleep(0.5)
+    finally:
+        workers = _worker_processes(process.pid)
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), 30) == 0, log.read_text()
+    assert len(workers) == 2 and not any(os.path.exists(f"/proc/{pid}") for pid in workers)
+    replies = ["hello there", "i am fine thanks", "see you later"]
+    assert all(fake.texts(f"u{u}") == replies for u in range(8)), fake.messages
