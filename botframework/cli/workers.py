@@ -3,7 +3,8 @@
 The kernel spreads new connections over the processes; each loads the bots, batches its own
 decodes and claims users in the shared store, so any of them may answer any user. A worker that
 fails to start (exit code 2: a busy port, an unusable store) stops them all; one that crashes
-later is replaced.
+later is replaced. Their metrics meet in a ``PROMETHEUS_MULTIPROC_DIR`` (a fresh temporary
+folder unless the environment names one, which is emptied first).
 """
 
 from __future__ import annotations
@@ -12,12 +13,21 @@ import argparse
 import logging
 import multiprocessing
 import os
+import shutil
 import signal
+import tempfile
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from multiprocessing.context import SpawnContext
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 from types import FrameType
 
+from prometheus_client import multiprocess
+
 from botframework.cli.errors import USAGE_ERROR, run_handler
+from botframework.messenger.metrics import MULTIPROCESS_ENV
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +35,27 @@ log = logging.getLogger(__name__)
 def serve_workers(args: argparse.Namespace, count: int) -> int:
     """Run ``count`` copies of ``serve`` until SIGTERM/SIGINT; the exit code of the first worker
     that could not start, else 0."""
+    with _metrics_folder():
+        return _serve(args, count)
+
+
+@contextmanager
+def _metrics_folder() -> Iterator[None]:
+    chosen = os.environ.get(MULTIPROCESS_ENV)
+    folder = Path(chosen) if chosen else Path(tempfile.mkdtemp(prefix="botframework-metrics-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):
+        stale.unlink()
+    os.environ[MULTIPROCESS_ENV] = str(folder)
+    try:
+        yield
+    finally:
+        if not chosen:
+            del os.environ[MULTIPROCESS_ENV]
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _serve(args: argparse.Namespace, count: int) -> int:
     context = multiprocessing.get_context("spawn")  # no torch state is forked
     workers = [_start(context, args, count) for _ in range(count)]
     stopping: list[int] = []
@@ -43,12 +74,19 @@ def serve_workers(args: argparse.Namespace, count: int) -> int:
             signal.signal(sig, handler)
 
 
-def _supervise(context, args, workers, stopping, stop) -> int:  # type: ignore[no-untyped-def]
+def _supervise(
+    context: SpawnContext,
+    args: argparse.Namespace,
+    workers: list[BaseProcess],
+    stopping: list[int],
+    stop: Callable[[int, FrameType | None], None],
+) -> int:
     while any(worker.is_alive() for worker in workers):
         time.sleep(0.2)
         for index, worker in enumerate(workers):
             if worker.is_alive() or stopping:
                 continue
+            multiprocess.mark_process_dead(worker.pid)
             if worker.exitcode == USAGE_ERROR:
                 stop(signal.SIGTERM, None)
                 _join(workers)
@@ -63,7 +101,7 @@ def _join(workers: list[BaseProcess]) -> None:
         worker.join()
 
 
-def _start(context, args: argparse.Namespace, count: int) -> BaseProcess:  # type: ignore[no-untyped-def]
+def _start(context: SpawnContext, args: argparse.Namespace, count: int) -> BaseProcess:
     worker = context.Process(target=_serve_one, args=(args, count), daemon=False)
     worker.start()
     return worker

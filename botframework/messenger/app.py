@@ -14,7 +14,7 @@ from aiohttp import web
 
 from botframework.messenger import guards, keys, webchat, webhook
 from botframework.messenger.logs import register_secret
-from botframework.messenger.metrics import CONTENT_TYPE, Metrics
+from botframework.messenger.metrics import CONTENT_TYPE, Metrics, multiprocess_mode
 from botframework.messenger.responder import Responder
 from botframework.messenger.runtime import BotRuntime
 from botframework.messenger.send_api import (
@@ -28,6 +28,8 @@ from botframework.messenger.store_url import open_store
 from botframework.plugins import collect_transports
 
 log = logging.getLogger(__name__)
+
+GAUGE_SHARING_S = 1.0
 
 
 def create_app(
@@ -142,10 +144,12 @@ def _workers(
         else:
             await responder.recover()
         retention = asyncio.create_task(_retention(app), name="retention")
+        sharing = asyncio.create_task(_share_gauges(metrics), name="share-gauges")
         try:
             yield
         finally:
             retention.cancel()
+            sharing.cancel()
             await responder.close(settings.shutdown_grace)
             for runtime in runtimes.values():
                 await runtime.close()
@@ -153,6 +157,15 @@ def _workers(
             await app[keys.STORE].close()
 
     return workers
+
+
+async def _share_gauges(metrics: Metrics) -> None:
+    """Workers write their gauges every second, for scrapes another worker answers."""
+    if not multiprocess_mode():
+        return
+    while True:
+        metrics.refresh_gauges()
+        await asyncio.sleep(GAUGE_SHARING_S)
 
 
 async def _retention(app: web.Application) -> None:
@@ -180,6 +193,7 @@ def _add_gauges(app: web.Application) -> None:
         "botframework_batch_queue",
         "Dialogues waiting for the decoder, per bot.",
         lambda: {(("bot", name),): float(r.batcher.waiting) for name, r in runtimes.items()},
+        labels=("bot",),
     )
     metrics.add_gauge(
         "botframework_responder_queue",
@@ -190,12 +204,14 @@ def _add_gauges(app: web.Application) -> None:
         "botframework_store_failing",
         "1 while a store call fails and is being retried (e.g. a full disk), else 0.",
         lambda: {(): float(responder.store_health.failing)},
+        mode="livemax",
     )
     send_api = app[keys.SEND_API]
     metrics.add_gauge(
         "botframework_send_backoff_seconds",
         "Seconds until sends resume after a rate limit or transient Graph API error (0: none).",
         lambda: {(): send_api.backoff.seconds_left()},
+        mode="livemax",
     )
 
 

@@ -1,127 +1,134 @@
-"""Counters and histograms rendered in the Prometheus text exposition format (version 0.0.4)."""
+"""What ``/metrics`` reports, kept by ``prometheus-client``.
+
+With ``serve --workers N`` the workers share ``PROMETHEUS_MULTIPROC_DIR`` (prometheus-client's
+multiprocess mode): counters and histograms are summed over every worker, live gauges summed (queue
+lengths) or maxed (a failing store, a send backoff) over the workers alive, whichever worker
+answers the scrape. Without it each server keeps its metrics in a registry of its own.
+"""
 
 from __future__ import annotations
 
-import bisect
+import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+
+import prometheus_client
+from prometheus_client import CollectorRegistry, generate_latest, multiprocess
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 SIZE_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128)
+MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 Labels = tuple[tuple[str, str], ...]
 
 
-def _labels(labels: Labels, extra: str = "") -> str:
-    parts = [f'{name}="{_escape(value)}"' for name, value in labels]
-    if extra:
-        parts.append(extra)
-    return "{" + ",".join(parts) + "}" if parts else ""
+def multiprocess_mode() -> bool:
+    """Whether this process shares its metrics with other workers."""
+    return bool(os.environ.get(MULTIPROCESS_ENV))
 
 
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-@dataclass
 class Counter:
-    name: str
-    help: str
-    values: dict[Labels, float] = field(default_factory=dict)
+    """A counter whose labels are given by name when it is incremented."""
+
+    def __init__(
+        self, registry: CollectorRegistry | None, name: str, help: str, *labels: str
+    ) -> None:
+        self.labels = labels
+        self._counter = prometheus_client.Counter(
+            name.removesuffix("_total"), help, labels, registry=registry
+        )
 
     def inc(self, amount: float = 1.0, **labels: str) -> None:
-        key = tuple(sorted(labels.items()))
-        self.values[key] = self.values.get(key, 0.0) + amount
-
-    def get(self, **labels: str) -> float:
-        return self.values.get(tuple(sorted(labels.items())), 0.0)
-
-    def render(self) -> Iterable[str]:
-        yield f"# HELP {self.name} {self.help}"
-        yield f"# TYPE {self.name} counter"
-        for labels, value in sorted(self.values.items()):
-            yield f"{self.name}{_labels(labels)} {value:g}"
+        target = self._counter.labels(**labels) if self.labels else self._counter
+        target.inc(amount)
 
 
-@dataclass
-class Gauge:
-    name: str
-    help: str
-    read: Callable[[], dict[Labels, float]]
-
-    def render(self) -> Iterable[str]:
-        yield f"# HELP {self.name} {self.help}"
-        yield f"# TYPE {self.name} gauge"
-        for labels, value in sorted(self.read().items()):
-            yield f"{self.name}{_labels(labels)} {value:g}"
-
-
-@dataclass
 class Histogram:
-    name: str
-    help: str
-    buckets: tuple[float, ...] = LATENCY_BUCKETS
-    counts: list[int] = field(default_factory=list)
-    total: float = 0.0
-    count: int = 0
-
-    def __post_init__(self) -> None:
-        self.counts = [0] * len(self.buckets)
+    def __init__(
+        self,
+        registry: CollectorRegistry | None,
+        name: str,
+        help: str,
+        buckets: tuple[float, ...] = LATENCY_BUCKETS,
+    ) -> None:
+        self._histogram = prometheus_client.Histogram(
+            name, help, buckets=buckets, registry=registry
+        )
 
     def observe(self, value: float) -> None:
-        index = bisect.bisect_left(self.buckets, value)
-        if index < len(self.counts):
-            self.counts[index] += 1
-        self.total += value
-        self.count += 1
+        self._histogram.observe(value)
 
-    def render(self) -> Iterable[str]:
-        yield f"# HELP {self.name} {self.help}"
-        yield f"# TYPE {self.name} histogram"
-        cumulative = 0
-        for bound, count in zip(self.buckets, self.counts, strict=True):
-            cumulative += count
-            yield f'{self.name}_bucket{{le="{bound:g}"}} {cumulative}'
-        yield f'{self.name}_bucket{{le="+Inf"}} {self.count}'
-        yield f"{self.name}_sum {self.total:g}"
-        yield f"{self.name}_count {self.count}"
+
+class Gauge:
+    """A gauge read from ``read`` (label values -> value) each time the metrics are rendered
+    (and, by workers, every second, so the others' scrapes see it too)."""
+
+    def __init__(
+        self,
+        registry: CollectorRegistry | None,
+        name: str,
+        help: str,
+        read: Callable[[], dict[Labels, float]],
+        labels: tuple[str, ...] = (),
+        mode: str = "livesum",
+    ) -> None:
+        self.read, self.labels = read, labels
+        self._gauge = prometheus_client.Gauge(
+            name, help, labels, registry=registry, multiprocess_mode=mode  # type: ignore[arg-type]
+        )
+
+    def refresh(self) -> None:
+        for labels, value in self.read().items():
+            target = self._gauge.labels(**dict(labels)) if self.labels else self._gauge
+            target.set(value)
 
 
 class Metrics:
     """Everything ``/metrics`` reports about the server."""
 
     def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        if multiprocess_mode():
+            multiprocess.MultiProcessCollector(self.registry)
+        own = None if multiprocess_mode() else self.registry  # shared ones are read from files
+        self._own = own
         self.webhook_requests = Counter(
-            "botframework_webhook_requests_total", "Webhook POSTs by HTTP status."
+            own, "botframework_webhook_requests_total", "Webhook POSTs by HTTP status.", "status"
         )
-        self.events = Counter("botframework_webhook_events_total", "Accepted events by kind.")
+        self.events = Counter(
+            own, "botframework_webhook_events_total", "Accepted events by kind.", "kind"
+        )
         self.duplicates = Counter(
-            "botframework_webhook_duplicates_total", "Events dropped as already received."
+            own, "botframework_webhook_duplicates_total", "Events dropped as already received."
         )
-        self.replies = Counter("botframework_replies_total", "Replies the Send API accepted.")
+        self.replies = Counter(own, "botframework_replies_total", "Replies the Send API accepted.")
         self.failures = Counter(
-            "botframework_reply_failures_total", "Messages given up on, by reason."
+            own, "botframework_reply_failures_total", "Messages given up on, by reason.", "reason"
         )
         self.send_errors = Counter(
-            "botframework_send_errors_total", "Failed Send API calls by error code."
+            own, "botframework_send_errors_total", "Failed Send API calls by error code.", "code"
         )
-        self.send_retries = Counter("botframework_send_retries_total", "Send API retries.")
+        self.send_retries = Counter(own, "botframework_send_retries_total", "Send API retries.")
         self.store_errors = Counter(
-            "botframework_store_errors_total", "Failed store calls (retried), by operation."
+            own,
+            "botframework_store_errors_total",
+            "Failed store calls (retried), by operation.",
+            "operation",
         )
-        self.web_chat = Counter("botframework_web_chat_messages_total", "Web chat messages.")
+        self.web_chat = Counter(own, "botframework_web_chat_messages_total", "Web chat messages.")
         self.ack_seconds = Histogram(
-            "botframework_webhook_ack_seconds", "Time from request to acknowledgement."
+            own, "botframework_webhook_ack_seconds", "Time from request to acknowledgement."
         )
         self.reply_seconds = Histogram(
-            "botframework_reply_seconds", "Time from acknowledgement to the reply being accepted."
+            own,
+            "botframework_reply_seconds",
+            "Time from acknowledgement to the reply being accepted.",
         )
         self.generate_seconds = Histogram(
-            "botframework_generate_seconds", "Time one batched generate call took."
+            own, "botframework_generate_seconds", "Time one batched generate call took."
         )
         self.batch_size = Histogram(
-            "botframework_batch_size", "Dialogues per generate call.", SIZE_BUCKETS
+            own, "botframework_batch_size", "Dialogues per generate call.", SIZE_BUCKETS
         )
         self.gauges: list[Gauge] = []
 
@@ -129,25 +136,23 @@ class Metrics:
         self.batch_size.observe(size)
         self.generate_seconds.observe(seconds)
 
-    def add_gauge(self, name: str, help: str, read: Callable[[], dict[Labels, float]]) -> None:
-        self.gauges.append(Gauge(name, help, read))
+    def add_gauge(
+        self,
+        name: str,
+        help: str,
+        read: Callable[[], dict[Labels, float]],
+        labels: tuple[str, ...] = (),
+        mode: str = "livesum",
+    ) -> None:
+        """A gauge read by ``read``; ``mode`` combines the workers' values (``livesum``,
+        ``livemax``)."""
+        self.gauges.append(Gauge(self._own, name, help, read, labels, mode))
+
+    def refresh_gauges(self) -> None:
+        for gauge in self.gauges:
+            gauge.refresh()
 
     def render(self, extra: Iterable[str] = ()) -> str:
-        families = [
-            self.webhook_requests,
-            self.events,
-            self.duplicates,
-            self.replies,
-            self.failures,
-            self.send_errors,
-            self.send_retries,
-            self.store_errors,
-            self.web_chat,
-            self.ack_seconds,
-            self.reply_seconds,
-            self.generate_seconds,
-            self.batch_size,
-            *self.gauges,
-        ]
-        lines = [line for family in families for line in family.render()]
+        self.refresh_gauges()
+        lines = generate_latest(self.registry).decode().splitlines()
         return "\n".join([*lines, *extra]) + "\n"

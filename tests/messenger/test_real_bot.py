@@ -135,10 +135,14 @@ async def test_serve_workers_share_the_port_and_a_postgresql_store(
                         assert await post(fresh, url, event) == 200
             await wait_for(lambda: len(fake.messages) == 24, timeout=60)
             await asyncio.sleep(0.5)
+            async with session.get(url + "/metrics") as response:  # either worker: the sum
+                metrics = await response.text()
     finally:
         workers = _worker_processes(process.pid)
         process.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(process.wait(), 30) == 0, log.read_text()
     assert len(workers) == 2 and not any(os.path.exists(f"/proc/{pid}") for pid in workers)
+    assert "botframework_replies_total 24.0" in metrics
+    assert 'botframework_webhook_requests_total{status="200"} 24.0' in metrics
     replies = ["hello there", "i am fine thanks", "see you later"]
     assert all(fake.texts(f"u{u}") == replies for u in range(8)), fake.messages
