@@ -84,7 +84,8 @@ def run(args: argparse.Namespace) -> int:
             max_steps=args.max_steps,
             initial_weights=initial_weights,
         )
-        print(f"{'backward' if reverse else 'forward'} model saved to {checkpoint}")
+        if checkpoint is not None:  # None in the other processes of a distributed run
+            print(f"{'backward' if reverse else 'forward'} model saved to {checkpoint}")
     return 0
 
 

@@ -12,6 +12,7 @@ from botframework.config.loader import BotDefinition
 from botframework.config.schema import BotConfig
 from botframework.data.corpus import CorpusError, split_conversations
 from botframework.data.tokenizer import Tokenizer
+from botframework.ranks import is_global_zero
 from botframework.plugins import Parts
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,8 @@ def load_or_train_tokenizer(
     """The workspace's tokenizer if it was built with the same settings; else train and save one.
 
     It is trained on every turn of the training conversations (not the validation ones), so the
-    vocabulary is built once and reused by every later run.
+    vocabulary is built once and reused by every later run. Only the first process of a
+    distributed run writes it.
     """
     settings = definition.config.tokenizer
     path = definition.workspace / TOKENIZER_FILE
@@ -92,7 +94,8 @@ def load_or_train_tokenizer(
     tokenizer = parts.tokenizers.create(settings.name, dict(settings.options), where=where)
     training, _ = split_dialogues(definition.config, conversations)
     tokenizer.train((turn for turns in training for turn in turns), settings.vocab_size)
-    _write_saved(path, settings.name, settings.vocab_size, settings.options, tokenizer)
+    if is_global_zero():  # the other processes of a distributed run train the same one
+        _write_saved(path, settings.name, settings.vocab_size, settings.options, tokenizer)
     return tokenizer
 
 

@@ -108,6 +108,7 @@ def reinforce(
     from botframework.bot import Bot
 
     definition = load_definition(bot_path, overrides)
+    refuse_distributed(definition)
     start = load_checkpoint(start_checkpoint(definition, checkpoint))
     bot = Bot(definition, start)
     settings = definition.config.reinforce
@@ -160,6 +161,19 @@ def prompt_loader(bot: Bot, settings: ReinforceConfig) -> DataLoader:
     pairs = DialogueDataModule(bot.config, bot.tokenizer, conversations).train_pairs
     draws = RandomSampler(pairs, replacement=True, num_samples=settings.steps * settings.batch_size)
     return DataLoader(pairs, batch_size=settings.batch_size, sampler=draws, collate_fn=list)
+
+
+def refuse_distributed(definition: BotDefinition) -> None:
+    """Reinforcement learning runs in one process on one device: say so for a DDP set-up."""
+    from botframework.config.loader import ConfigError
+
+    training = definition.config.training
+    if "ddp" in training.strategy or training.num_nodes > 1 or training.devices not in (1, "1", "auto"):
+        raise ConfigError(
+            f"{definition.path}: reinforce runs on one device, not with training.strategy "
+            f"{training.strategy}, devices {training.devices}, num_nodes {training.num_nodes}; "
+            "add --set training.strategy=auto --set training.devices=1 --set training.num_nodes=1"
+        )
 
 
 def build_trainer(

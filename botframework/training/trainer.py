@@ -30,8 +30,11 @@ def train(
     progress_bar: bool = True,
     max_steps: int | None = None,
     initial_weights: dict[str, torch.Tensor] | None = None,
-) -> Path:
+) -> Path | None:
     """Train the bot's model; return the newest safetensors checkpoint in its workspace.
+
+    With ``training.strategy: ddp`` every process of the run calls this; only the first writes
+    checkpoints and logs, and the others return None.
 
     Resumes from ``<workspace>/checkpoints/lightning/last.ckpt`` when it exists; otherwise starts
     from ``initial_weights`` (a model state dict, e.g. a shipped model's) when given. Every
@@ -69,6 +72,8 @@ def train(
     if export.checkpointed_step != trainer.global_step:
         # The last steps since the periodic checkpoint would otherwise be redone on resume.
         trainer.save_checkpoint(last, weights_only=False)
+    if not trainer.is_global_zero:
+        return None
     newest = export.newest()
     if newest is None:
         raise RuntimeError(f"training wrote no checkpoint to {checkpoints}")
