@@ -1,13 +1,15 @@
 """Load test of the Messenger server: N users x M messages against a real server process.
 
     python benchmarks/load.py BOT.yaml [--users 40] [--messages 5] [--beam-size 10 --antilm 0.5]
-                              [--compare-batching] [--checkpoint PATH] [--set KEY=VALUE ...]
+                              [--compare-batching | --scale]
+                              [--checkpoint PATH] [--set KEY=VALUE ...]
 
 A stand-in Graph API runs in this process on 127.0.0.1; ``botframework.messenger serve`` runs in a
 subprocess. Every user sends a message, waits for the reply, sends the next. Prints messages/s, ack
 p50/p99 (webhook POST -> 200) and reply p50/p99 (POST -> the Send API call arriving), and checks
 that every message was answered exactly once. ``--compare-batching`` runs again with
-``channel.batching=false`` and prints the throughput ratio.
+``channel.batching=false`` and prints the throughput ratio. ``--scale`` runs the PostgreSQL
+set-ups instead (see ``benchmarks/scale.py``).
 """
 
 from __future__ import annotations
@@ -60,7 +62,15 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
 
 
-async def start_server(args: argparse.Namespace, graph_url: str, batching: bool, state: Path):
+async def start_server(
+    args: argparse.Namespace,
+    graph_url: str,
+    batching: bool,
+    state: Path,
+    serve_options: tuple[str, ...] = (),
+    log_name: str = "",
+):
+    """``serve`` in a subprocess with ``serve_options`` (e.g. ``--store URL --workers 2``)."""
     port = free_port()
     command = [
         sys.executable,
@@ -72,6 +82,7 @@ async def start_server(args: argparse.Namespace, graph_url: str, batching: bool,
         str(port),
         "--state-dir",
         str(state),
+        *serve_options,
     ]
     for option in ("checkpoint", "beam_size", "antilm", "n_bonus"):
         value = getattr(args, option)
@@ -87,7 +98,7 @@ async def start_server(args: argparse.Namespace, graph_url: str, batching: bool,
         "MESSENGER_GRAPH_API_URL": graph_url,
         "BOTFRAMEWORK_LOG_LEVEL": "WARNING",
     }
-    log = open(state.parent / f"server-{'on' if batching else 'off'}.log", "wb")
+    log = open(state.parent / (log_name or f"server-{'on' if batching else 'off'}.log"), "wb")
     process = await asyncio.create_subprocess_exec(*command, env=env, stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"
     async with aiohttp.ClientSession() as session:
@@ -118,7 +129,7 @@ async def run_once(args: argparse.Namespace, batching: bool) -> dict[str, object
     with tempfile.TemporaryDirectory(prefix="load-") as tmp:
         process, url = await start_server(args, graph_url, batching, Path(tmp) / "state")
         try:
-            result = await drive(args, url, arrivals, events)
+            result = await drive(args, [url], arrivals, events)
             await asyncio.sleep(1.0)  # late duplicates would arrive now
             counts = {user: len(times) for user, times in arrivals.items()}
             result["answered_exactly_once"] = len(counts) == args.users and set(
@@ -137,10 +148,24 @@ async def run_once(args: argparse.Namespace, batching: bool) -> dict[str, object
     return {"batching": batching, **result}
 
 
-async def drive(args, url, arrivals, events) -> dict[str, object]:
+async def drive(args, urls, arrivals, events) -> dict[str, object]:
+    """Every user sends a message, waits for its reply, sends the next. Message ``n`` of user
+    ``i`` goes to ``urls[(i + n) % len(urls)]`` (a load balancer's spread); a POST that cannot
+    connect (the process died) is sent to the next URL, as Meta re-delivers. ``urls`` may shrink
+    while this runs."""
     acks: list[float] = []
     replies: list[float] = []
     failures: list[str] = []
+
+    async def deliver(session: aiohttp.ClientSession, spread: int, raw: bytes, headers) -> int:
+        for attempt in range(len(urls) + 1):
+            url = urls[(spread + attempt) % len(urls)]
+            try:
+                async with session.post(url + "/webhook", data=raw, headers=headers) as response:
+                    return response.status
+            except aiohttp.ClientError:
+                continue
+        return 0
 
     async def user(session: aiohttp.ClientSession, index: int) -> None:
         name = f"user{index}"
@@ -151,11 +176,11 @@ async def drive(args, url, arrivals, events) -> dict[str, object]:
             )
             events[name].clear()
             started = time.perf_counter()
-            async with session.post(url + "/webhook", data=raw, headers=headers) as response:
-                acks.append(time.perf_counter() - started)
-                if response.status != 200:
-                    failures.append(f"{name}: HTTP {response.status}")
-                    return
+            status = await deliver(session, index + number, raw, headers)
+            acks.append(time.perf_counter() - started)
+            if status != 200:
+                failures.append(f"{name}: HTTP {status}")
+                return
             while len(arrivals[name]) <= number:
                 try:
                     await asyncio.wait_for(events[name].wait(), args.timeout)
@@ -167,8 +192,9 @@ async def drive(args, url, arrivals, events) -> dict[str, object]:
 
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as session:
-        warm = await session.post(url + "/webhook", data=b"{}")  # wakes the server up; 403 expected
-        warm.release()
+        for url in urls:
+            warm = await session.post(url + "/webhook", data=b"{}")  # wakes it up; 403 expected
+            warm.release()
         started = time.perf_counter()
         await asyncio.gather(*(user(session, index) for index in range(args.users)))
         elapsed = time.perf_counter() - started
@@ -229,9 +255,18 @@ def main() -> int:
         "--compare-batching", action="store_true", help="also run with batching off"
     )
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for one reply")
+    parser.add_argument(
+        "--scale",
+        action="store_true",
+        help="on PostgreSQL: 1 process, 2 workers, and 3 processes with one SIGKILLed mid-way",
+    )
     args = parser.parse_args()
     if args.users < 1 or args.messages < 1:
         parser.error("--users and --messages must be positive")
+    if args.scale:
+        from scale import run_scale
+
+        return run_scale(args)
     runs = [asyncio.run(run_once(args, batching=True))]
     if args.compare_batching:
         runs.append(asyncio.run(run_once(args, batching=False)))

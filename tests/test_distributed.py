@@ -41,7 +41,11 @@ def test_only_the_first_process_of_a_run_writes_the_vocabulary(
 ) -> None:
     from botframework.bot import LoadedPlugins
     from botframework.config.loader import load_definition
-    from botframework.data.prepare import TOKENIZER_FILE, load_or_train_tokenizer, read_conversations
+    from botframework.data.prepare import (
+        TOKENIZER_FILE,
+        load_or_train_tokenizer,
+        read_conversations,
+    )
 
     write_twitter_corpus(tmp_path / "corpus.txt")
     definition = load_definition(write_bot_yaml(tmp_path))

@@ -41,7 +41,8 @@ def create_app(
 ) -> web.Application:
     """The whole server for ``bots``: webhook, web chat, health, metrics and privacy page.
 
-    ``store`` defaults to ``settings.store_url``, else SQLite in ``settings.state_dir``; ``transport`` to the one the first
+    ``store`` defaults to ``settings.store_url``, else SQLite in ``settings.state_dir``;
+    ``transport`` to the one the first
     bot's ``channel.transport`` names (one transport serves every bot; tokens differ per bot).
     """
     if not bots:

@@ -2,7 +2,8 @@
 
 A message is finished (``done``) only after the Send API accepted every part of its reply; until
 then it stays ``pending`` in the store and a restart picks it up again. Store calls are retried
-until they succeed (:class:`StoreHealth`), so a failing database holds a user's queue, never drops it.
+until they succeed (:class:`StoreHealth`), so a failing database holds a user's queue, never
+drops it.
 
 On a store shared with other processes (``Store.shared``) a user's events are answered only under
 this process's lease on the user, read from the store (which holds what every process accepted)

@@ -1,8 +1,8 @@
 """The durable inbox and conversation state, behind a small interface.
 
 :class:`Store` is what the server needs; :class:`~botframework.messenger.sqlite_store.SQLiteStore`
-is the default, for one server process. :class:`~botframework.messenger.postgres_store.PostgresStore`
-is shared by several processes (``serve --workers``, several machines behind a load balancer): the
+is the default, for one server process.
+:class:`~botframework.messenger.postgres_store.PostgresStore` is shared by several processes (``serve --workers``, several machines behind a load balancer): the
 database keeps keys unique across them, and a process claims a user (a lease that expires when the
 process dies) before it answers that user's events, so one process at a time works on a user.
 Turning events into rows and back, and refusing what no database can keep, is the same for every
