@@ -42,8 +42,8 @@ def create_app(
     """The whole server for ``bots``: webhook, web chat, health, metrics and privacy page.
 
     ``store`` defaults to ``settings.store_url``, else SQLite in ``settings.state_dir``;
-    ``transport`` to the one the first
-    bot's ``channel.transport`` names (one transport serves every bot; tokens differ per bot).
+    ``transport`` to the one the first bot's ``channel.transport`` names (one transport serves
+    every bot; tokens differ per bot).
     """
     if not bots:
         raise ValueError("create_app needs at least one bot")
