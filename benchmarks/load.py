@@ -115,7 +115,8 @@ async def start_server(
     raise SystemExit("server did not start within 120 s")
 
 
-async def run_once(args: argparse.Namespace, batching: bool) -> dict[str, object]:
+def stand_in() -> tuple[FakeGraphApi, dict[str, list[float]], dict[str, asyncio.Event]]:
+    """The Graph API stand-in, when each user's replies arrived, and an event set on each."""
     fake = FakeGraphApi(access_tokens={PAGE_TOKEN}, app_secret=APP_SECRET)
     arrivals: dict[str, list[float]] = defaultdict(list)
     events: dict[str, asyncio.Event] = defaultdict(asyncio.Event)
@@ -125,6 +126,11 @@ async def run_once(args: argparse.Namespace, batching: bool) -> dict[str, object
         events[sent.recipient].set()
 
     fake.on_message = on_message
+    return fake, arrivals, events
+
+
+async def run_once(args: argparse.Namespace, batching: bool) -> dict[str, object]:
+    fake, arrivals, events = stand_in()
     graph_url = await fake.start()
     with tempfile.TemporaryDirectory(prefix="load-") as tmp:
         process, url = await start_server(args, graph_url, batching, Path(tmp) / "state")

@@ -19,16 +19,14 @@ import asyncio
 import json
 import signal
 import tempfile
-import time
 import uuid
-from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from load import drive, start_server
+from load import drive, stand_in, start_server
 
-from botframework.messenger.testing import FakeGraphApi, SentMessage
+from botframework.messenger.testing import FakeGraphApi
 from botframework.messenger.testing_postgres import ThrowAwayCluster, postgres_bindir
 
 #: Seconds a SIGKILLed process's users wait before another process takes them over.
@@ -86,15 +84,7 @@ def _postgres() -> Iterator[Callable[[], Awaitable[str]]]:
 async def run_setup(
     args: argparse.Namespace, name: str, store: str, processes: int, workers: int, kill: bool
 ) -> dict[str, object]:
-    fake = FakeGraphApi(access_tokens={"load-page-token"}, app_secret="load-app-secret")
-    arrivals: dict[str, list[float]] = defaultdict(list)
-    events: dict[str, asyncio.Event] = defaultdict(asyncio.Event)
-
-    def on_message(sent: SentMessage) -> None:
-        arrivals[sent.recipient].append(time.perf_counter())
-        events[sent.recipient].set()
-
-    fake.on_message = on_message
+    fake, arrivals, events = stand_in()
     graph_url = await fake.start()
     options = ("--store", store, "--workers", str(workers), "--claim-timeout", str(CLAIM_TIMEOUT_S))
     with tempfile.TemporaryDirectory(prefix="scale-") as tmp:

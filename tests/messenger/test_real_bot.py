@@ -34,9 +34,10 @@ async def test_trained_bot_answers_messenger_users_and_the_web_chat(
     assert chat["reply"] == "sleep well" and chat["candidates"][0]["text"] == "sleep well"
 
 
-async def test_serve_command_with_a_trained_bot(aiohttp_server, tiny_bot_yaml, tmp_path) -> None:
-    fake = FakeGraphApi(access_tokens={PAGE_TOKEN}, app_secret=APP_SECRET)
-    graph_url = str((await aiohttp_server(fake.app())).make_url("/v25.0"))
+async def serve(
+    bot_yaml, graph_url: str, log, *options: str, store: str = ""
+) -> tuple[asyncio.subprocess.Process, str]:
+    """``serve BOT.yaml --port P *options`` in a subprocess, once Messenger is on; and its URL."""
     port = free_port()
     env = {
         **os.environ,
@@ -44,36 +45,34 @@ async def test_serve_command_with_a_trained_bot(aiohttp_server, tiny_bot_yaml, t
         "MESSENGER_VERIFY_TOKEN": VERIFY_TOKEN,
         "MESSENGER_PAGE_ACCESS_TOKEN": PAGE_TOKEN,
         "MESSENGER_GRAPH_API_URL": graph_url,
+        "BOTFRAMEWORK_STORE": store,
     }
-    log = tmp_path / "serve.log"
+    command = ["-m", "botframework.messenger", "serve", str(bot_yaml), "--port", str(port)]
     with open(log, "wb") as out:
         process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "botframework.messenger",
-            "serve",
-            str(tiny_bot_yaml),
-            "--port",
-            str(port),
-            "--state-dir",
-            str(tmp_path / "state"),
-            "--set",
-            "settings.blocklist.words=[jazz]",
-            env=env,
-            stdout=out,
-            stderr=out,
+            sys.executable, *command, *options, env=env, stdout=out, stderr=out
         )
     url = f"http://127.0.0.1:{port}"
+    async with aiohttp.ClientSession() as session:
+        for _ in range(600):
+            assert process.returncode is None, log.read_text()
+            try:
+                async with session.get(url + "/healthz") as response:
+                    if (await response.json())["messenger"]:
+                        return process, url
+            except aiohttp.ClientError:
+                await asyncio.sleep(0.1)
+    raise AssertionError(f"serve did not start: {log.read_text()}")
+
+
+async def test_serve_command_with_a_trained_bot(aiohttp_server, tiny_bot_yaml, tmp_path) -> None:
+    fake = FakeGraphApi(access_tokens={PAGE_TOKEN}, app_secret=APP_SECRET)
+    graph_url = str((await aiohttp_server(fake.app())).make_url("/v25.0"))
+    blocklist = ["--set", "settings.blocklist.words=[jazz]"]
+    state = ["--state-dir", str(tmp_path / "state")]
+    process, url = await serve(tiny_bot_yaml, graph_url, tmp_path / "serve.log", *state, *blocklist)
     try:
         async with aiohttp.ClientSession() as session:
-            for _ in range(600):
-                assert process.returncode is None, log.read_text()
-                try:
-                    async with session.get(url + "/healthz") as response:
-                        if (await response.json())["messenger"]:
-                            break
-                except aiohttp.ClientError:
-                    await asyncio.sleep(0.1)
             events = [text_event("u1", "hi", "m1"), text_event("u2", "do you like music ?", "m2")]
             assert await post(session, url, *events) == 200
             await wait_for(lambda: len(fake.messages) == 2, timeout=30)
@@ -100,34 +99,14 @@ async def test_serve_workers_share_the_port_and_a_postgresql_store(
 ) -> None:
     fake = FakeGraphApi(access_tokens={PAGE_TOKEN}, app_secret=APP_SECRET)
     graph_url = str((await aiohttp_server(fake.app())).make_url("/v25.0"))
-    port = free_port()
-    env = {
-        **os.environ,
-        "MESSENGER_APP_SECRET": APP_SECRET,
-        "MESSENGER_VERIFY_TOKEN": VERIFY_TOKEN,
-        "MESSENGER_PAGE_ACCESS_TOKEN": PAGE_TOKEN,
-        "MESSENGER_GRAPH_API_URL": graph_url,
-        "BOTFRAMEWORK_STORE": postgres_url,
-    }
     log = tmp_path / "serve.log"
-    command = ["-m", "botframework.messenger", "serve", str(tiny_bot_yaml), "--workers", "2"]
-    with open(log, "wb") as out:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, *command, "--port", str(port), env=env, stdout=out, stderr=out
-        )
-    url = f"http://127.0.0.1:{port}"
+    process, url = await serve(
+        tiny_bot_yaml, graph_url, log, "--workers", "2", store=postgres_url
+    )
     prompts = ["hi", "how are you ?", "bye"]
     try:
         async with aiohttp.ClientSession() as session:
             await wait_for(lambda: len(_worker_processes(process.pid)) == 2, timeout=20)
-            for _ in range(600):
-                assert process.returncode is None, log.read_text()
-                try:
-                    async with session.get(url + "/healthz") as response:
-                        if (await response.json())["messenger"]:
-                            break
-                except aiohttp.ClientError:
-                    await asyncio.sleep(0.1)
             for i, prompt in enumerate(prompts):
                 for u in range(8):  # new connections, spread over both workers by the kernel
                     async with aiohttp.ClientSession() as fresh:
