@@ -60,7 +60,8 @@ async def postgres_url(postgres_cluster: ThrowAwayCluster) -> AsyncIterator[str]
 
 @pytest.fixture(params=ENGINES)
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A store URL of an empty store, once per engine."""
+    """A store URL of an empty store, once per engine. A test serving it names it before
+    ``make_server``, so the database is dropped after the server closed."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'store.sqlite3'}"
     return request.getfixturevalue("postgres_url")

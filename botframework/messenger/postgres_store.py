@@ -163,6 +163,8 @@ class PostgresStore(Store):
         if self._pool is not None:
             try:
                 await self._run(claims.release_all, self.owner)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+                log.warning("could not release this process's user leases (they expire): %s", error)
             finally:
                 await self._pool.close()
                 self._pool = None

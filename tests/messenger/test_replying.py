@@ -1,4 +1,6 @@
-"""Replying: dedupe, order, batching, splitting, retries, hangs, and secrets kept out of logs."""
+"""Replying: dedupe, order, batching, splitting, retries, hangs, and secrets kept out of logs.
+
+The tests taking ``store_url`` run on every store engine (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -17,8 +19,10 @@ from botframework.messenger.testing import Failure, text_event
 from .conftest import APP_SECRET, PAGE_TOKEN, EchoModel, echo_bot, post_events, wait_for
 
 
-async def test_duplicates_answered_once_sequential_and_concurrent(make_server, graph) -> None:
-    client = await make_server()
+async def test_duplicates_answered_once_sequential_and_concurrent(
+    store_url, make_server, graph
+) -> None:
+    client = await make_server(store_url=store_url)
     fake = graph[0]
     event = text_event("u1", "once", "m-dup")
     assert (await post_events(client, event)).status == 200
@@ -33,21 +37,23 @@ async def test_duplicates_answered_once_sequential_and_concurrent(make_server, g
     assert "botframework_webhook_duplicates_total 10" in metrics
 
 
-async def test_dedupe_survives_a_restart(make_server, graph, tmp_path) -> None:
+async def test_dedupe_survives_a_restart(store_url, make_server, graph, tmp_path) -> None:
     state = tmp_path / "shared-state"
-    first = await make_server(state_dir=state)
+    first = await make_server(state_dir=state, store_url=store_url)
     await post_events(first, text_event("u1", "hello", "m-restart"))
     await wait_for(lambda: len(graph[0].messages) == 1)
     await first.close()
-    second = await make_server(state_dir=state)
+    second = await make_server(state_dir=state, store_url=store_url)
     assert (await post_events(second, text_event("u1", "hello", "m-restart"))).status == 200
     await asyncio.sleep(0.3)
     assert graph[0].texts() == ["echo: hello"]
 
 
-async def test_one_users_messages_answered_in_order_users_in_parallel(make_server, graph) -> None:
+async def test_one_users_messages_answered_in_order_users_in_parallel(
+    store_url, make_server, graph
+) -> None:
     model = EchoModel(delay=0.02)
-    client = await make_server([echo_bot(model=model, batch_max_size=8)])
+    client = await make_server([echo_bot(model=model, batch_max_size=8)], store_url=store_url)
     events = [
         text_event(f"u{u}", f"{u}-{i}", f"m{u}-{i}", timestamp=i)
         for i in range(5)
@@ -83,9 +89,9 @@ async def test_batching_off_generates_one_by_one(make_server, graph) -> None:
     assert {len(batch) for batch in model.batches} == {1}
 
 
-async def test_conversation_state_reaches_the_model(make_server, graph) -> None:
+async def test_conversation_state_reaches_the_model(store_url, make_server, graph) -> None:
     model = EchoModel()
-    client = await make_server([echo_bot(model=model)])
+    client = await make_server([echo_bot(model=model)], store_url=store_url)
     await post_events(client, text_event("u1", "one", "m1"))
     await wait_for(lambda: len(graph[0].messages) == 1)
     await post_events(client, text_event("u1", "two", "m2"))
@@ -93,10 +99,12 @@ async def test_conversation_state_reaches_the_model(make_server, graph) -> None:
     assert model.batches[-1] == [["one", "echo: one", "two"]]
 
 
-async def test_long_reply_split_into_parts_and_reassembled(make_server, graph) -> None:
+async def test_long_reply_split_into_parts_and_reassembled(
+    store_url, make_server, graph
+) -> None:
     words = " ".join(f"word{i}" for i in range(900))  # about 8,000 characters
     model = EchoModel(reply=lambda dialogue: words + " 👍🏽" * 300)
-    client = await make_server([echo_bot(model=model)])
+    client = await make_server([echo_bot(model=model)], store_url=store_url)
     await post_events(client, text_event("u1", "long please", "m1"))
     await wait_for(lambda: len(graph[0].messages) >= 5)
     await asyncio.sleep(0.1)

@@ -30,7 +30,9 @@ class SeesProfile:
         return None
 
 
-async def test_first_name_fetched_once_and_used_in_the_greeting(make_server, graph) -> None:
+async def test_first_name_fetched_once_and_used_in_the_greeting(
+    store_url, make_server, graph
+) -> None:
     fake = graph[0]
     fake.users["u1"] = {"first_name": "Ana", "last_name": "Secret"}
     plugin = SeesProfile()
@@ -39,7 +41,7 @@ async def test_first_name_fetched_once_and_used_in_the_greeting(make_server, gra
         greeting="Hi {first_name}, welcome!",
         messenger={"profile_fields": ["first_name"]},
     )
-    client = await make_server([bot])
+    client = await make_server([bot], store_url=store_url)
     await post_events(client, get_started("u1", "m-start"))
     await wait_for(lambda: len(fake.messages) == 1)
     for index in range(2):
@@ -49,7 +51,7 @@ async def test_first_name_fetched_once_and_used_in_the_greeting(make_server, gra
     assert fake.profile_requests == [("u1", "first_name")]
     assert plugin.seen == [{"first_name": "Ana"}] * 2
     await client.close()
-    restarted = await make_server([bot])  # the cache is in the store: no new request
+    restarted = await make_server([bot], store_url=store_url)  # cached in the store: not asked
     await post_events(restarted, text_event("u1", "back", "m-back"))
     await wait_for(lambda: len(fake.messages) == 4)
     assert fake.profile_requests == [("u1", "first_name")]
