@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+STORE_HELP = "the server's --store (default: $BOTFRAMEWORK_STORE, else SQLite in --state-dir)"
+
 
 def add_page_admin_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``messenger-*`` commands to the command line."""
@@ -44,6 +46,7 @@ def add_page_admin_commands(subparsers: argparse._SubParsersAction) -> None:
     delete.add_argument("user_id", metavar="PSID", help="the user's page-scoped id")
     add_override_options(delete, checkpoint=False)
     delete.add_argument("--state-dir", type=Path, help="default <workspace>/messenger")
+    delete.add_argument("--store", metavar="URL", help=STORE_HELP)
     delete.set_defaults(handler=run_delete_user)
 
     retry = subparsers.add_parser(
@@ -55,6 +58,7 @@ def add_page_admin_commands(subparsers: argparse._SubParsersAction) -> None:
     retry.add_argument("bot", metavar="BOT.yaml")
     add_override_options(retry, checkpoint=False)
     retry.add_argument("--state-dir", type=Path, help="default <workspace>/messenger")
+    retry.add_argument("--store", metavar="URL", help=STORE_HELP)
     retry.add_argument("--hours", type=float, default=24.0, help="look this far back (default 24)")
     retry.add_argument(
         "--transient-only",
@@ -118,25 +122,40 @@ def run_profile(args: argparse.Namespace) -> int:
     return 0
 
 
-def _existing_store(args: argparse.Namespace) -> tuple[str, Path]:
-    """The bot's name and the path of its existing store."""
+def _existing_store(args: argparse.Namespace) -> tuple[str, str]:
+    """The bot's name and the URL of its existing store."""
     from botframework.config.loader import load_definition
+    from botframework.messenger.store_url import (
+        SQLITE_FILE,
+        STORE_ENV,
+        BadStoreUrl,
+        check_store_url,
+        sqlite_path,
+    )
 
     definition = load_definition(args.bot, args.overrides)
+    url = args.store or os.environ.get(STORE_ENV) or None
+    try:
+        engine = check_store_url(url) if url else "sqlite"
+    except BadStoreUrl as error:
+        raise CommandError(f"{'--store' if args.store else STORE_ENV}: {error}") from None
+    if engine != "sqlite":
+        return definition.config.name, url or ""
     state_dir = args.state_dir or definition.workspace / "messenger"
-    path = state_dir / "messenger.sqlite3"
+    path = sqlite_path(url) if url else state_dir / SQLITE_FILE
     if not path.is_file() and not path.with_name(path.name + "-wal").exists():
         raise CommandError(f"no store at {path}")
-    return definition.config.name, path
+    return definition.config.name, f"sqlite:///{path}"
 
 
-def _on_store(path: Path, change: Callable[[Store], Awaitable[T]]) -> T:
-    """``change(store)`` on the store at ``path``; a damaged store is one line, touched by nothing."""
+def _on_store(url: str, change: Callable[[Store], Awaitable[T]]) -> T:
+    """``change(store)`` on the store at ``url``; a damaged or unreachable store is one line,
+    touched by nothing."""
     from botframework.messenger.sqlite_open import UnusableDatabase
-    from botframework.messenger.sqlite_store import SQLiteStore
+    from botframework.messenger.store_url import open_store
 
     async def run() -> T:
-        store = SQLiteStore(path)
+        store = open_store(url, Path("."))
         try:
             return await change(store)
         finally:
@@ -149,8 +168,8 @@ def _on_store(path: Path, change: Callable[[Store], Awaitable[T]]) -> T:
 
 
 def run_delete_user(args: argparse.Namespace) -> int:
-    name, path = _existing_store(args)
-    deleted = _on_store(path, lambda store: store.delete_user(args.user_id, name))
+    name, url = _existing_store(args)
+    deleted = _on_store(url, lambda store: store.delete_user(args.user_id, name))
     print(f"deleted {deleted} stored rows of user {args.user_id}")
     return 0
 
@@ -160,12 +179,13 @@ def run_retry(args: argparse.Namespace) -> int:
 
     if not 0 < args.hours <= MESSAGING_WINDOW_S / 3600:
         raise CommandError(f"--hours must be in (0, 24], got {args.hours}")
-    name, path = _existing_store(args)
+    name, url = _existing_store(args)
     since = time.time() - args.hours * 3600
     count = _on_store(
-        path, lambda store: store.retry_failed(since, name, retryable_only=args.transient_only)
+        url, lambda store: store.retry_failed(since, name, retryable_only=args.transient_only)
     )
-    print(f"{count} failed events of {name} are pending again; the server sends them at its start")
+    when = "at its start" if url.startswith("sqlite") else "within seconds (shared store)"
+    print(f"{count} failed events of {name} are pending again; the server sends them {when}")
     return 0
 
 

@@ -72,21 +72,28 @@ def test_messenger_profile_command_dry_run(tmp_path, capsys) -> None:
     assert '"text": "Hey there"' in capsys.readouterr().out
 
 
-async def test_delete_user_command_removes_stored_data(tmp_path) -> None:
+async def test_delete_user_and_retry_commands_work_on_the_servers_store(
+    store_url, tmp_path, capsys
+) -> None:
     import asyncio
 
     from botframework.cli.serve import main
-    from botframework.messenger.sqlite_store import SQLiteStore
     from botframework.messenger.store import NewEvent, StoredTurn
+    from botframework.messenger.store_url import open_store
 
     path = tmp_path / "b.yaml"
     path.write_text("name: b\n", encoding="utf-8")
-    store = SQLiteStore(tmp_path / "state" / "messenger.sqlite3")
-    [stored] = await store.accept([NewEvent("mid:1", "b", "u1", "text", 1, {}, "1000")])
-    await store.finish(stored.id, [StoredTurn("user", "private")])
+    store = open_store(store_url, tmp_path)
+    events = [NewEvent(f"mid:{u}", "b", u, "text", 1, {}, "1000") for u in ("u1", "u2")]
+    answered, failed = await store.accept(events)
+    await store.finish(answered.id, [StoredTurn("user", "private")])
+    await store.finish(failed.id, [], error="rate limited", retryable=True)
     await store.close()
-    args = ["messenger-delete-user", str(path), "u1", "--state-dir", str(tmp_path / "state")]
-    assert await asyncio.to_thread(main, args) == 0
-    store = SQLiteStore(tmp_path / "state" / "messenger.sqlite3")
+    delete = ["messenger-delete-user", str(path), "u1", "--store", store_url]
+    assert await asyncio.to_thread(main, delete) == 0
+    assert await asyncio.to_thread(main, ["messenger-retry", str(path), "--store", store_url]) == 0
+    assert "1 failed events of b are pending again" in capsys.readouterr().out
+    store = open_store(store_url, tmp_path)
     assert await store.recent_turns("b", "u1", 10) == []
+    assert [event.key for event in await store.pending()] == ["mid:u2"]
     await store.close()
