@@ -81,13 +81,13 @@ def _supervise(
     stopping: list[int],
     stop: Callable[[int, FrameType | None], None],
 ) -> int:
-    while any(worker.is_alive() for worker in workers):
+    while not stopping or any(worker.is_alive() for worker in workers):
         time.sleep(0.2)
         for index, worker in enumerate(workers):
             if worker.is_alive() or stopping:
                 continue
             multiprocess.mark_process_dead(worker.pid)
-            if worker.exitcode == USAGE_ERROR:
+            if worker.exitcode == USAGE_ERROR:  # it said why on stderr; the others would too
                 stop(signal.SIGTERM, None)
                 _join(workers)
                 return USAGE_ERROR

@@ -116,6 +116,10 @@ async def test_serve_workers_share_the_port_and_a_postgresql_store(
             await asyncio.sleep(0.5)
             async with session.get(url + "/metrics") as response:  # either worker: the sum
                 metrics = await response.text()
+            workers = _worker_processes(process.pid)
+            os.kill(workers[0], signal.SIGKILL)  # a crashed worker is replaced
+            await wait_for(lambda: workers[0] not in _worker_processes(process.pid), timeout=10)
+            await wait_for(lambda: len(_worker_processes(process.pid)) == 2, timeout=10)
     finally:
         workers = _worker_processes(process.pid)
         process.send_signal(signal.SIGTERM)
@@ -125,3 +129,23 @@ async def test_serve_workers_share_the_port_and_a_postgresql_store(
     assert 'botframework_webhook_requests_total{status="200"} 24.0' in metrics
     replies = ["hello there", "i am fine thanks", "see you later"]
     assert all(fake.texts(f"u{u}") == replies for u in range(8)), fake.messages
+
+
+async def test_serve_workers_on_a_busy_port_stop_with_one_line(
+    tiny_bot_yaml, tmp_path, postgres_url
+) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = str(busy.getsockname()[1])
+        command = ["serve", str(tiny_bot_yaml), "--workers", "2", "--port", port]
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "botframework", *command, "--store", postgres_url,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        _, stderr = await asyncio.wait_for(process.communicate(), 120)
+    assert process.returncode == 2
+    assert f"--port {port}: address already in use" in stderr.decode().splitlines()[-1]
+    assert "Traceback" not in stderr.decode()
