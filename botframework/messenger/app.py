@@ -24,7 +24,7 @@ from botframework.messenger.send_api import (
 )
 from botframework.messenger.served import ServedBot, ServerSettings
 from botframework.messenger.store import Store
-from botframework.messenger.store_url import open_store
+from botframework.messenger.store_url import open_store, store_password
 from botframework.plugins import collect_transports
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,7 @@ def create_app(
         settings.verify_token,
         settings.web_chat_token,
         settings.metrics_token,
+        store_password(settings.store_url),
         *map(settings.page_token, bots),
     ):
         register_secret(secret)

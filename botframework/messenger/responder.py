@@ -108,6 +108,7 @@ class Responder:
         self._closing = True
         if self._polling is not None:
             self._polling.cancel()
+            await asyncio.gather(self._polling, return_exceptions=True)
         workers = list(self._workers.values())
         if workers:
             done, running = await asyncio.wait(workers, timeout=grace)

@@ -43,6 +43,16 @@ def check_store_url(url: str) -> str:
     )
 
 
+def store_password(url: str | None) -> str | None:
+    """The password in a store URL, if any (kept out of logs like the other secrets)."""
+    if not url or "://" not in url:
+        return None
+    try:
+        return urlsplit(url).password
+    except ValueError:
+        return None
+
+
 def sqlite_path(url: str) -> Path:
     return Path(url.split("://", 1)[1][1:])
 

@@ -14,7 +14,12 @@ from botframework.messenger.postgres_schema import MIGRATIONS
 from botframework.messenger.postgres_store import PostgresStore
 from botframework.messenger.sqlite_open import UnusableDatabase
 from botframework.messenger.store import NewEvent, UnstorableEvent
-from botframework.messenger.store_url import BadStoreUrl, check_store_url, open_store
+from botframework.messenger.store_url import (
+    BadStoreUrl,
+    check_store_url,
+    open_store,
+    store_password,
+)
 
 
 def event(key: str, user: str = "u1", timestamp: int = 0) -> NewEvent:
@@ -111,6 +116,8 @@ def test_store_urls_are_checked_before_anything_opens(tmp_path) -> None:
         with pytest.raises(BadStoreUrl, match=problem):
             check_store_url(bad)
     assert open_store(None, tmp_path).path == tmp_path / "messenger.sqlite3"
+    assert store_password("postgresql://bot:s3cret@db/bot") == "s3cret"  # masked in logs
+    assert store_password("sqlite:///state.db") is None and store_password(None) is None
 
 
 async def test_an_unreachable_database_is_one_line_without_the_password(tmp_path) -> None:
