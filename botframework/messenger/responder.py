@@ -97,7 +97,8 @@ class Responder:
                 log.info("retrying %d events of %s that failed for a transient cause", retried, bot)
         pending = [event for event in await self.store.pending() if event.bot in self.runtimes]
         if pending:
-            log.info("resuming %d unanswered events from the store", len(pending))
+            shared = " (those of users no other process is answering)" if self.store.shared else ""
+            log.info("resuming %d unanswered events from the store%s", len(pending), shared)
         self.submit(pending)
         if self.store.shared and self._polling is None:
             self._polling = asyncio.create_task(self._poll_unclaimed(), name="poll-unclaimed")
