@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 import asyncpg
 
@@ -131,7 +132,7 @@ async def delete_user(db: asyncpg.Connection, user_id: str, bot: str | None) -> 
         where, args = "user_id = $1 AND bot = $2", (user_id, bot)
     async with db.transaction():
         deleted = 0
-        for table in ("inbox", "user_profiles", "turns"):
+        for table in ("inbox", "user_profiles", "user_state", "turns"):
             deleted += changed(await db.execute(f"DELETE FROM {table} WHERE {where}", *args))
     return deleted
 
@@ -155,22 +156,30 @@ async def counts(db: asyncpg.Connection) -> dict[str, int]:
     return {PENDING: 0, DONE: 0, FAILED: 0, **{row[0]: row[1] for row in rows}}
 
 
-async def read_profile(db: asyncpg.Connection, bot: str, user_id: str) -> dict[str, str] | None:
-    fields = await db.fetchval(
-        "SELECT fields FROM user_profiles WHERE bot = $1 AND user_id = $2", bot, user_id
+#: Each per-user table and its JSON column and time column (fixed names, never user input).
+PER_USER = {"user_profiles": ("fields", "fetched_at"), "user_state": ("state", "saved_at")}
+
+
+async def read_per_user(db: asyncpg.Connection, table: str, bot: str, user_id: str) -> Any:
+    """The JSON value ``table`` keeps about a user; None when there is none."""
+    column = PER_USER[table][0]
+    value = await db.fetchval(
+        f"SELECT {column} FROM {table} WHERE bot = $1 AND user_id = $2", bot, user_id
     )
-    return None if fields is None else json.loads(fields)
+    return None if value is None else json.loads(value)
 
 
-async def write_profile(
-    db: asyncpg.Connection, bot: str, user_id: str, fields: dict[str, str]
+async def write_per_user(
+    db: asyncpg.Connection, table: str, bot: str, user_id: str, value: Any
 ) -> None:
+    """Keep ``value`` (JSON) as what ``table`` knows about a user, replacing the old one."""
+    column, at = PER_USER[table]
     await db.execute(
-        "INSERT INTO user_profiles (bot, user_id, fields, fetched_at) VALUES ($1, $2, $3, $4)"
-        " ON CONFLICT (bot, user_id) DO UPDATE SET fields = EXCLUDED.fields,"
-        " fetched_at = EXCLUDED.fetched_at",
+        f"INSERT INTO {table} (bot, user_id, {column}, {at}) VALUES ($1, $2, $3, $4)"
+        f" ON CONFLICT (bot, user_id) DO UPDATE SET {column} = EXCLUDED.{column},"
+        f" {at} = EXCLUDED.{at}",
         bot,
         user_id,
-        json.dumps(fields),
+        json.dumps(value, ensure_ascii=False),
         time.time(),
     )

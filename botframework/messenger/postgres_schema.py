@@ -66,6 +66,15 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX user_claims_owner ON user_claims (owner);
     CREATE INDEX user_claims_expiry ON user_claims (expires_at);
     """,
+    """
+    CREATE TABLE user_state (
+        bot TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        state TEXT NOT NULL,
+        saved_at DOUBLE PRECISION NOT NULL,
+        PRIMARY KEY (bot, user_id)
+    );
+    """,
 )
 
 

@@ -17,7 +17,7 @@ import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -128,10 +128,18 @@ class PostgresStore(Store):
         return await self._run(sql.recent_turns, bot, user_id, limit)
 
     async def user_profile(self, bot: str, user_id: str) -> dict[str, str] | None:
-        return await self._run(sql.read_profile, bot, user_id)
+        return await self._run(sql.read_per_user, "user_profiles", bot, user_id)
 
     async def save_user_profile(self, bot: str, user_id: str, fields: dict[str, str]) -> None:
-        await self._run(sql.write_profile, bot, user_id, fields)
+        await self._run(sql.write_per_user, "user_profiles", bot, user_id, fields)
+
+    async def user_state(self, bot: str, user_id: str) -> dict[str, Any]:
+        """The plugins' state about a user (``Conversation.state``); {} when none was saved."""
+        return await self._run(sql.read_per_user, "user_state", bot, user_id) or {}
+
+    async def save_user_state(self, bot: str, user_id: str, state: dict[str, Any]) -> None:
+        """Keep the plugins' state about a user (JSON values), replacing the saved one."""
+        await self._run(sql.write_per_user, "user_state", bot, user_id, state)
 
     async def delete_user(self, user_id: str, bot: str | None = None) -> int:
         return await self._run(sql.delete_user, user_id, bot)

@@ -125,3 +125,16 @@ async def test_an_unreachable_database_is_one_line_without_the_password(tmp_path
     with pytest.raises(UnusableDatabase, match="cannot use the store") as error:
         await store.counts()
     assert "s3cret" not in str(error.value) and "bot:***@" in str(error.value)
+
+
+async def test_user_state_is_kept_per_bot_and_user_and_deleted_with_the_user(postgres_url) -> None:
+    store = PostgresStore(postgres_url)
+    assert await store.user_state("bot", "u1") == {}
+    await store.save_user_state("bot", "u1", {"handover": {"owner": "263902037430900"}})
+    await store.save_user_state("other", "u1", {"handover": {"paused_until": 1.5}})
+    await store.save_user_state("bot", "u1", {"handover": {"owner": "ünïcode"}})
+    assert await store.user_state("bot", "u1") == {"handover": {"owner": "ünïcode"}}
+    assert await store.delete_user("u1", "bot") == 1
+    assert await store.user_state("bot", "u1") == {}
+    assert await store.user_state("other", "u1") == {"handover": {"paused_until": 1.5}}
+    await store.close()
