@@ -33,6 +33,7 @@ if TYPE_CHECKING:
         apply_candidate_rescorers,
         apply_step_rescorers,
     )
+    from botframework.evaluation.reply_quality import REPEATABLE_WORDS, ends_badly
     from botframework.evaluation.run import EvalRun
     from botframework.messenger.send_api import AiohttpTransport
     from botframework.pipeline import Conversation, Event, IncomingMessage, MessagePipeline, Reply
@@ -80,6 +81,8 @@ _LAZY: dict[str, str] = {
     "dull_rate": "botframework.text",
     "is_dull": "botframework.text",
     "words": "botframework.text",
+    "REPEATABLE_WORDS": "botframework.evaluation.reply_quality",
+    "ends_badly": "botframework.evaluation.reply_quality",
 }
 
 __all__ = sorted([*_LAZY, "__version__", "hookimpl", "hookspec"])

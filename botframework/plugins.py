@@ -35,6 +35,8 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "rescorers.no_copy": "botframework_plugins.rescorers.no_copy",
     "rescorers.no_repeat_ngram": "botframework_plugins.rescorers.no_repeat_ngram",
     "rescorers.no_unknown": "botframework_plugins.rescorers.no_unknown",
+    "rescorers.no_masked_numbers": "botframework_plugins.rescorers.no_masked_numbers",
+    "rescorers.well_formed": "botframework_plugins.rescorers.well_formed",
     "rewards.ease_of_answering": "botframework_plugins.rewards.ease_of_answering",
     "rewards.information_flow": "botframework_plugins.rewards.information_flow",
     "rewards.semantic_coherence": "botframework_plugins.rewards.semantic_coherence",
