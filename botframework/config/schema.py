@@ -256,8 +256,12 @@ class ChannelConfig(Section):
     """How the bot meets its users: greeting, Messenger server settings, moderation, retention.
 
     Secrets never live here: the Page access token is read from the environment variable that
-    ``page_token_env`` names (``${VAR}`` references elsewhere are substituted at load).
+    ``page_token_env`` names (``${VAR}`` references elsewhere are substituted at load). Keys this
+    schema does not declare are kept for the plugins' ``channel.<key>`` settings sections
+    (``register_settings``), which check them when the bot's plugins load.
     """
+
+    model_config = ConfigDict(extra="allow", validate_assignment=True)
 
     greeting: str = Field("Hi! Say something and I will answer.", min_length=1)
     profile_greeting: str | None = Field(

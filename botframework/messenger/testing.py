@@ -284,6 +284,21 @@ def text_event(
     }
 
 
+def quick_reply_event(user: str, title: str, payload: str, mid: str) -> dict[str, Any]:
+    """A ``messaging`` item for a tap on the quick reply ``title`` (which sends ``payload``)."""
+    event = text_event(user, title, mid)
+    event["message"]["quick_reply"] = {"payload": payload}
+    return event
+
+
+def postback_event(user: str, title: str, payload: str, mid: str) -> dict[str, Any]:
+    """A ``messaging`` item for a tap on a postback button or menu item."""
+    event = text_event(user, title, mid)
+    del event["message"]
+    event["postback"] = {"mid": mid, "title": title, "payload": payload}
+    return event
+
+
 def webhook_body(*events: dict[str, Any], page: str = "1000") -> dict[str, Any]:
     """A page webhook POST body with one entry holding ``events``."""
     return {
