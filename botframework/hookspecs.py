@@ -166,7 +166,8 @@ def answer_without_model(
     """Answer a message without the model (a help command, a greeting, a canned FAQ answer).
 
     Called after :func:`preprocess_message`. Return the reply text, or a :class:`Reply` with
-    structured parts (quick replies, buttons, media, a generic template), to short-circuit: the
+    structured parts (quick replies, buttons, media, a generic template, a ``handover``), or a
+    vetoed one to send nothing, to short-circuit: the
     model is not called and the remaining implementations are skipped
     (stops at the first non-None result). Return None to let the model answer. Must be a plain
     function, not ``async``.
@@ -201,10 +202,15 @@ def handle_event(event: Event) -> Awaitable[None] | None:
     """Be notified of an event that gets no reply (delivery, read, echo, reaction, a sticker such as
     the 👍 "like" (kind ``sticker``; the sticker id is in the raw ``data``), unknown kinds).
 
-    Called once per such event, after it was accepted. Every implementation runs. May be awaitable.
-    Returns nothing.
+    Messenger's handover events arrive as kinds ``pass_thread_control``, ``take_thread_control``
+    and ``request_thread_control``; an ``echo`` is about the user it was sent to. Called once per
+    such event, after it was accepted. An implementation may change the user's
+    ``event.conversation.state`` (kept in the store) and set ``event.handover`` (a
+    :class:`botframework.Handover`) to pass the conversation to another app. Every implementation
+    runs. May be awaitable. Returns nothing.
 
-    :param event: what arrived: its ``kind``, ``user_id``, ``channel`` and raw ``data``.
+    :param event: what arrived: its ``kind``, ``user_id``, ``channel``, raw ``data``, the user's
+        ``conversation`` (None without a user) and the channel settings in ``metadata``.
     """
 
 

@@ -26,6 +26,7 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "decoders.greedy": "botframework_plugins.decoders.greedy",
     "pipeline.blocklist": "botframework_plugins.pipeline.blocklist",
     "pipeline.canned": "botframework_plugins.pipeline.canned",
+    "pipeline.handover": "botframework_plugins.pipeline.handover",
     "transports.aiohttp": "botframework_plugins.transports.aiohttp_send",
     "transports.pymessenger": "botframework_plugins.transports.pymessenger_send",
     "decoders.beam": "botframework_plugins.decoders.beam",

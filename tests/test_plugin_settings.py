@@ -116,6 +116,6 @@ def test_the_plugins_command_lists_settings_sections_and_transports(
 
     assert main(["plugins"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert "settings sections: blocklist, channel.canned" in lines
+    assert "settings sections: blocklist, channel.canned, channel.handover" in lines
     assert "transports: aiohttp, pymessenger" in lines
     assert "pipeline.blocklist: postprocess_reply, register_settings" in lines

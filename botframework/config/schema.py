@@ -250,6 +250,16 @@ class MessengerConfig(BaseModel):
     profile_fields: list[Literal["first_name"]] = Field(
         default_factory=list, description="user-profile fields fetched once per user"
     )
+    app_id: str | None = Field(
+        None,
+        pattern=r"^[0-9]+$",
+        description="this bot's Facebook app id (handover: to know when control comes back)",
+    )
+
+    @field_validator("app_id", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        return None if value == "" else str(value) if isinstance(value, int) else value
 
 
 class ChannelConfig(Section):

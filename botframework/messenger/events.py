@@ -35,6 +35,11 @@ class WebhookEvent:
     raw: dict[str, Any] = field(repr=False, compare=False)
 
     @property
+    def user_id(self) -> str | None:
+        """The person this event is about (its sender, except for an echo)."""
+        return self.sender_id
+
+    @property
     def key(self) -> str:
         """What identifies this event across Meta's re-deliveries (the dedupe key)."""
         canonical = json.dumps([self.page_id, self.raw], sort_keys=True, default=str)
@@ -101,10 +106,49 @@ class Postback(WebhookEvent):
 
 @dataclass(frozen=True)
 class Echo(WebhookEvent):
-    """A copy of a message the Page itself sent; never answered (that would loop)."""
+    """A copy of a message the Page itself sent; never answered (that would loop).
+
+    ``app_id`` is the app that sent it (empty when a person wrote from the Page); the event is
+    about the person it was sent to.
+    """
 
     kind: ClassVar[str] = "echo"
     mid: str = ""
+    app_id: str = ""
+
+    @property
+    def user_id(self) -> str | None:
+        recipient = self.raw.get("recipient")
+        return _text(recipient.get("id")) or None if isinstance(recipient, dict) else None
+
+
+@dataclass(frozen=True)
+class ThreadControl(WebhookEvent):
+    """A handover-protocol event: ``pass_thread_control`` (control passed to ``new_owner_app_id``),
+    ``take_thread_control`` (sent to the app that lost control) or ``request_thread_control``
+    (``requested_owner_app_id`` asks the owner for control); the app ids are in the raw ``data``."""
+
+    kind: ClassVar[str] = "thread_control"
+
+
+@dataclass(frozen=True)
+class PassThreadControl(ThreadControl):
+    kind: ClassVar[str] = "pass_thread_control"
+
+
+@dataclass(frozen=True)
+class TakeThreadControl(ThreadControl):
+    kind: ClassVar[str] = "take_thread_control"
+
+
+@dataclass(frozen=True)
+class RequestThreadControl(ThreadControl):
+    kind: ClassVar[str] = "request_thread_control"
+
+
+THREAD_CONTROL_EVENTS: dict[str, type[ThreadControl]] = {
+    event.kind: event for event in (PassThreadControl, TakeThreadControl, RequestThreadControl)
+}
 
 
 @dataclass(frozen=True)
@@ -183,7 +227,7 @@ def _parse_messaging(page_id: str, item: dict[str, Any]) -> WebhookEvent:
     if isinstance(message, dict):
         mid = _text(message.get("mid"))
         if message.get("is_echo"):
-            return Echo(*common, mid=mid)
+            return Echo(*common, mid=mid, app_id=_text(message.get("app_id")))
         if not mid or not sender:
             return Unknown(*common, reason="message without mid or sender")
         text = message.get("text") if isinstance(message.get("text"), str) else ""
@@ -204,6 +248,9 @@ def _parse_messaging(page_id: str, item: dict[str, Any]) -> WebhookEvent:
             title=_text(postback.get("title")),
             payload=_text(postback.get("payload")),
         )
+    for name, event_type in THREAD_CONTROL_EVENTS.items():
+        if isinstance(item.get(name), dict) and sender:
+            return event_type(*common)
     delivery = item.get("delivery")
     if isinstance(delivery, dict):
         mids = tuple(_text(mid) for mid in delivery.get("mids") or [] if mid)

@@ -8,9 +8,11 @@ until they succeed (:class:`StoreHealth`), so a failing database holds a user's 
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import time
 from collections import deque
+from typing import Any
 
 from botframework.messenger.backoff import MESSAGING_WINDOW_S
 from botframework.messenger.events import Postback, UserMessage, parse_messaging
@@ -26,7 +28,8 @@ from botframework.messenger.send_api import GraphApiError, SendApi, TransportErr
 from botframework.messenger.store import Store, StoredEvent, StoredTurn
 from botframework.messenger.store_health import StoreHealth
 from botframework.messenger.user_profiles import UserProfiles
-from botframework.pipeline import Reply
+from botframework.pipeline import Conversation, Reply
+from botframework.reply_parts import Handover
 
 log = logging.getLogger(__name__)
 
@@ -121,8 +124,7 @@ class Responder:
             if isinstance(event, (UserMessage, Postback)) and event.answerable:
                 await self._answer(runtime, stored, event)
             else:
-                await runtime.notify(stored.kind, stored.user_id or None, stored.event)
-                await self.store_health.call(self.store.finish, stored.id, [])
+                await self._notify(runtime, stored)
         except asyncio.CancelledError:
             raise
         except OutsideMessagingWindow as error:
@@ -166,6 +168,8 @@ class Responder:
             await self.send_api.send_message(token, user_id, messages[index], deadline)
             if track:
                 await self.store_health.call(self.store.part_sent, stored.id, index + 1)
+        if reply.handover is not None:
+            await self._pass_thread_control(token, user_id, reply.handover)
         turns = [StoredTurn("user", text)] if text.strip() else []
         if reply.text:
             turns.append(StoredTurn("bot", reply.text))
@@ -185,6 +189,7 @@ class Responder:
         conversation.profile = await self.profiles.fields(
             stored.bot, stored.user_id, channel.messenger.profile_fields, runtime.access_token or ""
         )
+        saved_state = await self._load_state(stored.bot, conversation)
         message = runtime.message(
             text,
             stored.user_id,
@@ -208,9 +213,45 @@ class Responder:
         finally:
             if typing is not None:
                 typing.cancel()
+        await self._save_state(stored.bot, conversation, saved_state)
         if reply.vetoed_by:
             log.info("reply to %s vetoed by %s", stored.key, ", ".join(reply.vetoed_by))
         return reply
+
+    async def _notify(self, runtime: BotRuntime, stored: StoredEvent) -> None:
+        """Hand an event that gets no reply to ``handle_event``, with its user's plugin state."""
+        conversation = Conversation(stored.user_id) if stored.user_id else None
+        saved_state = await self._load_state(stored.bot, conversation) if conversation else None
+        event = runtime.event(stored.kind, conversation, stored.event)
+        await runtime.pipeline.notify(event)
+        if conversation is not None:
+            await self._save_state(stored.bot, conversation, saved_state)
+            if event.handover is not None:
+                await self._pass_thread_control(
+                    runtime.access_token or "", conversation.user_id, event.handover
+                )
+        await self.store_health.call(self.store.finish, stored.id, [])
+
+    async def _load_state(self, bot: str, conversation: Conversation) -> dict[str, Any]:
+        """Load the user's plugin state into ``conversation``; returns a copy to compare with."""
+        conversation.state = await self.store_health.call(
+            self.store.user_state, bot, conversation.user_id
+        )
+        return copy.deepcopy(conversation.state)
+
+    async def _save_state(
+        self, bot: str, conversation: Conversation, saved: dict[str, Any] | None
+    ) -> None:
+        if conversation.state != saved:
+            await self.store_health.call(
+                self.store.save_user_state, bot, conversation.user_id, conversation.state
+            )
+
+    async def _pass_thread_control(self, token: str, user_id: str, handover: Handover) -> None:
+        await self.send_api.pass_thread_control(
+            token, user_id, handover.target_app_id, handover.metadata
+        )
+        log.info("conversation handed over to app %s", handover.target_app_id)
 
     async def _typing(self, token: str, user_id: str) -> None:
         await self.send_api.sender_action(token, user_id, "mark_seen")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from botframework.decoding.candidate import Candidate
 from botframework.messenger.batching import Batcher
@@ -11,6 +12,7 @@ from botframework.messenger.served import ServedBot
 from botframework.messenger.store import StoredTurn
 from botframework.pipeline import (
     Conversation,
+    Event,
     IncomingMessage,
     MessagePipeline,
     Reply,
@@ -73,10 +75,16 @@ class BotRuntime:
             reply.text = channel.empty_reply if message.text.strip() else channel.attachment_reply
         return reply
 
-    async def notify(self, kind: str, user_id: str | None, data: dict[str, object]) -> None:
-        from botframework.pipeline import Event
-
-        await self.pipeline.notify(Event(kind, user_id, "messenger", dict(data)))
+    def event(
+        self, kind: str, conversation: Conversation | None, data: dict[str, Any]
+    ) -> Event:
+        """An event for ``handle_event``, with the user's conversation (its plugin state and this
+        bot's plugin settings) and this bot's channel settings in its metadata."""
+        if conversation is not None:
+            conversation.plugin_settings = self.bot.settings
+        user_id = conversation.user_id if conversation is not None else None
+        metadata = {"channel": self.bot.channel, "bot": self.bot.name}
+        return Event(kind, user_id, "messenger", dict(data), conversation, metadata)
 
     async def close(self) -> None:
         await self.batcher.close()

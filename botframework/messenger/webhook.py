@@ -127,7 +127,7 @@ async def _accept(app: web.Application, events: list[WebhookEvent]) -> None:
             NewEvent(
                 event.key,
                 bot,
-                event.sender_id or "",
+                event.user_id or "",
                 event.kind,
                 event.timestamp,
                 event.raw,

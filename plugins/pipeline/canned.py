@@ -18,12 +18,18 @@ limits (13 quick replies, 3 buttons, titles of 20 characters, ...) are checked a
 
 from __future__ import annotations
 
-import re
-import unicodedata
-
 from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator, model_validator
 
-from botframework import Button, Conversation, IncomingMessage, Media, QuickReply, Reply, hookimpl
+from botframework import (
+    Button,
+    Conversation,
+    IncomingMessage,
+    Media,
+    QuickReply,
+    Reply,
+    contains_phrase,
+    hookimpl,
+)
 
 NAME = "channel.canned"
 
@@ -47,7 +53,7 @@ class CannedAnswer(BaseModel):
     @field_validator("match")
     @classmethod
     def _phrases_with_words(cls, phrases: list[str]) -> list[str]:
-        if any(not _words(phrase) for phrase in phrases):
+        if any(not contains_phrase(phrase, phrase) for phrase in phrases):
             raise ValueError("every match phrase needs a letter or digit")
         return phrases
 
@@ -73,21 +79,13 @@ class CannedAnswer(BaseModel):
     def answers(self, message: IncomingMessage) -> bool:
         if self.payload is not None and message.payload == self.payload:
             return True
-        said = f" {_words(message.text)} "
-        return any(f" {_words(phrase)} " in said for phrase in self.match)
+        return any(contains_phrase(message.text, phrase) for phrase in self.match)
 
 
 class CannedSettings(RootModel[list[CannedAnswer]]):
     """``channel.canned``: the canned answers, the first matching one answers."""
 
     root: list[CannedAnswer] = Field(default_factory=list)
-
-
-def _words(text: str) -> str:
-    """``text`` casefolded, accents and punctuation dropped, words separated by one space."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    bare = "".join(char for char in decomposed if not unicodedata.combining(char))
-    return " ".join(re.findall(r"\w+", bare))
 
 
 @hookimpl
