@@ -306,6 +306,9 @@ class ChannelConfig(Section):
     retry_base_delay_s: float = Field(0.5, ge=0.0, le=60.0)
     retry_max_delay_s: float = Field(30.0, ge=0.0, le=3600.0)
     web_chat_candidates: int = Field(5, ge=1, le=100)
+    suggestions: int = Field(
+        0, ge=0, le=13, description="quick replies the model suggests the user might send next"
+    )
     messenger: MessengerConfig = Field(default_factory=MessengerConfig)
     options: dict[str, Any] = Field(default_factory=dict)
 

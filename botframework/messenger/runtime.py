@@ -10,6 +10,7 @@ from botframework.messenger.batching import Batcher
 from botframework.messenger.metrics import Metrics
 from botframework.messenger.served import ServedBot
 from botframework.messenger.store import StoredTurn
+from botframework.messenger.suggestions import suggested_replies
 from botframework.pipeline import (
     Conversation,
     Event,
@@ -73,7 +74,19 @@ class BotRuntime:
         if reply.empty and not reply.vetoed_by:
             channel = self.bot.channel
             reply.text = channel.empty_reply if message.text.strip() else channel.attachment_reply
+        await self._suggest(message, conversation, reply)
         return reply
+
+    async def _suggest(
+        self, message: IncomingMessage, conversation: Conversation, reply: Reply
+    ) -> None:
+        """Attach ``channel.suggestions`` quick replies to a text reply that has none of its own."""
+        limit = self.bot.channel.suggestions
+        if not limit or not reply.text or reply.quick_replies or reply.handover:
+            return
+        turns = [*conversation.texts(), message.text, reply.text]
+        candidates = await self.batcher.submit([turn for turn in turns if turn.strip()])
+        reply.quick_replies = suggested_replies(candidates, limit)
 
     def event(
         self, kind: str, conversation: Conversation | None, data: dict[str, Any]
