@@ -122,33 +122,22 @@ class Echo(WebhookEvent):
         return _text(recipient.get("id")) or None if isinstance(recipient, dict) else None
 
 
+#: The handover protocol's events, by the key that holds their details.
+THREAD_CONTROL_KINDS = ("pass_thread_control", "take_thread_control", "request_thread_control")
+
+
 @dataclass(frozen=True)
 class ThreadControl(WebhookEvent):
-    """A handover-protocol event: ``pass_thread_control`` (control passed to ``new_owner_app_id``),
-    ``take_thread_control`` (sent to the app that lost control) or ``request_thread_control``
-    (``requested_owner_app_id`` asks the owner for control); the app ids are in the raw ``data``."""
+    """A handover-protocol event, of kind ``pass_thread_control`` (control passed to
+    ``new_owner_app_id``), ``take_thread_control`` (sent to the app that lost control) or
+    ``request_thread_control`` (``requested_owner_app_id`` asks the owner for control); the app
+    ids are in the raw ``data``."""
 
-    kind: ClassVar[str] = "thread_control"
+    control: str = THREAD_CONTROL_KINDS[0]
 
-
-@dataclass(frozen=True)
-class PassThreadControl(ThreadControl):
-    kind: ClassVar[str] = "pass_thread_control"
-
-
-@dataclass(frozen=True)
-class TakeThreadControl(ThreadControl):
-    kind: ClassVar[str] = "take_thread_control"
-
-
-@dataclass(frozen=True)
-class RequestThreadControl(ThreadControl):
-    kind: ClassVar[str] = "request_thread_control"
-
-
-THREAD_CONTROL_EVENTS: dict[str, type[ThreadControl]] = {
-    event.kind: event for event in (PassThreadControl, TakeThreadControl, RequestThreadControl)
-}
+    @property  # type: ignore[override]
+    def kind(self) -> str:  # type: ignore[override]
+        return self.control
 
 
 @dataclass(frozen=True)
@@ -248,9 +237,9 @@ def _parse_messaging(page_id: str, item: dict[str, Any]) -> WebhookEvent:
             title=_text(postback.get("title")),
             payload=_text(postback.get("payload")),
         )
-    for name, event_type in THREAD_CONTROL_EVENTS.items():
-        if isinstance(item.get(name), dict) and sender:
-            return event_type(*common)
+    for control in THREAD_CONTROL_KINDS:
+        if isinstance(item.get(control), dict) and sender:
+            return ThreadControl(*common, control=control)
     delivery = item.get("delivery")
     if isinstance(delivery, dict):
         mids = tuple(_text(mid) for mid in delivery.get("mids") or [] if mid)
