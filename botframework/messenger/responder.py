@@ -8,12 +8,11 @@ until they succeed (:class:`StoreHealth`), so a failing database holds a user's 
 from __future__ import annotations
 
 import asyncio
-import copy
 import logging
 import time
 from collections import deque
-from typing import Any
 
+from botframework.messenger.answering import answer, load_state, save_state
 from botframework.messenger.backoff import MESSAGING_WINDOW_S
 from botframework.messenger.events import Postback, UserMessage, parse_messaging
 from botframework.messenger.messaging_window import (
@@ -22,7 +21,7 @@ from botframework.messenger.messaging_window import (
     window_closes_at,
 )
 from botframework.messenger.metrics import Metrics
-from botframework.messenger.runtime import BotRuntime, conversation_from
+from botframework.messenger.runtime import BotRuntime
 from botframework.messenger.outgoing import messages_for
 from botframework.messenger.send_api import GraphApiError, SendApi, TransportError
 from botframework.messenger.store import Store, StoredEvent, StoredTurn
@@ -182,14 +181,9 @@ class Responder:
         self, runtime: BotRuntime, stored: StoredEvent, event: UserMessage | Postback, text: str
     ) -> Reply:
         channel = runtime.bot.channel
-        turns = await self.store_health.call(
-            self.store.recent_turns, stored.bot, stored.user_id, channel.context_turns
-        )
-        conversation = conversation_from(stored.user_id, turns)
-        conversation.profile = await self.profiles.fields(
+        profile = await self.profiles.fields(
             stored.bot, stored.user_id, channel.messenger.profile_fields, runtime.access_token or ""
         )
-        saved_state = await self._load_state(stored.bot, conversation)
         message = runtime.message(
             text,
             stored.user_id,
@@ -209,11 +203,12 @@ class Responder:
             else None
         )
         try:
-            reply = await runtime.respond(message, conversation, greeting=greeting)
+            reply = await answer(
+                runtime, self.store, message, self.store_health.call, profile, greeting
+            )
         finally:
             if typing is not None:
                 typing.cancel()
-        await self._save_state(stored.bot, conversation, saved_state)
         if reply.vetoed_by:
             log.info("reply to %s vetoed by %s", stored.key, ", ".join(reply.vetoed_by))
         return reply
@@ -221,31 +216,17 @@ class Responder:
     async def _notify(self, runtime: BotRuntime, stored: StoredEvent) -> None:
         """Hand an event that gets no reply to ``handle_event``, with its user's plugin state."""
         conversation = Conversation(stored.user_id) if stored.user_id else None
-        saved_state = await self._load_state(stored.bot, conversation) if conversation else None
+        call = self.store_health.call
+        saved = await load_state(stored.bot, self.store, conversation, call) if conversation else {}
         event = runtime.event(stored.kind, conversation, stored.event)
         await runtime.pipeline.notify(event)
         if conversation is not None:
-            await self._save_state(stored.bot, conversation, saved_state)
+            await save_state(stored.bot, self.store, conversation, saved, call)
             if event.handover is not None:
                 await self._pass_thread_control(
                     runtime.access_token or "", conversation.user_id, event.handover
                 )
         await self.store_health.call(self.store.finish, stored.id, [])
-
-    async def _load_state(self, bot: str, conversation: Conversation) -> dict[str, Any]:
-        """Load the user's plugin state into ``conversation``; returns a copy to compare with."""
-        conversation.state = await self.store_health.call(
-            self.store.user_state, bot, conversation.user_id
-        )
-        return copy.deepcopy(conversation.state)
-
-    async def _save_state(
-        self, bot: str, conversation: Conversation, saved: dict[str, Any] | None
-    ) -> None:
-        if conversation.state != saved:
-            await self.store_health.call(
-                self.store.save_user_state, bot, conversation.user_id, conversation.state
-            )
 
     async def _pass_thread_control(self, token: str, user_id: str, handover: Handover) -> None:
         await self.send_api.pass_thread_control(

@@ -10,7 +10,8 @@ from aiohttp import web
 
 from botframework.messenger import keys
 from botframework.messenger.chat_request import ChatRefused, chat_request
-from botframework.messenger.runtime import conversation_from, personal_greeting
+from botframework.messenger.answering import answer
+from botframework.messenger.runtime import personal_greeting
 from botframework.messenger.store import StoredTurn
 from botframework.reply_parts import parts_to_dict
 
@@ -56,9 +57,8 @@ async def chat(request: web.Request) -> web.Response:
     user_id = f"web:{asked.session}"
     store = request.app[keys.STORE]
     started = time.perf_counter()
-    turns = await store.recent_turns(asked.bot, user_id, runtime.bot.channel.context_turns)
     message = runtime.message(asked.text, user_id, "web", payload=asked.payload)
-    reply = await runtime.respond(message, conversation_from(user_id, turns))
+    reply = await answer(runtime, store, message)
     await store.add_turns(
         asked.bot,
         user_id,
