@@ -11,6 +11,9 @@ import asyncio
 import logging
 import time
 from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import partial
 
 from botframework.messenger.answering import answer, load_state, save_state
 from botframework.messenger.backoff import MESSAGING_WINDOW_S
@@ -21,7 +24,7 @@ from botframework.messenger.messaging_window import (
     window_closes_at,
 )
 from botframework.messenger.metrics import Metrics
-from botframework.messenger.runtime import BotRuntime
+from botframework.messenger.runtime import BotRuntime, while_generating
 from botframework.messenger.outgoing import messages_for
 from botframework.messenger.send_api import GraphApiError, SendApi, TransportError
 from botframework.messenger.store import Store, StoredEvent, StoredTurn
@@ -197,18 +200,14 @@ class Responder:
             },
         )
         greeting = isinstance(event, Postback) and event.payload == channel.get_started_payload
-        typing = (
-            asyncio.create_task(self._typing(runtime.access_token or "", stored.user_id))
-            if channel.sender_actions
-            else None
-        )
+        typing = partial(self._typing, runtime.access_token or "", stored.user_id)
+        generating = while_generating.set(typing if channel.sender_actions else None)
         try:
             reply = await answer(
                 runtime, self.store, message, self.store_health.call, profile, greeting
             )
         finally:
-            if typing is not None:
-                typing.cancel()
+            while_generating.reset(generating)
         if reply.vetoed_by:
             log.info("reply to %s vetoed by %s", stored.key, ", ".join(reply.vetoed_by))
         return reply
@@ -234,7 +233,16 @@ class Responder:
         )
         log.info("conversation handed over to app %s", handover.target_app_id)
 
-    async def _typing(self, token: str, user_id: str) -> None:
+    @asynccontextmanager
+    async def _typing(self, token: str, user_id: str) -> AsyncIterator[None]:
+        """``mark_seen``, then ``typing_on`` refreshed until the block ends."""
+        task = asyncio.create_task(self._keep_typing(token, user_id))
+        try:
+            yield
+        finally:
+            task.cancel()
+
+    async def _keep_typing(self, token: str, user_id: str) -> None:
         await self.send_api.sender_action(token, user_id, "mark_seen")
         while True:
             await self.send_api.sender_action(token, user_id, "typing_on")

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from contextvars import ContextVar
 from typing import Any
 
 from botframework.decoding.candidate import Candidate
@@ -19,6 +22,14 @@ from botframework.pipeline import (
     Reply,
     Turn,
     await_me_maybe,
+)
+
+
+#: Entered around the model's generation of a reply (the Messenger responder shows "typing" then,
+#: and not for a plugin's answer or a silenced user). A context variable, as the pipeline's
+#: generate callback takes only the message and the conversation.
+while_generating: ContextVar[Callable[[], AbstractAsyncContextManager[None]] | None] = ContextVar(
+    "while_generating", default=None
 )
 
 
@@ -46,7 +57,12 @@ class BotRuntime:
     ) -> list[Candidate]:
         if not message.text.strip():
             return []
-        return await self.batcher.submit([*conversation.texts(), message.text])
+        dialogue = [*conversation.texts(), message.text]
+        around = while_generating.get()
+        if around is None:
+            return await self.batcher.submit(dialogue)
+        async with around():
+            return await self.batcher.submit(dialogue)
 
     def message(self, text: str, user_id: str, channel: str, **fields: object) -> IncomingMessage:
         """An incoming message whose metadata carries this bot's channel settings (for plugins)."""

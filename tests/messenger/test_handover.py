@@ -116,6 +116,7 @@ async def test_a_person_replying_from_the_page_pauses_the_bot_for_that_user(
     await post_events(client, text_event("u1", "one", "m1"), text_event("u2", "two", "m2"))
     await finished(client, 4)
     assert fake.texts("u1") == ["echo: one"] and fake.texts("u2") == []
+    assert all(user != "u2" for user, _ in fake.actions)  # no "typing" from a silent bot
 
 
 async def test_take_and_request_thread_control(make_server, graph) -> None:
