@@ -203,7 +203,9 @@ def handle_event(event: Event) -> Awaitable[None] | None:
     the 👍 "like" (kind ``sticker``; the sticker id is in the raw ``data``), unknown kinds).
 
     Messenger's handover events arrive as kinds ``pass_thread_control``, ``take_thread_control``
-    and ``request_thread_control``; an ``echo`` is about the user it was sent to. Called once per
+    and ``request_thread_control``, and ``handover_failed`` when the Graph API refused a
+    handover (its ``data["handover_failed"]`` holds ``target_app_id`` and ``error``); an ``echo``
+    is about the user it was sent to. Called once per
     such event, after it was accepted. An implementation may change the user's
     ``event.conversation.state`` (kept in the store) and set ``event.handover`` (a
     :class:`botframework.Handover`) to pass the conversation to another app. Every implementation

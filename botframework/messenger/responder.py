@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
+from typing import Any
 
 from botframework.messenger.answering import answer, load_state, save_state
 from botframework.messenger.backoff import MESSAGING_WINDOW_S
@@ -37,6 +38,8 @@ log = logging.getLogger(__name__)
 
 #: Messenger turns typing off after 20 s; re-send it before that while generation is slow.
 TYPING_REFRESH_S = 15.0
+#: The kind of the event plugins get when ``pass_thread_control`` was refused.
+HANDOVER_FAILED = "handover_failed"
 
 
 class Responder:
@@ -171,7 +174,7 @@ class Responder:
             if track:
                 await self.store_health.call(self.store.part_sent, stored.id, index + 1)
         if reply.handover is not None:
-            await self._pass_thread_control(token, user_id, reply.handover)
+            await self._pass_thread_control(runtime, user_id, reply.handover)
         turns = [StoredTurn("user", text)] if text.strip() else []
         if reply.text:
             turns.append(StoredTurn("bot", reply.text))
@@ -213,25 +216,42 @@ class Responder:
         return reply
 
     async def _notify(self, runtime: BotRuntime, stored: StoredEvent) -> None:
-        """Hand an event that gets no reply to ``handle_event``, with its user's plugin state."""
-        conversation = Conversation(stored.user_id) if stored.user_id else None
-        call = self.store_health.call
-        saved = await load_state(stored.bot, self.store, conversation, call) if conversation else {}
-        event = runtime.event(stored.kind, conversation, stored.event)
-        await runtime.pipeline.notify(event)
-        if conversation is not None:
-            await save_state(stored.bot, self.store, conversation, saved, call)
-            if event.handover is not None:
-                await self._pass_thread_control(
-                    runtime.access_token or "", conversation.user_id, event.handover
-                )
+        """Hand an event that gets no reply to ``handle_event``, then finish it."""
+        await self._tell_plugins(runtime, stored.user_id, stored.kind, stored.event)
         await self.store_health.call(self.store.finish, stored.id, [])
 
-    async def _pass_thread_control(self, token: str, user_id: str, handover: Handover) -> None:
-        await self.send_api.pass_thread_control(
-            token, user_id, handover.target_app_id, handover.metadata
-        )
-        log.info("conversation handed over to app %s", handover.target_app_id)
+    async def _tell_plugins(
+        self, runtime: BotRuntime, user_id: str, kind: str, data: dict[str, Any]
+    ) -> None:
+        """``handle_event`` with the user's plugin state, saved back; then the handover a plugin
+        asked for (never for a ``handover_failed`` event, which could loop)."""
+        conversation = Conversation(user_id) if user_id else None
+        call = self.store_health.call
+        saved = await load_state(runtime.name, self.store, conversation, call) if conversation else {}
+        event = runtime.event(kind, conversation, data)
+        await runtime.pipeline.notify(event)
+        if conversation is None:
+            return
+        await save_state(runtime.name, self.store, conversation, saved, call)
+        if event.handover is not None and kind != HANDOVER_FAILED:
+            await self._pass_thread_control(runtime, user_id, event.handover)
+
+    async def _pass_thread_control(
+        self, runtime: BotRuntime, user_id: str, handover: Handover
+    ) -> None:
+        """Pass the thread; when the Graph API refuses, plugins hear of it (``handover_failed``,
+        e.g. to answer the user again) before the event fails."""
+        target = handover.target_app_id
+        try:
+            await self.send_api.pass_thread_control(
+                runtime.access_token or "", user_id, target, handover.metadata
+            )
+        except (GraphApiError, TransportError) as error:
+            log.warning("handing a conversation to app %s failed: %s", target, error)
+            details = {"target_app_id": target, "error": str(error)}
+            await self._tell_plugins(runtime, user_id, HANDOVER_FAILED, {HANDOVER_FAILED: details})
+            raise
+        log.info("conversation handed over to app %s", target)
 
     @asynccontextmanager
     async def _typing(self, token: str, user_id: str) -> AsyncIterator[None]:

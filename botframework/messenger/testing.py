@@ -64,8 +64,9 @@ class FakeGraphApi:
     #: Users' profiles served at ``GET /{PSID}`` (PSID -> fields), and each request (PSID, fields).
     users: dict[str, dict[str, str]] = field(default_factory=dict)
     profile_requests: list[tuple[str, str]] = field(default_factory=list)
-    #: Every accepted ``pass_thread_control`` body.
+    #: Every accepted ``pass_thread_control`` body, and failures to answer the next ones with.
     handovers: list[dict[str, Any]] = field(default_factory=list)
+    handover_failures: deque[Failure] = field(default_factory=deque)
     user_profile_failures: deque[Failure] = field(default_factory=deque)
     attempts: int = 0
     failures: deque[Failure] = field(default_factory=deque)
@@ -240,6 +241,9 @@ class FakeGraphApi:
         problem = handover_problem(body)
         if problem:
             return self._reject(problem)
+        if self.handover_failures:
+            failure = self.handover_failures.popleft()
+            return _graph_error(failure.status, failure.code or 10, "Scripted failure")
         self.handovers.append(body)
         return web.json_response({"success": True})
 

@@ -16,7 +16,8 @@ On a keyword or the payload the bot sends ``message`` and passes the thread to `
 ``pass_thread_control`` event names this app (``channel.messenger.app_id``; any app when unset) as
 the new owner. A ``take_thread_control`` event (another app took the thread) silences it the same
 way; a ``request_thread_control`` from ``target_app_id`` is granted (the thread is passed), one from
-another app is refused (logged). An echo sent by another app, or by no app (a person writing from
+another app is refused (logged). When the Graph API refuses the handover (e.g. the app is not the
+Primary Receiver), the bot answers that user again. An echo sent by another app, or by no app (a person writing from
 the Page), pauses the bot for that user for ``pause_on_human_reply``; without ``app_id`` only echoes
 from no app or from ``target_app_id`` count. The state is the user's ``conversation.state``, which
 the server keeps in its store. Only Messenger conversations are handed over.
@@ -128,6 +129,8 @@ def _next_state(
     """The user's handover state after ``event``."""
     details = event.data.get(event.kind)
     details = details if isinstance(details, dict) else {}
+    if event.kind == "handover_failed":  # the Graph API refused: the bot answers again
+        return {}
     if event.kind == "pass_thread_control":
         owner = str(details.get("new_owner_app_id") or "")
         return {} if app_id is None or owner == app_id else {"owner": owner or "another app"}

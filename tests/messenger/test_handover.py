@@ -135,6 +135,20 @@ async def test_take_and_request_thread_control(make_server, graph) -> None:
     assert fake.texts() == ["echo: three"]
 
 
+async def test_a_refused_handover_lets_the_bot_answer_again(make_server, graph) -> None:
+    from botframework.messenger.testing import Failure
+
+    fake = graph[0]
+    fake.handover_failures.append(Failure(400, code=10))  # e.g. not the Primary Receiver
+    client = await make_server([page_bot(EchoModel())])
+    await post_events(client, text_event("u1", "human!", "m1"))
+    await wait_for(lambda: fake.texts("u1") == ["Connecting you with a person."])
+    await post_events(client, text_event("u1", "hello?", "m2"))
+    await wait_for(lambda: fake.texts("u1")[-1:] == ["echo: hello?"])
+    counts = await client.server.app[keys.STORE].counts()
+    assert fake.handovers == [] and counts["failed"] == 1
+
+
 async def test_the_stand_in_checks_pass_thread_control_bodies(graph) -> None:
     from botframework.messenger.send_api import AiohttpTransport, GraphApiError, SendApi
 
