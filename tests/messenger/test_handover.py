@@ -13,6 +13,7 @@ from botframework.bot import LoadedPlugins
 from botframework.config import ConfigError, load_definition
 from botframework.messenger import keys
 from botframework.messenger.testing import postback_event, text_event
+from botframework.pipeline import Conversation, IncomingMessage
 from botframework_plugins.pipeline import handover
 
 from .conftest import EchoModel, echo_bot, post_events, wait_for
@@ -147,6 +148,28 @@ async def test_a_refused_handover_lets_the_bot_answer_again(make_server, graph) 
     await wait_for(lambda: fake.texts("u1")[-1:] == ["echo: hello?"])
     counts = await client.server.app[keys.STORE].counts()
     assert fake.handovers == [] and counts["failed"] == 1
+
+
+async def test_a_handed_over_user_gets_no_canned_answer_either(make_server, graph) -> None:
+    from botframework_plugins.pipeline import canned
+
+    fake, model = graph[0], EchoModel()
+    canned_hours = [{"payload": "MENU_HOURS", "text": "9 to 5."}]
+    bot = echo_bot(model=model, plugins=(canned, handover), handover=HANDOVER, canned=canned_hours)
+    client = await make_server([bot])
+    await post_events(client, postback_event("u1", "Hours", "MENU_HOURS", "m1"))
+    await wait_for(lambda: fake.texts("u1") == ["9 to 5."])
+    await post_events(client, text_event("u1", "human", "m2"))
+    await post_events(client, postback_event("u1", "Hours", "MENU_HOURS", "m3"))
+    await finished(client, 3)
+    assert fake.texts("u1") == ["9 to 5.", "Connecting you with a person."]
+
+
+async def test_outside_messenger_a_keyword_is_just_a_message(tiny_bot) -> None:
+    settings = {**tiny_bot.settings, handover.NAME: handover.HandoverSettings(keywords=["hi"])}
+    conversation = Conversation(plugin_settings=settings)
+    reply = await tiny_bot.pipeline().handle(IncomingMessage("hi"), conversation)
+    assert reply.text == "hello there" and reply.handover is None and conversation.state == {}
 
 
 async def test_the_stand_in_checks_pass_thread_control_bodies(graph) -> None:
