@@ -201,6 +201,16 @@ def _entry_events(entry: dict[str, Any]) -> Iterator[WebhookEvent]:
         yield Change(page_id, None, _int(entry.get("time")), item, _text(item.get("field")))
 
 
+def event_from_row(kind: str, page_id: str, raw: dict[str, Any], timestamp: int) -> WebhookEvent:
+    """The typed event a stored row holds (after a restart); its ``kind`` says which array of
+    the entry it came from."""
+    if kind == Standby.kind:
+        return Standby(page_id, _sender(raw), timestamp, raw)
+    if kind == Change.kind:
+        return Change(page_id, None, timestamp, raw, _text(raw.get("field")))
+    return parse_messaging(page_id, raw)
+
+
 def parse_messaging(page_id: str, item: dict[str, Any]) -> WebhookEvent:
     """One ``messaging`` item as its typed event."""
     try:

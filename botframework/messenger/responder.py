@@ -3,6 +3,9 @@
 A message is finished (``done``) only after the Send API accepted every part of its reply; until
 then it stays ``pending`` in the store and a restart picks it up again. Store calls are retried
 until they succeed (:class:`StoreHealth`), so a failing database holds a user's queue, never drops it.
+Each event is parsed once: the webhook hands over its typed events; after a restart they are read
+back from their rows (:func:`~botframework.messenger.events.event_from_row`). Replies are made by
+:func:`~botframework.messenger.answering.answer`, the web chat's way too.
 """
 
 from __future__ import annotations
@@ -11,14 +14,14 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any
 
 from botframework.messenger.answering import answer, load_state, save_state
 from botframework.messenger.backoff import MESSAGING_WINDOW_S
-from botframework.messenger.events import Postback, UserMessage, parse_messaging
+from botframework.messenger.events import Postback, UserMessage, WebhookEvent, event_from_row
 from botframework.messenger.messaging_window import (
     OutsideMessagingWindow,
     check_window,
@@ -60,7 +63,7 @@ class Responder:
         self.store_health = StoreHealth(metrics)
         self.profiles = UserProfiles(store, send_api, self.store_health)
         self._slots = asyncio.Semaphore(max_parallel)
-        self._queues: dict[tuple[str, str], deque[StoredEvent]] = {}
+        self._queues: dict[tuple[str, str], deque[tuple[StoredEvent, WebhookEvent]]] = {}
         self._workers: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._closing = False
 
@@ -68,13 +71,20 @@ class Responder:
     def in_flight(self) -> int:
         return sum(len(queue) for queue in self._queues.values())
 
-    def submit(self, events: list[StoredEvent]) -> None:
-        """Queue freshly stored events behind the same user's earlier ones."""
+    def submit(
+        self, events: list[StoredEvent], parsed: Mapping[str, WebhookEvent] | None = None
+    ) -> None:
+        """Queue freshly stored events behind the same user's earlier ones; ``parsed`` holds
+        their typed events by key (the webhook's), others are read from their rows."""
         if self._closing:
             return  # they stay pending in the store for the next start
+        parsed = parsed or {}
         for event in events:
             key = (event.bot, event.user_id)
-            self._queues.setdefault(key, deque()).append(event)
+            typed = parsed.get(event.key) or event_from_row(
+                event.kind, event.page_id, event.event, event.timestamp
+            )
+            self._queues.setdefault(key, deque()).append((event, typed))
             if key not in self._workers:
                 self._workers[key] = asyncio.create_task(self._drain(key), name=f"user-{key}")
 
@@ -110,22 +120,19 @@ class Responder:
             while queue and not self._closing:
                 async with self._slots:
                     try:
-                        await self.process(queue[0])
+                        await self.process(*queue[0])
                     except Exception:  # noqa: BLE001 - it stays pending; the queue goes on
-                        log.exception("event %s left pending after an error", queue[0].key)
+                        log.exception("event %s left pending after an error", queue[0][0].key)
                 queue.popleft()
         finally:
             del self._workers[key]
             if not queue:
                 self._queues.pop(key, None)
 
-    async def process(self, stored: StoredEvent) -> None:
+    async def process(self, stored: StoredEvent, event: WebhookEvent) -> None:
         """Answer or notify one event and finish it; only cancellation leaves it pending."""
         runtime = self.runtimes[stored.bot]
         try:
-            event = (
-                parse_messaging(stored.page_id, stored.event) if stored.kind in _ANSWERED else None
-            )
             if isinstance(event, (UserMessage, Postback)) and event.answerable:
                 await self._answer(runtime, stored, event)
             else:
@@ -267,6 +274,3 @@ class Responder:
         while True:
             await self.send_api.sender_action(token, user_id, "typing_on")
             await asyncio.sleep(TYPING_REFRESH_S)
-
-
-_ANSWERED = frozenset({"text", "quick_reply", "attachments", "postback"})
