@@ -57,7 +57,10 @@ class BotRuntime:
     ) -> list[Candidate]:
         if not message.text.strip():
             return []
-        dialogue = [*conversation.texts(), message.text]
+        return await self._submit([*conversation.texts(), message.text])
+
+    async def _submit(self, dialogue: list[str]) -> list[Candidate]:
+        """The model's candidates for ``dialogue``, through the batcher."""
         around = while_generating.get()
         if around is None:
             return await self.batcher.submit(dialogue)
@@ -101,7 +104,7 @@ class BotRuntime:
         if not limit or not reply.text or reply.quick_replies or reply.handover:
             return
         turns = [*conversation.texts(), message.text, reply.text]
-        candidates = await self.batcher.submit([turn for turn in turns if turn.strip()])
+        candidates = await self._submit([turn for turn in turns if turn.strip()])
         reply.quick_replies = suggested_replies(candidates, limit)
 
     def event(
