@@ -32,14 +32,21 @@ async def answer(
     call: StoreCall = call_once,
     profile: dict[str, str] | None = None,
     greeting: bool = False,
+    keep_reply: Callable[[Reply], Awaitable[None]] | None = None,
 ) -> Reply:
-    """The reply to ``message`` from ``message.user_id``, with the conversation from the store."""
+    """The reply to ``message`` from ``message.user_id``, with the conversation from the store.
+
+    ``keep_reply`` stores the reply before the plugins' state is saved: a crash in between then
+    sends the stored reply, rather than finding a state (say, handed over) whose reply was lost.
+    """
     channel = runtime.bot.channel
     turns = await call(store.recent_turns, runtime.name, message.user_id, channel.context_turns)
     conversation = conversation_from(message.user_id, turns)
     conversation.profile = dict(profile or {})
     saved = await load_state(runtime.name, store, conversation, call)
     reply = await runtime.respond(message, conversation, greeting=greeting)
+    if keep_reply is not None:
+        await keep_reply(reply)
     await save_state(runtime.name, store, conversation, saved, call)
     return reply
 

@@ -165,15 +165,11 @@ class Responder:
         user_id = stored.user_id
         text = event.text if isinstance(event, UserMessage) else (event.title or event.payload)
         reply = Reply.from_stored(stored.reply) if stored.reply is not None else None
-        fresh = reply is None
         check_window(stored)
         if reply is None:
             reply = await self._generate(runtime, stored, event, text)
         messages = messages_for(reply)
-        # Saved with its progress before sending, so a restart sends the rest (the same), not again.
-        track = len(messages) > 1 or reply.structured
-        if fresh and track:
-            await self.store_health.call(self.store.save_reply, stored.id, reply.to_json())
+        track = _tracked(reply, messages)
         for index in range(stored.parts_sent, len(messages)):
             check_window(stored)
             deadline = window_closes_at(stored)
@@ -214,13 +210,25 @@ class Responder:
         generating = while_generating.set(typing if channel.sender_actions else None)
         try:
             reply = await answer(
-                runtime, self.store, message, self.store_health.call, profile, greeting
+                runtime,
+                self.store,
+                message,
+                self.store_health.call,
+                profile,
+                greeting,
+                keep_reply=partial(self._save_reply, stored),
             )
         finally:
             while_generating.reset(generating)
         if reply.vetoed_by:
             log.info("reply to %s vetoed by %s", stored.key, ", ".join(reply.vetoed_by))
         return reply
+
+    async def _save_reply(self, stored: StoredEvent, reply: Reply) -> None:
+        """Saved with its progress before sending, so a restart sends the rest (the same), not
+        again."""
+        if _tracked(reply, messages_for(reply)):
+            await self.store_health.call(self.store.save_reply, stored.id, reply.to_json())
 
     async def _notify(self, runtime: BotRuntime, stored: StoredEvent) -> None:
         """Hand an event that gets no reply to ``handle_event``, then finish it."""
@@ -274,3 +282,8 @@ class Responder:
         while True:
             await self.send_api.sender_action(token, user_id, "typing_on")
             await asyncio.sleep(TYPING_REFRESH_S)
+
+
+def _tracked(reply: Reply, messages: list[dict[str, Any]]) -> bool:
+    """Whether a reply's sending is tracked part by part (several messages, or structured)."""
+    return len(messages) > 1 or reply.structured
