@@ -1,4 +1,4 @@
-"""``bots/page.yaml``, the README's complete Page bot: it loads, with every plugin section checked."""
+"""``bots/page.yaml``, the README's complete Page bot: it loads, its plugin sections checked."""
 
 from __future__ import annotations
 

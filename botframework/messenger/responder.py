@@ -242,7 +242,9 @@ class Responder:
         asked for (never for a ``handover_failed`` event, which could loop)."""
         conversation = Conversation(user_id) if user_id else None
         call = self.store_health.call
-        saved = await load_state(runtime.name, self.store, conversation, call) if conversation else {}
+        saved = {}
+        if conversation is not None:
+            saved = await load_state(runtime.name, self.store, conversation, call)
         event = runtime.event(kind, conversation, data)
         await runtime.pipeline.notify(event)
         if conversation is None:

@@ -65,5 +65,5 @@ def write_state(db: sqlite3.Connection, bot: str, user_id: str, state: dict[str,
 
 
 def delete_profiles(db: sqlite3.Connection, where: str, args: tuple[str, ...]) -> int:
-    """Delete the profiles and states matching ``where`` (a condition on ``user_id`` and ``bot``)."""
+    """Delete the profiles and states matching ``where`` (on ``user_id`` and ``bot``)."""
     return sum(db.execute(f"DELETE FROM {table} WHERE {where}", args).rowcount for table in _TABLES)

@@ -1,4 +1,4 @@
-"""Suggested replies (``channel.suggestions``): short things the user might send next, from the model.
+"""Suggested replies (``channel.suggestions``): what the user might send next, from the model.
 
 The dialogue including the bot's reply goes through the bot's batcher like any reply, so it shares
 decoder calls with the other users' work of that moment; the decoder's n-best list (a greedy

@@ -17,10 +17,11 @@ On a keyword or the payload the bot sends ``message`` and passes the thread to `
 the new owner. A ``take_thread_control`` event (another app took the thread) silences it the same
 way; a ``request_thread_control`` from ``target_app_id`` is granted (the thread is passed), one from
 another app is refused (logged). When the Graph API refuses the handover (e.g. the app is not the
-Primary Receiver), the bot answers that user again. An echo sent by another app, or by no app (a person writing from
-the Page), pauses the bot for that user for ``pause_on_human_reply``; without ``app_id`` only echoes
-from no app or from ``target_app_id`` count. The state is the user's ``conversation.state``, which
-the server keeps in its store. Only Messenger conversations are handed over.
+Primary Receiver), the bot answers that user again. An echo sent by another app, or by no app (a
+person writing from the Page), pauses the bot for that user for ``pause_on_human_reply``; without
+``app_id`` only echoes from no app or from ``target_app_id`` count. The state is the user's
+``conversation.state``, which the server keeps in its store. Only Messenger conversations are
+handed over.
 """
 
 from __future__ import annotations
@@ -72,12 +73,15 @@ class HandoverSettings(BaseModel):
     @classmethod
     def _a_duration(cls, value: str) -> str:
         if not _DURATION.match(value.strip()):
-            raise ValueError(f'expected a duration such as "45s", "30m", "2h" or "1d", got {value!r}')
+            examples = '"45s", "30m", "2h" or "1d"'
+            raise ValueError(f"expected a duration such as {examples}, got {value!r}")
         return value.strip()
 
     @property
     def pause_seconds(self) -> int:
-        amount, unit = _DURATION.match(self.pause_on_human_reply).groups()  # type: ignore[union-attr]
+        duration = _DURATION.match(self.pause_on_human_reply)
+        assert duration is not None  # checked by the validator
+        amount, unit = duration.groups()
         return int(amount) * _UNIT_SECONDS[unit]
 
     def asks_for_person(self, message: IncomingMessage) -> bool:
@@ -99,7 +103,7 @@ def answer_without_model(message: IncomingMessage, conversation: Conversation) -
     state = conversation.state.get(STATE_KEY, {})
     if state.get("owner") or state.get("paused_until", 0) > time.time():
         silent = Reply(None, answered_by=STATE_KEY)
-        silent.veto(by=STATE_KEY)  # sends nothing, whatever other plugins do
+        silent.veto(by=STATE_KEY)  # vetoed without a fallback: nothing is sent
         return silent
     if not settings.asks_for_person(message):
         return None

@@ -1,4 +1,4 @@
-"""The ``canned`` built-in plugin: answers from ``channel.canned`` without the model, checked at load."""
+"""The ``canned`` built-in plugin: answers from ``channel.canned`` without the model."""
 
 from __future__ import annotations
 
@@ -77,7 +77,8 @@ def load(tmp_path: Path, yaml: str) -> LoadedPlugins:
 
 
 def test_the_yaml_section_is_validated_when_the_bot_loads(tmp_path: Path) -> None:
-    yaml = "channel:\n  canned:\n    - {payload: P, text: Hi, quick_replies: [{title: A, payload: B}]}\n"
+    entry = "{payload: P, text: Hi, quick_replies: [{title: A, payload: B}]}"
+    yaml = f"channel:\n  canned:\n    - {entry}\n"
     entries = load(tmp_path, yaml).settings["channel.canned"].root
     assert entries[0].reply().quick_replies[0].payload == "B"
 

@@ -205,13 +205,16 @@ def load(tmp_path: Path, yaml: str) -> LoadedPlugins:
         ("{keyword: [human]}", r"bot.yaml: channel.handover.keyword: unknown key"),
     ],
 )
-def test_bad_handover_settings_stop_the_bot_at_load(tmp_path: Path, section: str, message: str) -> None:
+def test_bad_handover_settings_stop_the_bot_at_load(
+    tmp_path: Path, section: str, message: str
+) -> None:
     with pytest.raises(ConfigError, match=message):
         load(tmp_path, f"channel:\n  handover: {section}\n")
 
 
 def test_durations_and_defaults(tmp_path: Path) -> None:
-    loaded = load(tmp_path, 'channel:\n  handover: {pause_on_human_reply: "2h"}\n  messenger: {app_id: 12}\n')
+    channel = 'handover: {pause_on_human_reply: "2h"}\n  messenger: {app_id: 12}'
+    loaded = load(tmp_path, f"channel:\n  {channel}\n")
     settings = loaded.settings["channel.handover"]
     assert settings.pause_seconds == 7200 and settings.target_app_id == "263902037430900"
     assert loaded.config.channel.messenger.app_id == "12"
