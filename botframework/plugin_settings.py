@@ -22,7 +22,12 @@ import pluggy
 from pydantic import BaseModel, RootModel, ValidationError
 
 from botframework.config.loader import ConfigError, describe_error
+from botframework.config.schema import ChannelConfig
 from botframework.plugins import PartRegistry
+
+
+#: Sections registered under this prefix live under the YAML's ``channel``, not ``settings``.
+CHANNEL_PREFIX = "channel."
 
 
 def collect_settings_models(hook: pluggy.HookRelay) -> PartRegistry:
@@ -34,11 +39,13 @@ def collect_settings_models(hook: pluggy.HookRelay) -> PartRegistry:
             raise ConfigError(
                 f"settings section {name!r}: a plugin registered {model!r}, not a pydantic model"
             )
+        key = name.removeprefix(CHANNEL_PREFIX)
+        if name.startswith(CHANNEL_PREFIX) and ("." in key or key in ChannelConfig.model_fields):
+            raise ConfigError(
+                f"settings section {name!r}: channel sections are channel.<key>, with a key the "
+                "core channel schema does not use"
+            )
     return models
-
-
-#: Sections registered under this prefix live under the YAML's ``channel``, not ``settings``.
-CHANNEL_PREFIX = "channel."
 
 
 def validate_settings(
