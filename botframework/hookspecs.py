@@ -107,8 +107,9 @@ def register_settings(register: Register) -> None:
     Called once when a bot's plugins are loaded. ``register(section, model)`` takes a section name
     and a pydantic model class; ``settings.<section>`` in the YAML is validated with it (an absent
     section gets the model's defaults), with the same error messages as the core schema, and a
-    section no plugin registers is an error. A name ``channel.<key>`` puts the section under the
-    YAML's ``channel`` instead (``channel.canned``, ``channel.handover``: channel behaviour); a
+    section no plugin registers is an error. A name ``channel.<key>`` (a key the core ``channel``
+    schema does not use) puts the section under the YAML's ``channel`` instead
+    (``channel.canned``, ``channel.handover``: channel behaviour); a
     ``channel`` key that neither the core schema nor a plugin declares is an unknown key. The
     model may be a ``pydantic.RootModel`` for a section that is a list. Hooks read the validated
     model with :meth:`botframework.Conversation.settings` under the registered name. Returns

@@ -127,6 +127,7 @@ class FakeGraphApi:
         app.router.add_post(r"/{version:[^/]*}/me/messenger_profile", self._profile)
         app.router.add_post("/me/messenger_profile", self._profile)
         app.router.add_post(r"/{version:[^/]*}/me/pass_thread_control", self._pass_thread_control)
+        app.router.add_post("/me/pass_thread_control", self._pass_thread_control)
         app.router.add_get(r"/{version:v[0-9.]+}/{psid:[0-9A-Za-z_-]+}", self._user_profile)
 
         async def release_on_shutdown(app: web.Application) -> None:
