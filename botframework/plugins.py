@@ -25,6 +25,8 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "corpora.pairs": "botframework_plugins.corpora.pairs",
     "decoders.greedy": "botframework_plugins.decoders.greedy",
     "pipeline.blocklist": "botframework_plugins.pipeline.blocklist",
+    "pipeline.canned": "botframework_plugins.pipeline.canned",
+    "pipeline.handover": "botframework_plugins.pipeline.handover",
     "transports.aiohttp": "botframework_plugins.transports.aiohttp_send",
     "transports.pymessenger": "botframework_plugins.transports.pymessenger_send",
     "decoders.beam": "botframework_plugins.decoders.beam",
