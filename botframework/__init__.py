@@ -33,14 +33,22 @@ if TYPE_CHECKING:
         apply_candidate_rescorers,
         apply_step_rescorers,
     )
+    from botframework.evaluation.reply_quality import REPEATABLE_WORDS, ends_badly
     from botframework.evaluation.run import EvalRun
     from botframework.messenger.send_api import AiohttpTransport
     from botframework.pipeline import Conversation, Event, IncomingMessage, MessagePipeline, Reply
     from botframework.reinforce.context import RewardContext
-    from botframework.reply_parts import Button, Element, Media, QuickReply
+    from botframework.reply_parts import Button, Element, Handover, Media, QuickReply
     from botframework.reinforce.simulation import SimulatedDialogue
     from botframework.tensors import pad_sequences
-    from botframework.text import DEFAULT_DULL_REPLIES, distinct_n, dull_rate, is_dull, words
+    from botframework.text import (
+        DEFAULT_DULL_REPLIES,
+        contains_phrase,
+        distinct_n,
+        dull_rate,
+        is_dull,
+        words,
+    )
 
 #: Every public name imported on first use, and the module it comes from.
 _LAZY: dict[str, str] = {
@@ -69,6 +77,7 @@ _LAZY: dict[str, str] = {
     "Reply": "botframework.pipeline",
     "Button": "botframework.reply_parts",
     "Element": "botframework.reply_parts",
+    "Handover": "botframework.reply_parts",
     "Media": "botframework.reply_parts",
     "QuickReply": "botframework.reply_parts",
     "RewardContext": "botframework.reinforce.context",
@@ -76,10 +85,13 @@ _LAZY: dict[str, str] = {
     "AiohttpTransport": "botframework.messenger.send_api",
     "pad_sequences": "botframework.tensors",
     "DEFAULT_DULL_REPLIES": "botframework.text",
+    "contains_phrase": "botframework.text",
     "distinct_n": "botframework.text",
     "dull_rate": "botframework.text",
     "is_dull": "botframework.text",
     "words": "botframework.text",
+    "REPEATABLE_WORDS": "botframework.evaluation.reply_quality",
+    "ends_badly": "botframework.evaluation.reply_quality",
 }
 
 __all__ = sorted([*_LAZY, "__version__", "hookimpl", "hookspec"])

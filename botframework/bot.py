@@ -73,6 +73,7 @@ class LoadedPlugins:
             definition.config.settings,
             definition.path,
             definition.from_env,
+            definition.config.channel.model_extra,
         )
         self.check_names(definition.config)
 

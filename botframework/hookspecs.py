@@ -107,8 +107,13 @@ def register_settings(register: Register) -> None:
     Called once when a bot's plugins are loaded. ``register(section, model)`` takes a section name
     and a pydantic model class; ``settings.<section>`` in the YAML is validated with it (an absent
     section gets the model's defaults), with the same error messages as the core schema, and a
-    section no plugin registers is an error. Hooks read the validated model with
-    :meth:`botframework.Conversation.settings`. Returns nothing.
+    section no plugin registers is an error. A name ``channel.<key>`` (a key the core ``channel``
+    schema does not use) puts the section under the YAML's ``channel`` instead
+    (``channel.canned``, ``channel.handover``: channel behaviour); a
+    ``channel`` key that neither the core schema nor a plugin declares is an unknown key. The
+    model may be a ``pydantic.RootModel`` for a section that is a list. Hooks read the validated
+    model with :meth:`botframework.Conversation.settings` under the registered name. Returns
+    nothing.
 
     :param register: ``register(section, model)``, declares a settings section.
     """
@@ -162,7 +167,8 @@ def answer_without_model(
     """Answer a message without the model (a help command, a greeting, a canned FAQ answer).
 
     Called after :func:`preprocess_message`. Return the reply text, or a :class:`Reply` with
-    structured parts (quick replies, buttons, media, a generic template), to short-circuit: the
+    structured parts (quick replies, buttons, media, a generic template, a ``handover``), or a
+    vetoed one to send nothing, to short-circuit: the
     model is not called and the remaining implementations are skipped
     (stops at the first non-None result). Return None to let the model answer. Must be a plain
     function, not ``async``.
@@ -197,10 +203,17 @@ def handle_event(event: Event) -> Awaitable[None] | None:
     """Be notified of an event that gets no reply (delivery, read, echo, reaction, a sticker such as
     the 👍 "like" (kind ``sticker``; the sticker id is in the raw ``data``), unknown kinds).
 
-    Called once per such event, after it was accepted. Every implementation runs. May be awaitable.
-    Returns nothing.
+    Messenger's handover events arrive as kinds ``pass_thread_control``, ``take_thread_control``
+    and ``request_thread_control``, and ``handover_failed`` when the Graph API refused a
+    handover (its ``data["handover_failed"]`` holds ``target_app_id`` and ``error``); an ``echo``
+    is about the user it was sent to. Called once per
+    such event, after it was accepted. An implementation may change the user's
+    ``event.conversation.state`` (kept in the store) and set ``event.handover`` (a
+    :class:`botframework.Handover`) to pass the conversation to another app. Every implementation
+    runs. May be awaitable. Returns nothing.
 
-    :param event: what arrived: its ``kind``, ``user_id``, ``channel`` and raw ``data``.
+    :param event: what arrived: its ``kind``, ``user_id``, ``channel``, raw ``data``, the user's
+        ``conversation`` (None without a user) and the channel settings in ``metadata``.
     """
 
 

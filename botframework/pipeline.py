@@ -18,6 +18,7 @@ from botframework.decoding.candidate import Candidate
 from botframework.reply_parts import (
     Button,
     Element,
+    Handover,
     Media,
     QuickReply,
     check_reply_parts,
@@ -56,12 +57,16 @@ class Conversation:
     ``plugin_settings`` holds the bot's validated plugin settings (the YAML's ``settings``); the
     core sets it before the message-pipeline hooks run. ``profile`` holds the user's profile
     fields the channel fetched (``channel.messenger.profile_fields``, e.g. ``first_name``).
+    ``state`` is the plugins' own state about this user, one key per plugin, JSON values only:
+    the Messenger server loads it from its store before the hooks run and saves it after, so it
+    survives restarts; elsewhere it lives as long as the conversation object.
     """
 
     user_id: str = "local"
     turns: list[Turn] = field(default_factory=list)
     plugin_settings: Mapping[str, Any] = field(default_factory=dict, repr=False)
     profile: dict[str, str] = field(default_factory=dict)
+    state: dict[str, Any] = field(default_factory=dict)
 
     def settings(self, section: str) -> Any:
         """The validated settings model a plugin registered as ``section`` (``register_settings``);
@@ -77,12 +82,20 @@ class Conversation:
 
 @dataclass
 class Event:
-    """Anything that arrives and gets no reply: a delivery, a read, an echo, a reaction, ..."""
+    """Anything that arrives and gets no reply: a delivery, a read, an echo, a reaction, ...
+
+    ``conversation`` (its ``state`` and ``settings()``) is the user's, when the event has a user;
+    ``metadata`` carries the channel's settings (``metadata["channel"]``) like a message's. A
+    plugin may set ``handover`` to pass the conversation to another app (Messenger).
+    """
 
     kind: str
     user_id: str | None = None
     channel: str = "terminal"
     data: dict[str, Any] = field(default_factory=dict)
+    conversation: Conversation | None = field(default=None, repr=False)
+    metadata: dict[str, Any] = field(default_factory=dict, repr=False)
+    handover: Handover | None = None
 
 
 @dataclass
@@ -92,6 +105,7 @@ class Reply:
     Besides text a reply may carry ``quick_replies`` (≤ 13), ``buttons`` (≤ 3; sent as a button
     template whose text is ``text``), one ``media`` attachment and a generic template's
     ``elements`` (≤ 10). Limits are checked when the reply is built and again before it is sent.
+    ``handover`` passes the conversation to another app (a person) once the reply is sent.
     """
 
     text: str | None
@@ -103,6 +117,7 @@ class Reply:
     buttons: list[Button] = field(default_factory=list)
     media: Media | None = None
     elements: list[Element] = field(default_factory=list)
+    handover: Handover | None = None
 
     def __post_init__(self) -> None:
         self.check()
@@ -113,11 +128,13 @@ class Reply:
 
     @property
     def structured(self) -> bool:
-        return bool(self.quick_replies or self.buttons or self.media or self.elements)
+        parts = self.quick_replies or self.buttons or self.media or self.elements
+        return bool(parts or self.handover)
 
     @property
     def empty(self) -> bool:
-        return not self.text and self.media is None and not self.elements
+        """Nothing to send and nothing to do."""
+        return not self.text and self.media is None and not self.elements and not self.handover
 
     def veto(self, by: str, fallback: str | None = None) -> None:
         """Refuse this reply, structured parts included; send ``fallback`` instead, or nothing
@@ -125,6 +142,7 @@ class Reply:
         self.vetoed_by.append(by)
         self.text = fallback
         self.quick_replies, self.buttons, self.media, self.elements = [], [], None, []
+        self.handover = None
 
     def replace(self, text: str, by: str) -> None:
         self.replaced_by.append(by)
@@ -132,7 +150,9 @@ class Reply:
 
     def to_json(self) -> str:
         """The text and structured parts, as the store keeps them."""
-        parts = parts_to_dict(self.quick_replies, self.buttons, self.media, self.elements)
+        parts = parts_to_dict(
+            self.quick_replies, self.buttons, self.media, self.elements, self.handover
+        )
         return json.dumps({"text": self.text, "structured": parts}, ensure_ascii=False)
 
     @classmethod

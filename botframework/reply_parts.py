@@ -1,4 +1,5 @@
-"""The structured parts of a reply: quick replies, buttons, a media attachment, a generic template.
+"""The structured parts of a reply: quick replies, buttons, a media attachment, a generic template,
+and a handover to another app after it is sent.
 
 Each part checks Meta's limits when it is built, so a plugin that breaks one fails at once with a
 message naming the limit, not later at the Send API. :func:`parts_to_dict` / :func:`parts_from_dict`
@@ -20,6 +21,8 @@ MAX_ELEMENTS = 10
 MAX_ELEMENT_TEXT = 80
 BUTTON_TYPES = ("postback", "web_url")
 MEDIA_TYPES = ("image", "audio", "video", "file")
+#: The Page inbox's app id: where a person answers in Meta Business Suite.
+PAGE_INBOX_APP_ID = "263902037430900"
 
 
 def check_length(what: str, value: str, limit: int) -> None:
@@ -101,6 +104,25 @@ class Element:
         check_count("buttons per generic template element", self.buttons, MAX_BUTTONS)
 
 
+@dataclass(frozen=True)
+class Handover:
+    """Pass the conversation to another app after the reply is sent (Messenger's handover
+    protocol, ``POST /me/pass_thread_control``); the Page inbox is app 263902037430900."""
+
+    target_app_id: str = PAGE_INBOX_APP_ID
+    metadata: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "target_app_id", str(self.target_app_id))
+        if not self.target_app_id.isdigit():
+            raise ValueError(f"a target_app_id must be digits, got {self.target_app_id[:40]!r}")
+        if len(self.metadata) > MAX_PAYLOAD:
+            raise ValueError(
+                f"handover metadata must be at most {MAX_PAYLOAD} characters, "
+                f"got {len(self.metadata)}"
+            )
+
+
 def check_reply_parts(
     text: str | None,
     quick_replies: list[QuickReply],
@@ -120,12 +142,14 @@ def parts_to_dict(
     buttons: list[Button],
     media: Media | None,
     elements: list[Element],
+    handover: Handover | None = None,
 ) -> dict[str, Any]:
     return {
         "quick_replies": [asdict(q) for q in quick_replies],
         "buttons": [asdict(b) for b in buttons],
         "media": asdict(media) if media else None,
         "elements": [asdict(e) for e in elements],
+        "handover": asdict(handover) if handover else None,
     }
 
 
@@ -135,6 +159,7 @@ def parts_from_dict(data: dict[str, Any]) -> dict[str, Any]:
         "quick_replies": [QuickReply(**q) for q in data.get("quick_replies") or []],
         "buttons": [Button(**b) for b in data.get("buttons") or []],
         "media": Media(**data["media"]) if data.get("media") else None,
+        "handover": Handover(**data["handover"]) if data.get("handover") else None,
         "elements": [
             Element(**{**e, "buttons": tuple(Button(**b) for b in e.get("buttons") or ())})
             for e in data.get("elements") or []

@@ -11,6 +11,7 @@ n-grams, distinct-n and word overlap. Pure Python (no torch), so any package may
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 
@@ -35,6 +36,19 @@ _WORD = re.compile(r"\w+(?:'\w+)*")
 def words(text: str) -> list[str]:
     """Lower-cased words without punctuation: how replies are compared with each other."""
     return _WORD.findall(text.lower().replace("’", "'"))
+
+
+def contains_phrase(text: str, phrase: str) -> bool:
+    """Whether ``text`` holds the words of ``phrase`` in a row (whole words; case, accents and
+    punctuation ignored): how canned answers and handover keywords match a message."""
+    wanted = _folded_words(phrase)
+    return bool(wanted) and f" {wanted} " in f" {_folded_words(text)} "
+
+
+def _folded_words(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    bare = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return " ".join(re.findall(r"\w+", bare))
 
 
 def ngrams(tokens: Sequence[str], n: int) -> list[tuple[str, ...]]:

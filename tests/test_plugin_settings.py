@@ -10,6 +10,7 @@ import pytest
 from botframework import Bot
 from botframework.bot import LoadedPlugins
 from botframework.config import ConfigError, load_definition
+from botframework.plugins import build_plugin_manager
 
 GREETER = '''
 from pydantic import BaseModel, Field
@@ -116,6 +117,24 @@ def test_the_plugins_command_lists_settings_sections_and_transports(
 
     assert main(["plugins"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert "settings sections: blocklist" in lines
+    assert "settings sections: blocklist, channel.canned, channel.handover" in lines
     assert "transports: aiohttp, pymessenger" in lines
     assert "pipeline.blocklist: postprocess_reply, register_settings" in lines
+
+
+@pytest.mark.parametrize("name", ["channel.greeting", "channel.a.b"])
+def test_a_channel_section_may_not_take_a_core_key(name: str) -> None:
+    from pydantic import BaseModel
+
+    from botframework import hookimpl
+    from botframework.plugin_settings import collect_settings_models
+
+    class Clash:
+        @hookimpl
+        def register_settings(self, register) -> None:
+            register(name, BaseModel)
+
+    manager = build_plugin_manager(entry_points=False)
+    manager.register(Clash())
+    with pytest.raises(ConfigError, match=f"settings section '{name}': channel sections are"):
+        collect_settings_models(manager.hook)

@@ -250,14 +250,28 @@ class MessengerConfig(BaseModel):
     profile_fields: list[Literal["first_name"]] = Field(
         default_factory=list, description="user-profile fields fetched once per user"
     )
+    app_id: str | None = Field(
+        None,
+        pattern=r"^[0-9]+$",
+        description="this bot's Facebook app id (handover: to know when control comes back)",
+    )
+
+    @field_validator("app_id", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        return None if value == "" else str(value) if isinstance(value, int) else value
 
 
 class ChannelConfig(Section):
     """How the bot meets its users: greeting, Messenger server settings, moderation, retention.
 
     Secrets never live here: the Page access token is read from the environment variable that
-    ``page_token_env`` names (``${VAR}`` references elsewhere are substituted at load).
+    ``page_token_env`` names (``${VAR}`` references elsewhere are substituted at load). Keys this
+    schema does not declare are kept for the plugins' ``channel.<key>`` settings sections
+    (``register_settings``), which check them when the bot's plugins load.
     """
+
+    model_config = ConfigDict(extra="allow", validate_assignment=True)
 
     greeting: str = Field("Hi! Say something and I will answer.", min_length=1)
     profile_greeting: str | None = Field(
@@ -292,6 +306,9 @@ class ChannelConfig(Section):
     retry_base_delay_s: float = Field(0.5, ge=0.0, le=60.0)
     retry_max_delay_s: float = Field(30.0, ge=0.0, le=3600.0)
     web_chat_candidates: int = Field(5, ge=1, le=100)
+    suggestions: int = Field(
+        0, ge=0, le=13, description="quick replies the model suggests the user might send next"
+    )
     messenger: MessengerConfig = Field(default_factory=MessengerConfig)
     options: dict[str, Any] = Field(default_factory=dict)
 

@@ -33,7 +33,7 @@ AUXILIARIES = frozenset(
 #: A trailing auxiliary after one of these is an elliptical answer ("yes, i do"), not broken.
 SUBJECTS = frozenset({"i", "you", "he", "she", "it", "we", "they", "that", "there", "this", "who"})
 #: Words people do say twice in a row ("no no", "very very").
-REPEATABLE = frozenset({"ha", "haha", "no", "very", "so", "bye", "yes", "yeah", "really", "la"})
+REPEATABLE_WORDS = frozenset({"ha", "haha", "no", "very", "so", "bye", "yes", "yeah", "really", "la"})
 #: Words that carry no content of their own: what copy rate leaves out.
 FUNCTION_WORDS = (
     DETERMINERS | POSSESSIVES | CONJUNCTIONS | PREPOSITIONS | AUXILIARIES | SUBJECTS
@@ -59,8 +59,8 @@ def ends_badly(said: list[str], question: bool) -> bool:
 
 
 def repeats_word(said: list[str]) -> bool:
-    """Whether a word comes twice in a row (:data:`REPEATABLE` words excepted)."""
-    return any(a == b and a not in REPEATABLE for a, b in zip(said, said[1:]))
+    """Whether a word comes twice in a row (:data:`REPEATABLE_WORDS` words excepted)."""
+    return any(a == b and a not in REPEATABLE_WORDS for a, b in zip(said, said[1:]))
 
 
 def is_broken(reply: str) -> bool:

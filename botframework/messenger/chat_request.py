@@ -14,6 +14,7 @@ from botframework.messenger import keys
 
 MAX_TEXT = 2000
 MAX_SESSION = 64
+MAX_PAYLOAD = 1000
 #: ``Sec-Fetch-Site`` values of a request the page itself made (or a user typed).
 SAME_SITE_FETCHES = {"same-origin", "none"}
 
@@ -32,6 +33,7 @@ class ChatRequest:
     bot: str
     session: str
     candidates: bool
+    payload: str | None = None  # a tapped quick reply's or postback button's payload
 
 
 async def chat_request(request: web.Request) -> ChatRequest:
@@ -57,6 +59,7 @@ async def chat_request(request: web.Request) -> ChatRequest:
         bot,
         _optional_string(body, "session", MAX_SESSION) or uuid.uuid4().hex,
         bool(candidates),
+        _optional_string(body, "payload", MAX_PAYLOAD),
     )
 
 

@@ -35,6 +35,11 @@ class WebhookEvent:
     raw: dict[str, Any] = field(repr=False, compare=False)
 
     @property
+    def user_id(self) -> str | None:
+        """The person this event is about (its sender, except for an echo)."""
+        return self.sender_id
+
+    @property
     def key(self) -> str:
         """What identifies this event across Meta's re-deliveries (the dedupe key)."""
         canonical = json.dumps([self.page_id, self.raw], sort_keys=True, default=str)
@@ -101,10 +106,38 @@ class Postback(WebhookEvent):
 
 @dataclass(frozen=True)
 class Echo(WebhookEvent):
-    """A copy of a message the Page itself sent; never answered (that would loop)."""
+    """A copy of a message the Page itself sent; never answered (that would loop).
+
+    ``app_id`` is the app that sent it (empty when a person wrote from the Page); the event is
+    about the person it was sent to.
+    """
 
     kind: ClassVar[str] = "echo"
     mid: str = ""
+    app_id: str = ""
+
+    @property
+    def user_id(self) -> str | None:
+        recipient = self.raw.get("recipient")
+        return _text(recipient.get("id")) or None if isinstance(recipient, dict) else None
+
+
+#: The handover protocol's events, by the key that holds their details.
+THREAD_CONTROL_KINDS = ("pass_thread_control", "take_thread_control", "request_thread_control")
+
+
+@dataclass(frozen=True)
+class ThreadControl(WebhookEvent):
+    """A handover-protocol event, of kind ``pass_thread_control`` (control passed to
+    ``new_owner_app_id``), ``take_thread_control`` (sent to the app that lost control) or
+    ``request_thread_control`` (``requested_owner_app_id`` asks the owner for control); the app
+    ids are in the raw ``data``."""
+
+    control: str = THREAD_CONTROL_KINDS[0]
+
+    @property  # type: ignore[override]
+    def kind(self) -> str:  # type: ignore[override]
+        return self.control
 
 
 @dataclass(frozen=True)
@@ -168,6 +201,16 @@ def _entry_events(entry: dict[str, Any]) -> Iterator[WebhookEvent]:
         yield Change(page_id, None, _int(entry.get("time")), item, _text(item.get("field")))
 
 
+def event_from_row(kind: str, page_id: str, raw: dict[str, Any], timestamp: int) -> WebhookEvent:
+    """The typed event a stored row holds (after a restart); its ``kind`` says which array of
+    the entry it came from."""
+    if kind == Standby.kind:
+        return Standby(page_id, _sender(raw), timestamp, raw)
+    if kind == Change.kind:
+        return Change(page_id, None, timestamp, raw, _text(raw.get("field")))
+    return parse_messaging(page_id, raw)
+
+
 def parse_messaging(page_id: str, item: dict[str, Any]) -> WebhookEvent:
     """One ``messaging`` item as its typed event."""
     try:
@@ -183,7 +226,7 @@ def _parse_messaging(page_id: str, item: dict[str, Any]) -> WebhookEvent:
     if isinstance(message, dict):
         mid = _text(message.get("mid"))
         if message.get("is_echo"):
-            return Echo(*common, mid=mid)
+            return Echo(*common, mid=mid, app_id=_text(message.get("app_id")))
         if not mid or not sender:
             return Unknown(*common, reason="message without mid or sender")
         text = message.get("text") if isinstance(message.get("text"), str) else ""
@@ -204,6 +247,9 @@ def _parse_messaging(page_id: str, item: dict[str, Any]) -> WebhookEvent:
             title=_text(postback.get("title")),
             payload=_text(postback.get("payload")),
         )
+    for control in THREAD_CONTROL_KINDS:
+        if isinstance(item.get(control), dict) and sender:
+            return ThreadControl(*common, control=control)
     delivery = item.get("delivery")
     if isinstance(delivery, dict):
         mids = tuple(_text(mid) for mid in delivery.get("mids") or [] if mid)

@@ -3,11 +3,10 @@
 A message is finished (``done``) only after the Send API accepted every part of its reply; until
 then it stays ``pending`` in the store and a restart picks it up again. Store calls are retried
 until they succeed (:class:`StoreHealth`), so a failing database holds a user's queue, never
-drops it.
-
-On a store shared with other processes (``Store.shared``) a user's events are answered only under
-this process's lease on the user, read from the store (which holds what every process accepted)
-rather than from this process's queue; users whose process died are found by polling.
+drops it. Each event is parsed once: the webhook hands over its typed events; after a restart they
+are read back from their rows (:func:`~botframework.messenger.events.event_from_row`). Replies are
+made by :func:`~botframework.messenger.answering.answer`, the web chat's way too.
+On a store shared with other processes, a user is answered under a lease (:mod:`user_leases`).
 """
 
 from __future__ import annotations
@@ -16,29 +15,36 @@ import asyncio
 import logging
 import time
 from collections import deque
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from functools import partial
+from typing import Any
 
+from botframework.messenger.answering import answer, load_state, save_state
 from botframework.messenger.backoff import MESSAGING_WINDOW_S
-from botframework.messenger.events import Postback, UserMessage, parse_messaging
+from botframework.messenger.events import Postback, UserMessage, WebhookEvent
 from botframework.messenger.messaging_window import (
     OutsideMessagingWindow,
     check_window,
     window_closes_at,
 )
 from botframework.messenger.metrics import Metrics
-from botframework.messenger.runtime import BotRuntime, conversation_from
+from botframework.messenger.runtime import BotRuntime, while_generating
 from botframework.messenger.outgoing import messages_for
 from botframework.messenger.send_api import GraphApiError, SendApi, TransportError
 from botframework.messenger.store import Store, StoredEvent, StoredTurn
 from botframework.messenger.store_health import StoreHealth
+from botframework.messenger.user_leases import UserLeases, typed
 from botframework.messenger.user_profiles import UserProfiles
-from botframework.pipeline import Reply
+from botframework.pipeline import Conversation, Reply
+from botframework.reply_parts import Handover
 
 log = logging.getLogger(__name__)
 
 #: Messenger turns typing off after 20 s; re-send it before that while generation is slow.
 TYPING_REFRESH_S = 15.0
-#: How often a process sharing its store looks for users no live process is answering.
-UNCLAIMED_POLL_S = 1.0
+#: The kind of the event plugins get when ``pass_thread_control`` was refused.
+HANDOVER_FAILED = "handover_failed"
 
 
 class Responder:
@@ -59,32 +65,36 @@ class Responder:
         self.store_health = StoreHealth(metrics)
         self.profiles = UserProfiles(store, send_api, self.store_health)
         self._slots = asyncio.Semaphore(max_parallel)
-        self._queues: dict[tuple[str, str], deque[StoredEvent]] = {}
+        self._queues: dict[tuple[str, str], deque[tuple[StoredEvent, WebhookEvent]]] = {}
         self._workers: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._closing = False
         self._polling: asyncio.Task[None] | None = None
-        self._recheck: set[tuple[str, str]] = set()  # shared store: users with news for a worker
+        self._leases = UserLeases(store, self.store_health.call)
 
     @property
     def in_flight(self) -> int:
         return sum(len(queue) for queue in self._queues.values())
 
-    def submit(self, events: list[StoredEvent]) -> None:
-        """Queue freshly stored events behind the same user's earlier ones."""
+    def submit(
+        self, events: list[StoredEvent], parsed: Mapping[str, WebhookEvent] | None = None
+    ) -> None:
+        """Queue freshly stored events behind the same user's earlier ones; ``parsed`` holds
+        their typed events by key (the webhook's), others are read from their rows."""
         if self._closing:
             return  # they stay pending in the store for the next start
+        parsed = parsed or {}
         for event in events:
             key = (event.bot, event.user_id)
             queue = self._queues.setdefault(key, deque())
             if not self.store.shared:
-                queue.append(event)
+                queue.append((event, parsed.get(event.key) or typed(event)))
             elif key in self._workers:  # it reads the user's events itself; make it look again
-                self._recheck.add(key)
+                self._leases.recheck.add(key)
             self._start(key)
 
     def _start(self, key: tuple[str, str]) -> None:
         self._queues.setdefault(key, deque())
-        if key not in self._workers:
+        if key not in self._workers and not self._closing:
             self._workers[key] = asyncio.create_task(self._drain(key), name=f"user-{key}")
 
     async def recover(self) -> int:
@@ -101,7 +111,8 @@ class Responder:
             log.info("resuming %d unanswered events from the store%s", len(pending), shared)
         self.submit(pending)
         if self.store.shared and self._polling is None:
-            self._polling = asyncio.create_task(self._poll_unclaimed(), name="poll-unclaimed")
+            polling = self._leases.poll(list(self.runtimes), self._start)
+            self._polling = asyncio.create_task(polling, name="poll-unclaimed")
         return len(pending)
 
     async def close(self, grace: float) -> None:
@@ -123,77 +134,33 @@ class Responder:
         queue = self._queues[key]
         try:
             if self.store.shared:
-                await self._drain_claimed(key, queue)
+                await self._leases.drain(key, queue, self._drain_queue, lambda: self._closing)
             else:
                 await self._drain_queue(queue)
         finally:
             del self._workers[key]
             if not queue:
                 self._queues.pop(key, None)
-            if key in self._recheck and not self._closing:
+            if key in self._leases.recheck and not self._closing:
                 self._start(key)
 
-    async def _drain_queue(self, queue: deque[StoredEvent]) -> None:
+    async def _drain_queue(self, queue: deque[tuple[StoredEvent, WebhookEvent]]) -> None:
         while queue and not self._closing:
             async with self._slots:
                 try:
-                    await self.process(queue[0])
+                    await self.process(*queue[0])
                 except Exception:  # noqa: BLE001 - it stays pending; the queue goes on
-                    log.exception("event %s left pending after an error", queue[0].key)
+                    log.exception("event %s left pending after an error", queue[0][0].key)
             queue.popleft()
 
-    async def _drain_claimed(self, key: tuple[str, str], queue: deque[StoredEvent]) -> None:
-        """Answer the user's pending events while this process holds the lease on the user; give
-        it up once none is left (or at shutdown, so another process goes on at once)."""
-        call, tried = self.store_health.call, set()
-        try:
-            while not self._closing and await call(self.store.claim_user, *key):
-                self._recheck.discard(key)
-                pending = await call(self.store.user_pending, *key)
-                fresh = [event for event in pending if event.id not in tried]
-                if not fresh:
-                    # Events that failed here stay pending: another process, or a later poll, tries.
-                    if await call(self.store.release_user, *key, force=bool(pending)):
-                        return
-                    continue
-                tried.update(event.id for event in fresh)
-                queue.extend(fresh)
-                await self._drain_queue(queue)
-        finally:
-            queue.clear()
-            if self._closing:
-                await asyncio.shield(self._give_up(key))
-
-    async def _give_up(self, key: tuple[str, str]) -> None:
-        try:
-            await self.store.release_user(*key, force=True)
-        except Exception as error:  # noqa: BLE001 - the lease then expires on its own
-            log.warning("could not release user %s at shutdown: %s", key, error)
-
-    async def _poll_unclaimed(self) -> None:
-        while True:
-            await asyncio.sleep(UNCLAIMED_POLL_S)
-            try:
-                users = await self.store.unclaimed_users(list(self.runtimes))
-            except Exception as error:  # noqa: BLE001 - polled again in a moment
-                log.warning("looking for unanswered users failed: %s", error)
-                continue
-            for key in users:
-                if not self._closing:
-                    self._start(key)
-
-    async def process(self, stored: StoredEvent) -> None:
+    async def process(self, stored: StoredEvent, event: WebhookEvent) -> None:
         """Answer or notify one event and finish it; only cancellation leaves it pending."""
         runtime = self.runtimes[stored.bot]
         try:
-            event = (
-                parse_messaging(stored.page_id, stored.event) if stored.kind in _ANSWERED else None
-            )
             if isinstance(event, (UserMessage, Postback)) and event.answerable:
                 await self._answer(runtime, stored, event)
             else:
-                await runtime.notify(stored.kind, stored.user_id or None, stored.event)
-                await self.store_health.call(self.store.finish, stored.id, [])
+                await self._notify(runtime, stored)
         except asyncio.CancelledError:
             raise
         except OutsideMessagingWindow as error:
@@ -222,21 +189,19 @@ class Responder:
         user_id = stored.user_id
         text = event.text if isinstance(event, UserMessage) else (event.title or event.payload)
         reply = Reply.from_stored(stored.reply) if stored.reply is not None else None
-        fresh = reply is None
         check_window(stored)
         if reply is None:
             reply = await self._generate(runtime, stored, event, text)
         messages = messages_for(reply)
-        # Saved with its progress before sending, so a restart sends the rest (the same), not again.
-        track = len(messages) > 1 or reply.structured
-        if fresh and track:
-            await self.store_health.call(self.store.save_reply, stored.id, reply.to_json())
+        track = _tracked(reply, messages)
         for index in range(stored.parts_sent, len(messages)):
             check_window(stored)
             deadline = window_closes_at(stored)
             await self.send_api.send_message(token, user_id, messages[index], deadline)
             if track:
                 await self.store_health.call(self.store.part_sent, stored.id, index + 1)
+        if reply.handover is not None:
+            await self._pass_thread_control(runtime, user_id, reply.handover)
         turns = [StoredTurn("user", text)] if text.strip() else []
         if reply.text:
             turns.append(StoredTurn("bot", reply.text))
@@ -249,11 +214,7 @@ class Responder:
         self, runtime: BotRuntime, stored: StoredEvent, event: UserMessage | Postback, text: str
     ) -> Reply:
         channel = runtime.bot.channel
-        turns = await self.store_health.call(
-            self.store.recent_turns, stored.bot, stored.user_id, channel.context_turns
-        )
-        conversation = conversation_from(stored.user_id, turns)
-        conversation.profile = await self.profiles.fields(
+        profile = await self.profiles.fields(
             stored.bot, stored.user_id, channel.messenger.profile_fields, runtime.access_token or ""
         )
         message = runtime.message(
@@ -269,25 +230,86 @@ class Responder:
             },
         )
         greeting = isinstance(event, Postback) and event.payload == channel.get_started_payload
-        typing = (
-            asyncio.create_task(self._typing(runtime.access_token or "", stored.user_id))
-            if channel.sender_actions
-            else None
-        )
+        typing = partial(self._typing, runtime.access_token or "", stored.user_id)
+        generating = while_generating.set(typing if channel.sender_actions else None)
         try:
-            reply = await runtime.respond(message, conversation, greeting=greeting)
+            reply = await answer(
+                runtime,
+                self.store,
+                message,
+                self.store_health.call,
+                profile,
+                greeting,
+                keep_reply=partial(self._save_reply, stored),
+            )
         finally:
-            if typing is not None:
-                typing.cancel()
+            while_generating.reset(generating)
         if reply.vetoed_by:
             log.info("reply to %s vetoed by %s", stored.key, ", ".join(reply.vetoed_by))
         return reply
 
-    async def _typing(self, token: str, user_id: str) -> None:
+    async def _save_reply(self, stored: StoredEvent, reply: Reply) -> None:
+        """Saved with its progress before sending, so a restart sends the rest (the same), not
+        again."""
+        if _tracked(reply, messages_for(reply)):
+            await self.store_health.call(self.store.save_reply, stored.id, reply.to_json())
+
+    async def _notify(self, runtime: BotRuntime, stored: StoredEvent) -> None:
+        """Hand an event that gets no reply to ``handle_event``, then finish it."""
+        await self._tell_plugins(runtime, stored.user_id, stored.kind, stored.event)
+        await self.store_health.call(self.store.finish, stored.id, [])
+
+    async def _tell_plugins(
+        self, runtime: BotRuntime, user_id: str, kind: str, data: dict[str, Any]
+    ) -> None:
+        """``handle_event`` with the user's plugin state, saved back; then the handover a plugin
+        asked for (never for a ``handover_failed`` event, which could loop)."""
+        conversation = Conversation(user_id) if user_id else None
+        call = self.store_health.call
+        saved = {}
+        if conversation is not None:
+            saved = await load_state(runtime.name, self.store, conversation, call)
+        event = runtime.event(kind, conversation, data)
+        await runtime.pipeline.notify(event)
+        if conversation is None:
+            return
+        await save_state(runtime.name, self.store, conversation, saved, call)
+        if event.handover is not None and kind != HANDOVER_FAILED:
+            await self._pass_thread_control(runtime, user_id, event.handover)
+
+    async def _pass_thread_control(
+        self, runtime: BotRuntime, user_id: str, handover: Handover
+    ) -> None:
+        """Pass the thread; when the Graph API refuses, plugins hear of it (``handover_failed``,
+        e.g. to answer the user again) before the event fails."""
+        target = handover.target_app_id
+        try:
+            await self.send_api.pass_thread_control(
+                runtime.access_token or "", user_id, target, handover.metadata
+            )
+        except (GraphApiError, TransportError) as error:
+            log.warning("handing a conversation to app %s failed: %s", target, error)
+            details = {"target_app_id": target, "error": str(error)}
+            await self._tell_plugins(runtime, user_id, HANDOVER_FAILED, {HANDOVER_FAILED: details})
+            raise
+        log.info("conversation handed over to app %s", target)
+
+    @asynccontextmanager
+    async def _typing(self, token: str, user_id: str) -> AsyncIterator[None]:
+        """``mark_seen``, then ``typing_on`` refreshed until the block ends."""
+        task = asyncio.create_task(self._keep_typing(token, user_id))
+        try:
+            yield
+        finally:
+            task.cancel()
+
+    async def _keep_typing(self, token: str, user_id: str) -> None:
         await self.send_api.sender_action(token, user_id, "mark_seen")
         while True:
             await self.send_api.sender_action(token, user_id, "typing_on")
             await asyncio.sleep(TYPING_REFRESH_S)
 
 
-_ANSWERED = frozenset({"text", "quick_reply", "attachments", "postback"})
+def _tracked(reply: Reply, messages: list[dict[str, Any]]) -> bool:
+    """Whether a reply's sending is tracked part by part (several messages, or structured)."""
+    return len(messages) > 1 or reply.structured

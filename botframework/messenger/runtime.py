@@ -3,19 +3,33 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from contextvars import ContextVar
+from typing import Any
 
 from botframework.decoding.candidate import Candidate
 from botframework.messenger.batching import Batcher
 from botframework.messenger.metrics import Metrics
 from botframework.messenger.served import ServedBot
 from botframework.messenger.store import StoredTurn
+from botframework.messenger.suggestions import suggested_replies
 from botframework.pipeline import (
     Conversation,
+    Event,
     IncomingMessage,
     MessagePipeline,
     Reply,
     Turn,
     await_me_maybe,
+)
+
+
+#: Entered around the model's generation of a reply (the Messenger responder shows "typing" then,
+#: and not for a plugin's answer or a silenced user). A context variable, as the pipeline's
+#: generate callback takes only the message and the conversation.
+while_generating: ContextVar[Callable[[], AbstractAsyncContextManager[None]] | None] = ContextVar(
+    "while_generating", default=None
 )
 
 
@@ -43,7 +57,15 @@ class BotRuntime:
     ) -> list[Candidate]:
         if not message.text.strip():
             return []
-        return await self.batcher.submit([*conversation.texts(), message.text])
+        return await self._submit([*conversation.texts(), message.text])
+
+    async def _submit(self, dialogue: list[str]) -> list[Candidate]:
+        """The model's candidates for ``dialogue``, through the batcher."""
+        around = while_generating.get()
+        if around is None:
+            return await self.batcher.submit(dialogue)
+        async with around():
+            return await self.batcher.submit(dialogue)
 
     def message(self, text: str, user_id: str, channel: str, **fields: object) -> IncomingMessage:
         """An incoming message whose metadata carries this bot's channel settings (for plugins)."""
@@ -71,12 +93,30 @@ class BotRuntime:
         if reply.empty and not reply.vetoed_by:
             channel = self.bot.channel
             reply.text = channel.empty_reply if message.text.strip() else channel.attachment_reply
+        await self._suggest(message, conversation, reply)
         return reply
 
-    async def notify(self, kind: str, user_id: str | None, data: dict[str, object]) -> None:
-        from botframework.pipeline import Event
+    async def _suggest(
+        self, message: IncomingMessage, conversation: Conversation, reply: Reply
+    ) -> None:
+        """Attach ``channel.suggestions`` quick replies to a text reply that has none of its own."""
+        limit = self.bot.channel.suggestions
+        if not limit or not reply.text or reply.quick_replies or reply.handover:
+            return
+        turns = [*conversation.texts(), message.text, reply.text]
+        candidates = await self._submit([turn for turn in turns if turn.strip()])
+        reply.quick_replies = suggested_replies(candidates, limit)
 
-        await self.pipeline.notify(Event(kind, user_id, "messenger", dict(data)))
+    def event(
+        self, kind: str, conversation: Conversation | None, data: dict[str, Any]
+    ) -> Event:
+        """An event for ``handle_event``, with the user's conversation (its plugin state and this
+        bot's plugin settings) and this bot's channel settings in its metadata."""
+        if conversation is not None:
+            conversation.plugin_settings = self.bot.settings
+        user_id = conversation.user_id if conversation is not None else None
+        metadata = {"channel": self.bot.channel, "bot": self.bot.name}
+        return Event(kind, user_id, "messenger", dict(data), conversation, metadata)
 
     async def close(self) -> None:
         await self.batcher.close()

@@ -206,6 +206,19 @@ class SendApi:
         }
         return await self.call("/me/messages", access_token, payload, deadline=deadline)
 
+    async def pass_thread_control(
+        self, access_token: str, recipient_id: str, target_app_id: str, metadata: str = ""
+    ) -> dict[str, Any]:
+        """Hand the conversation with ``recipient_id`` to another app (handover protocol),
+        retried like a message."""
+        payload: dict[str, Any] = {
+            "recipient": {"id": recipient_id},
+            "target_app_id": int(target_app_id),
+        }
+        if metadata:
+            payload["metadata"] = metadata
+        return await self.call("/me/pass_thread_control", access_token, payload)
+
     async def sender_action(self, access_token: str, recipient_id: str, action: str) -> bool:
         """``mark_seen`` / ``typing_on`` / ``typing_off``: one attempt, failures only logged;
         skipped while the token backs off, so they never add to a rate limit."""

@@ -10,12 +10,18 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 from botframework.messenger import sqlite_bookkeeping as bookkeeping
 from botframework.messenger.sqlite_connection import DedicatedConnection
 from botframework.messenger.sqlite_inbox import SQLiteInbox
 from botframework.messenger.sqlite_open import refuse_half_deleted
-from botframework.messenger.sqlite_profiles import read_profile, write_profile
+from botframework.messenger.sqlite_profiles import (
+    read_profile,
+    read_state,
+    write_profile,
+    write_state,
+)
 from botframework.messenger.store import NewEvent, Store, StoredEvent, StoredTurn
 
 
@@ -83,6 +89,12 @@ class SQLiteStore(Store):
 
     async def save_user_profile(self, bot: str, user_id: str, fields: dict[str, str]) -> None:
         await self._bookkeeping.write(write_profile, bot, user_id, fields)
+
+    async def user_state(self, bot: str, user_id: str) -> dict[str, Any]:
+        return await self._bookkeeping.read(read_state, bot, user_id)
+
+    async def save_user_state(self, bot: str, user_id: str, state: dict[str, Any]) -> None:
+        await self._bookkeeping.write(write_state, bot, user_id, state)
 
     async def purge(self, older_than: float, bot: str | None = None) -> int:
         return await self._bookkeeping.write(bookkeeping.purge, older_than, bot)

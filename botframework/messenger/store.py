@@ -150,8 +150,17 @@ class Store(ABC):
         """Cache a user's profile fields (an empty dict: fetched, nothing to keep)."""
 
     @abstractmethod
+    async def user_state(self, bot: str, user_id: str) -> dict[str, Any]:
+        """The plugins' state about a user (``Conversation.state``); {} when none was saved."""
+
+    @abstractmethod
+    async def save_user_state(self, bot: str, user_id: str, state: dict[str, Any]) -> None:
+        """Keep the plugins' state about a user (JSON values), replacing the saved one."""
+
+    @abstractmethod
     async def delete_user(self, user_id: str, bot: str | None = None) -> int:
-        """Delete everything stored about a user (of one bot, or all); return rows deleted."""
+        """Delete everything stored about a user (of one bot, or all; turns, profile and state
+        included); return rows deleted."""
 
     @abstractmethod
     async def purge(self, older_than: float, bot: str | None = None) -> int:

@@ -2,7 +2,8 @@
 
 :class:`FakeGraphApi` checks Send API and Messenger Profile requests the way Meta documents them
 (token, ``appsecret_proof``, ``recipient``, ``messaging_type``, text length, sender actions, the
-profile's menu and ice breakers), serves ``GET /{PSID}`` user profiles from :attr:`users`, and
+profile's menu and ice breakers, ``POST /me/pass_thread_control`` bodies, recorded in
+:attr:`handovers`), serves ``GET /{PSID}`` user profiles from :attr:`users`, and
 fails on command: an HTTP status, a Graph error code, hanging, or a rate limit (error 613 for
 every POST to ``/me/messages``, sender actions included) for a period or a number of requests.
 """
@@ -21,7 +22,7 @@ from aiohttp import web
 
 from botframework.messenger.signature import appsecret_proof, sign
 from botframework.messenger.testing_message import message_problem
-from botframework.messenger.testing_profile import profile_problem
+from botframework.messenger.testing_profile import handover_problem, profile_problem
 
 SENDER_ACTIONS = {"mark_seen", "typing_on", "typing_off"}
 MESSAGING_TYPES = {"RESPONSE", "UPDATE", "MESSAGE_TAG"}
@@ -63,6 +64,9 @@ class FakeGraphApi:
     #: Users' profiles served at ``GET /{PSID}`` (PSID -> fields), and each request (PSID, fields).
     users: dict[str, dict[str, str]] = field(default_factory=dict)
     profile_requests: list[tuple[str, str]] = field(default_factory=list)
+    #: Every accepted ``pass_thread_control`` body, and failures to answer the next ones with.
+    handovers: list[dict[str, Any]] = field(default_factory=list)
+    handover_failures: deque[Failure] = field(default_factory=deque)
     user_profile_failures: deque[Failure] = field(default_factory=deque)
     attempts: int = 0
     failures: deque[Failure] = field(default_factory=deque)
@@ -122,6 +126,8 @@ class FakeGraphApi:
         app.router.add_post("/me/messages", self._messages)
         app.router.add_post(r"/{version:[^/]*}/me/messenger_profile", self._profile)
         app.router.add_post("/me/messenger_profile", self._profile)
+        app.router.add_post(r"/{version:[^/]*}/me/pass_thread_control", self._pass_thread_control)
+        app.router.add_post("/me/pass_thread_control", self._pass_thread_control)
         app.router.add_get(r"/{version:v[0-9.]+}/{psid:[0-9A-Za-z_-]+}", self._user_profile)
 
         async def release_on_shutdown(app: web.Application) -> None:
@@ -227,6 +233,21 @@ class FakeGraphApi:
         self.profiles.append(body)
         return web.json_response({"result": "success"})
 
+    async def _pass_thread_control(self, request: web.Request) -> web.Response:
+        """``{"recipient": {"id": PSID}, "target_app_id": APP_ID, "metadata"?: str}``."""
+        refused = self._check_auth(request)
+        if refused is not None:
+            return refused
+        body = await request.json()
+        problem = handover_problem(body)
+        if problem:
+            return self._reject(problem)
+        if self.handover_failures:
+            failure = self.handover_failures.popleft()
+            return _graph_error(failure.status, failure.code or 10, "Scripted failure")
+        self.handovers.append(body)
+        return web.json_response({"success": True})
+
     async def _user_profile(self, request: web.Request) -> web.Response:
         """``GET /{PSID}?fields=first_name,...`` with the Page token."""
         refused = self._check_auth(request)
@@ -282,6 +303,21 @@ def text_event(
         "timestamp": timestamp if timestamp is not None else int(time.time() * 1000),
         "message": {"mid": mid, "text": text},
     }
+
+
+def quick_reply_event(user: str, title: str, payload: str, mid: str) -> dict[str, Any]:
+    """A ``messaging`` item for a tap on the quick reply ``title`` (which sends ``payload``)."""
+    event = text_event(user, title, mid)
+    event["message"]["quick_reply"] = {"payload": payload}
+    return event
+
+
+def postback_event(user: str, title: str, payload: str, mid: str) -> dict[str, Any]:
+    """A ``messaging`` item for a tap on a postback button or menu item."""
+    event = text_event(user, title, mid)
+    del event["message"]
+    event["postback"] = {"mid": mid, "title": title, "payload": payload}
+    return event
 
 
 def webhook_body(*events: dict[str, Any], page: str = "1000") -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """What the stand-in Graph API checks in a ``POST /me/messenger_profile`` body, as Meta documents
 it: Get Started's payload, a default-locale greeting of at most 160 characters, a persistent menu
-(which needs Get Started) of 1 to 20 items, 1 to 4 ice breakers."""
+(which needs Get Started) of 1 to 20 items, 1 to 4 ice breakers; and in a
+``POST /me/pass_thread_control`` body: the recipient, a numeric target app id, optional metadata."""
 
 from __future__ import annotations
 
@@ -59,4 +60,19 @@ def _menu_item_problem(item: Any) -> str | None:
 def _ice_breaker_problem(item: Any) -> str | None:
     if not isinstance(item, dict) or set(item) != {"question", "payload"}:
         return "an ice breaker is {question, payload}"
+    return None
+
+
+def handover_problem(body: Any) -> str | None:
+    """What is wrong with a ``pass_thread_control`` body, or None."""
+    if not isinstance(body, dict) or not set(body) <= {"recipient", "target_app_id", "metadata"}:
+        return "pass_thread_control takes recipient, target_app_id and metadata only"
+    recipient = body.get("recipient")
+    if not isinstance(recipient, dict) or not isinstance(recipient.get("id"), str):
+        return "recipient.id is required"
+    if not str(body.get("target_app_id", "")).isdigit():
+        return "target_app_id must be an app id"
+    metadata = body.get("metadata", "")
+    if not isinstance(metadata, str) or len(metadata) > 1000:
+        return "metadata must be a string of at most 1000 characters"
     return None

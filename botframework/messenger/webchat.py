@@ -10,8 +10,10 @@ from aiohttp import web
 
 from botframework.messenger import keys
 from botframework.messenger.chat_request import ChatRefused, chat_request
-from botframework.messenger.runtime import conversation_from, personal_greeting
+from botframework.messenger.answering import answer
+from botframework.messenger.runtime import personal_greeting
 from botframework.messenger.store import StoredTurn
+from botframework.reply_parts import parts_to_dict
 
 routes = web.RouteTableDef()
 
@@ -40,7 +42,9 @@ async def bots(request: web.Request) -> web.Response:
 
 @routes.post("/api/chat")
 async def chat(request: web.Request) -> web.Response:
-    """``{"text", "session"?, "bot"?, "candidates"?: bool}`` -> the reply (and the n-best list).
+    """``{"text", "session"?, "bot"?, "candidates"?: bool, "payload"?}`` -> the reply with its
+    ``quick_replies``, ``buttons``, ``media`` and ``elements`` (and the n-best list); ``payload``
+    is what a tapped quick reply or postback button sends, ``text`` its title.
 
     Only same-origin ``application/json`` POSTs: a form or ``text/plain`` POST from another site
     is refused before anything is read.
@@ -53,9 +57,8 @@ async def chat(request: web.Request) -> web.Response:
     user_id = f"web:{asked.session}"
     store = request.app[keys.STORE]
     started = time.perf_counter()
-    turns = await store.recent_turns(asked.bot, user_id, runtime.bot.channel.context_turns)
-    message = runtime.message(asked.text, user_id, "web")
-    reply = await runtime.respond(message, conversation_from(user_id, turns))
+    message = runtime.message(asked.text, user_id, "web", payload=asked.payload)
+    reply = await answer(runtime, store, message)
     await store.add_turns(
         asked.bot,
         user_id,
@@ -69,6 +72,7 @@ async def chat(request: web.Request) -> web.Response:
         "answered_by": reply.answered_by,
         "vetoed_by": reply.vetoed_by,
         "seconds": round(time.perf_counter() - started, 4),
+        **parts_to_dict(reply.quick_replies, reply.buttons, reply.media, reply.elements),
     }
     if asked.candidates:
         limit = runtime.bot.channel.web_chat_candidates

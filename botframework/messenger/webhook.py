@@ -127,7 +127,7 @@ async def _accept(app: web.Application, events: list[WebhookEvent]) -> None:
             NewEvent(
                 event.key,
                 bot,
-                event.sender_id or "",
+                event.user_id or "",
                 event.kind,
                 event.timestamp,
                 event.raw,
@@ -141,7 +141,7 @@ async def _accept(app: web.Application, events: list[WebhookEvent]) -> None:
         metrics.events.inc(kind=row.kind)
     if len(fresh) < len(rows):
         metrics.duplicates.inc(len(rows) - len(fresh))
-    app[keys.RESPONDER].submit(fresh)
+    app[keys.RESPONDER].submit(fresh, {event.key: event for event in events})
 
 
 def _route(app: web.Application, page_id: str) -> str | None:

@@ -78,13 +78,15 @@ def echo_bot(
     from botframework_plugins.transports import aiohttp_send, pymessenger_send
 
     hook = hook_with(blocklist, aiohttp_send, pymessenger_send, *plugins)
+    config = ChannelConfig(**{**FAST_CHANNEL, **channel})
+    path = Path(f"{name}.yaml")
     return ServedBot(
         name,
         hook,
         model or EchoModel(),
-        ChannelConfig(**{**FAST_CHANNEL, **channel}),
+        config,
         privacy_policy=channel.get("privacy_policy"),
-        settings=validate_settings(hook, settings or {}, Path(f"{name}.yaml")),
+        settings=validate_settings(hook, settings or {}, path, channel=config.model_extra),
     )
 
 

@@ -84,14 +84,17 @@ async def test_serve_command_with_a_trained_bot(aiohttp_server, tiny_bot_yaml, t
 
 
 def _worker_processes(parent: int) -> list[int]:
-    """The ``serve --workers`` processes under ``parent`` (not multiprocessing's helpers)."""
-    children = open(f"/proc/{parent}/task/{parent}/children").read().split()
-    return [
-        int(pid)
-        for pid in children
-        if b"spawn_main" in open(f"/proc/{pid}/cmdline", "rb").read()
-        and b"resource_tracker" not in open(f"/proc/{pid}/cmdline", "rb").read()
-    ]
+    """The live ``serve --workers`` processes under ``parent`` (not multiprocessing's helpers)."""
+    workers = []
+    for pid in open(f"/proc/{parent}/task/{parent}/children").read().split():
+        try:
+            command = open(f"/proc/{pid}/cmdline", "rb").read()
+            state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+        except OSError:  # it ended meanwhile
+            continue
+        if b"spawn_main" in command and b"resource_tracker" not in command and state != "Z":
+            workers.append(int(pid))
+    return workers
 
 
 async def test_serve_workers_share_the_port_and_a_postgresql_store(
@@ -118,8 +121,8 @@ async def test_serve_workers_share_the_port_and_a_postgresql_store(
                 metrics = await response.text()
             workers = _worker_processes(process.pid)
             os.kill(workers[0], signal.SIGKILL)  # a crashed worker is replaced
-            await wait_for(lambda: workers[0] not in _worker_processes(process.pid), timeout=10)
-            await wait_for(lambda: len(_worker_processes(process.pid)) == 2, timeout=10)
+            await wait_for(lambda: workers[0] not in _worker_processes(process.pid), timeout=30)
+            await wait_for(lambda: len(_worker_processes(process.pid)) == 2, timeout=30)
     finally:
         workers = _worker_processes(process.pid)
         process.send_signal(signal.SIGTERM)

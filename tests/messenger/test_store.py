@@ -102,3 +102,21 @@ async def test_a_database_from_before_retryable_is_upgraded_and_keeps_its_events
     assert await store.retry_failed(0.0) == 2  # the old event failed before it had the column
     assert [e.key for e in await store.pending()] == ["old", "transient", "permanent"]
     await store.close()
+
+
+async def test_user_state_is_kept_per_bot_and_user_and_deleted_with_the_user(tmp_path) -> None:
+    path = tmp_path / "old.sqlite3"
+    old = sqlite3.connect(path)  # a database from before the user_state table
+    old.executescript(SCHEMA[: SCHEMA.index("CREATE TABLE IF NOT EXISTS user_state")])
+    old.close()
+    store = SQLiteStore(path)
+    assert await store.user_state("bot", "u1") == {}
+    await store.save_user_state("bot", "u1", {"handover": {"owner": "263902037430900"}})
+    await store.save_user_state("other", "u1", {"handover": {"paused_until": 1.5}})
+    await store.close()
+    store = SQLiteStore(path)
+    assert await store.user_state("bot", "u1") == {"handover": {"owner": "263902037430900"}}
+    assert await store.delete_user("u1", "bot") == 1
+    assert await store.user_state("bot", "u1") == {}
+    assert await store.user_state("other", "u1") == {"handover": {"paused_until": 1.5}}
+    await store.close()

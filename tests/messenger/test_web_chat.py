@@ -7,7 +7,22 @@ import shutil
 
 import pytest
 
+from botframework_plugins.pipeline import canned
+
 from .conftest import echo_bot
+
+CANNED = [
+    {
+        "match": ["when are you open"],
+        "text": "We are open 9 to 5.",
+        "quick_replies": [{"title": "Address", "payload": "MENU_ADDRESS"}],
+    },
+    {
+        "payload": "MENU_ADDRESS",
+        "text": "1 Main St.",
+        "buttons": [{"type": "web_url", "title": "Map", "url": "https://example.com/map"}],
+    },
+]
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -32,6 +47,20 @@ async def test_chat_api_answers_with_candidates_and_keeps_context(make_server) -
     json_type = {"Content-Type": "application/json"}
     assert (await client.post("/api/chat", data=b"nope", headers=json_type)).status == 400
     assert (await client.post("/api/chat", json={"text": "x", "bot": "nobody"})).status == 404
+
+
+async def test_chat_api_sends_a_payload_and_answers_with_structured_parts(make_server) -> None:
+    client = await make_server([echo_bot(plugins=(canned,), canned=CANNED)])
+    asked = {"text": "Address", "payload": "MENU_ADDRESS", "session": "s1"}
+    answer = await (await client.post("/api/chat", json=asked)).json()
+    assert answer["reply"] == "1 Main St." and answer["answered_by"] == "canned"
+    assert answer["buttons"] == [
+        {"title": "Map", "type": "web_url", "payload": None, "url": "https://example.com/map"}
+    ]
+    opening = await (await client.post("/api/chat", json={"text": "When are you open?"})).json()
+    assert opening["quick_replies"] == [{"title": "Address", "payload": "MENU_ADDRESS"}]
+    too_long = {"text": "x", "payload": "p" * 1001}
+    assert (await client.post("/api/chat", json=too_long)).status == 400
 
 
 async def test_web_chat_can_be_turned_off(make_server) -> None:
@@ -65,6 +94,14 @@ def _browse(url: str) -> tuple[str, list[str]]:
         driver.find_element(By.ID, "send").click()
         wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "table.candidates")))
         rows = [row.text for row in driver.find_elements(By.CSS_SELECTOR, "table.candidates tr")]
+        box.send_keys("When are you open?")
+        driver.find_element(By.ID, "send").click()
+        tap = (By.CSS_SELECTOR, "button.quick-reply")
+        wait.until(ec.element_to_be_clickable(tap)).click()
+        wait.until(ec.text_to_be_present_in_element((By.ID, "log"), "1 Main St."))
+        link = driver.find_element(By.CSS_SELECTOR, "a.button")
+        rows.append(f"{link.text} -> {link.get_attribute('href')}")
+        rows.append(str(len(driver.find_elements(*tap))))  # tapped quick replies disappear
         return driver.find_element(By.ID, "log").text, rows
     finally:
         driver.quit()
@@ -77,8 +114,11 @@ def _browse(url: str) -> tuple[str, list[str]]:
 async def test_web_chat_in_headless_chromium(make_server, token) -> None:
     """The page's own requests pass the same-origin check, and carry the token from /#token=."""
     pytest.importorskip("selenium", reason="needs selenium (pip install selenium)")
-    client = await make_server([echo_bot()], env={"BOTFRAMEWORK_WEB_CHAT_TOKEN": token})
+    bot = echo_bot(plugins=(canned,), canned=CANNED)
+    client = await make_server([bot], env={"BOTFRAMEWORK_WEB_CHAT_TOKEN": token})
     url = str(client.make_url("/")) + (f"#token={token}" if token else "")
     log, rows = await asyncio.to_thread(_browse, url)
     assert "hello browser" in log and "echo: hello browser" in log
-    assert rows == ["-1.000 echo: more please", "-2.500 second best"]
+    assert rows[:2] == ["-1.000 echo: more please", "-2.500 second best"]
+    assert "We are open 9 to 5." in log and "\nAddress\n" in log  # the tap, sent as the user's turn
+    assert rows[-2:] == ["Map -> https://example.com/map", "0"]

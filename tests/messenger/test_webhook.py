@@ -247,3 +247,35 @@ async def test_without_secrets_webhook_is_refused_and_web_chat_works(make_server
     assert (await client.get("/webhook", params=params)).status == 403
     chat = await client.post("/api/chat", json={"text": "hello"})
     assert (await chat.json())["reply"] == "echo: hello"
+
+
+def test_a_stored_row_gives_back_the_event_the_webhook_parsed() -> None:
+    """Parsed once at the webhook; after a restart the row gives the same typed event back."""
+    from botframework.messenger.events import event_from_row, parse_body
+    from botframework.messenger.testing import postback_event, quick_reply_event
+
+    common = {"recipient": {"id": "1000"}, "timestamp": 6}
+    echo_message = {"is_echo": True, "app_id": 7, "mid": "e1", "text": "x"}
+    echo = {"sender": {"id": "1000"}, "recipient": {"id": "u1"}, "message": echo_message}
+    control = {"sender": {"id": "u1"}, **common, "take_thread_control": {"metadata": "x"}}
+    body = webhook_body(
+        text_event("u1", "hi", "m1"),
+        quick_reply_event("u1", "Yes", "YES", "m2"),
+        postback_event("u1", "Go", "GO", "m3"),
+        echo,
+        control,
+        {"sender": {"id": "u1"}},
+    )
+    standby = [text_event("u2", "hey", "m4")]
+    changes = [{"field": "feed", "value": {}}]
+    body["entry"].append({"id": "1000", "time": 9, "standby": standby, "changes": changes})
+    events = parse_body(body)
+    kinds = [event.kind for event in events]
+    assert kinds == [
+        "text", "quick_reply", "postback", "echo", "take_thread_control", "unknown", "standby",
+        "change",
+    ]  # fmt: skip
+    for event in events:
+        again = event_from_row(event.kind, event.page_id, event.raw, event.timestamp)
+        assert (again, again.kind, again.user_id) == (event, event.kind, event.user_id)
+    assert events[3].user_id == "u1" and events[3].app_id == "7"

@@ -1,0 +1,86 @@
+"""Keep replies well formed: never end on a word that cannot end a sentence, never stutter."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import torch
+
+from botframework import (
+    REPEATABLE_WORDS,
+    ScoringContext,
+    StepRescorer,
+    Tokenizer,
+    ends_badly,
+    hookimpl,
+    words,
+)
+
+_SENTENCE_END = re.compile(r"[.!?]+")
+
+
+class WellFormed(StepRescorer):
+    """Ban (-inf) the tokens that would make a reply broken, as ``eval``'s broken-reply rate counts:
+
+    * ending it (the end marker, or ".", "!", "?") while it ends on a word that cannot end a
+      sentence (a determiner, possessive, conjunction, or an auxiliary with no subject before it:
+      "I like the", "I have"), or holds fewer than ``min_words`` words; after a preposition only a
+      question may end ("Where are you from?", not "I come from");
+    * the token just chosen, again, when it is a word ("robots are are"; "no no", "haha haha" and
+      the other :data:`~botframework.REPEATABLE_WORDS` excepted).
+    """
+
+    def __init__(self, min_words: int = 1) -> None:
+        if isinstance(min_words, bool) or not isinstance(min_words, int) or min_words < 0:
+            raise ValueError(f"min_words must be an integer of 0 or more, got {min_words!r}")
+        self.min_words = min_words
+
+    def __call__(
+        self, ctx: ScoringContext, prefixes: torch.Tensor, log_probs: torch.Tensor
+    ) -> torch.Tensor:
+        tokens = _token_kinds(ctx.tokenizer)
+        banned = torch.zeros_like(log_probs, dtype=torch.bool)
+        for row, prefix in enumerate(prefixes.tolist()):
+            banned[row] = self._endings_banned(ctx.tokenizer.decode(prefix), tokens)
+        if prefixes.shape[1]:
+            last = prefixes[:, -1]
+            stutters = tokens.stutter[last].nonzero().flatten()
+            banned[stutters, last[stutters]] = True
+        return log_probs.masked_fill(banned, float("-inf"))
+
+    def _endings_banned(self, text: str, tokens: _TokenKinds) -> torch.Tensor:
+        said = words(text)
+        asking = text.rstrip().endswith("?")
+        if len(said) < self.min_words or (said and ends_badly(said, question=True)):
+            return tokens.ends_any
+        if said and not asking and ends_badly(said, question=False):
+            return tokens.ends_any & ~tokens.question_mark
+        return tokens.none
+
+
+class _TokenKinds:
+    """Per-id masks of one tokenizer's vocabulary: which ids end a reply or a sentence, and
+    which are words that must not come twice in a row."""
+
+    def __init__(self, tokenizer: Tokenizer) -> None:
+        size = tokenizer.vocab_size
+        texts = [tokenizer.decode([index]).strip() for index in range(size)]
+        self.none = torch.zeros(size, dtype=torch.bool)
+        self.ends_any = torch.tensor([bool(_SENTENCE_END.fullmatch(text)) for text in texts])
+        self.question_mark = torch.tensor(["?" in text for text in texts]) & self.ends_any
+        self.ends_any[tokenizer.eos_id] = True
+        self.stutter = torch.tensor(
+            [bool(words(text)) and text.lower() not in REPEATABLE_WORDS for text in texts]
+        )
+        self.stutter[: tokenizer.sep_id + 1] = False
+
+
+@lru_cache(maxsize=8)
+def _token_kinds(tokenizer: Tokenizer) -> _TokenKinds:
+    return _TokenKinds(tokenizer)
+
+
+@hookimpl
+def register_rescorers(register) -> None:
+    register("well_formed", WellFormed)
