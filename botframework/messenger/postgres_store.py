@@ -36,6 +36,8 @@ T = TypeVar("T")
 
 #: What a value PostgreSQL refuses (a NUL character), or JSON cannot encode, raises.
 DATA_ERRORS = (*ENCODING_ERRORS, asyncpg.exceptions.DataError)
+#: What an unreachable, refusing or misaddressed database raises.
+CONNECTION_ERRORS = (OSError, ValueError, asyncpg.PostgresError, asyncpg.InterfaceError)
 #: Seconds a lease outlives its last renewal.
 CLAIM_TIMEOUT_S = 30.0
 
@@ -66,20 +68,28 @@ class PostgresStore(Store):
                 return
             try:
                 pool = await asyncpg.create_pool(self.url, min_size=1, max_size=self._pool_size)
+            except CONNECTION_ERRORS as error:
+                raise self._unusable(error) from None
+            try:
                 async with pool.acquire() as db:
                     await migrate(db)
-            except UnusableDatabase:
+            except BaseException as error:
+                await pool.close()
+                if isinstance(error, CONNECTION_ERRORS):
+                    raise self._unusable(error) from None
                 raise
-            except (OSError, ValueError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
-                raise UnusableDatabase(
-                    f"cannot use the store {redacted(self.url)}: {type(error).__name__}: {error}"
-                ) from None
             self._pool = pool
             self._renewing = asyncio.create_task(self._renew_leases(), name="renew-claims")
 
+    def _unusable(self, error: BaseException) -> UnusableDatabase:
+        problem = f"{type(error).__name__}: {error}"
+        return UnusableDatabase(f"cannot use the store {redacted(self.url)}: {problem}")
+
     async def _run(
-        self, query: Callable[Concatenate[asyncpg.Connection, P], Awaitable[T]],
-        *args: P.args, **kwargs: P.kwargs,
+        self,
+        query: Callable[Concatenate[asyncpg.Connection, P], Awaitable[T]],
+        *args: P.args,
+        **kwargs: P.kwargs,
     ) -> T:
         if self._pool is None:
             await self.connect()
@@ -171,7 +181,7 @@ class PostgresStore(Store):
         if self._pool is not None:
             try:
                 await self._run(claims.release_all, self.owner)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            except CONNECTION_ERRORS as error:
                 log.warning("could not release this process's user leases (they expire): %s", error)
             finally:
                 await self._pool.close()
@@ -182,7 +192,7 @@ class PostgresStore(Store):
             await asyncio.sleep(self.claim_timeout / 3)
             try:
                 await self._run(claims.renew, self.owner, self.claim_timeout)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            except CONNECTION_ERRORS as error:
                 log.warning("renewing this process's user leases failed: %s", error)
 
 
