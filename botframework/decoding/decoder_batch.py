@@ -19,9 +19,6 @@ import torch
 from botframework.data.encoding import empty_source
 from botframework.decoding.context import ScoringContext
 
-_STATE_KEY = "language_model_log_probs"
-
-
 def language_model_steps(rescorers: Sequence[object]) -> int:
     """How many first steps any of ``rescorers`` needs the language-model stream for."""
     return max((int(getattr(r, "language_model_steps", 0) or 0) for r in rescorers), default=0)
@@ -32,15 +29,15 @@ class DecoderBatch:
 
     Rows start as ``rows_per_input`` copies of each input's encoder state (input-major). While
     ``ctx.step`` is below the rescorers' :func:`language_model_steps`, every row has a twin decoded
-    from the empty source in the same ``model.step`` call; its next-token log-probabilities go to
-    ``ctx.state`` for :func:`language_model_log_probs`.
+    from the empty source in the same ``model.step`` call; its next-token log-probabilities are
+    ``ctx.language_model`` for :func:`language_model_log_probs` (None once no rescorer needs them).
     """
 
     def __init__(
         self, ctx: ScoringContext, rescorers: Sequence[object], rows_per_input: int = 1
     ) -> None:
         self.ctx = ctx
-        ctx.state.pop(_STATE_KEY, None)
+        ctx.language_model = None
         self.lm_steps = language_model_steps(rescorers)
         model, size = ctx.model, ctx.batch_size
         source_ids, lengths = ctx.source_ids, ctx.source_lengths
@@ -63,12 +60,12 @@ class DecoderBatch:
         if self.with_lm and self.ctx.step >= self.lm_steps:
             self.state = self.ctx.model.reorder(self.state, torch.arange(self.rows))
             self.with_lm = False
-            self.ctx.state.pop(_STATE_KEY, None)
+            self.ctx.language_model = None
         if not self.with_lm:
             log_probs, self.state = self.ctx.model.step(tokens, self.state)
             return log_probs
         log_probs, self.state = self.ctx.model.step(torch.cat([tokens, tokens]), self.state)
-        self.ctx.state[_STATE_KEY] = (self.ctx.step, log_probs[self.rows :])
+        self.ctx.language_model = log_probs[self.rows :]
         return log_probs[: self.rows]
 
     def reorder(self, index: torch.Tensor) -> None:
@@ -83,13 +80,13 @@ class DecoderBatch:
 def language_model_log_probs(ctx: ScoringContext, prefixes: torch.Tensor) -> torch.Tensor:
     """log U(next token | prefix) for every row (rows, vocab): the decoder with an empty source.
 
-    Taken from the rows a :class:`DecoderBatch` carries for this step; a decoder that carries none
-    (e.g. a third-party one) gets them computed here over the whole prefix, which is affordable
-    only because the anti-LM needs the first few steps alone.
+    ``ctx.language_model`` when the decoder carries the stream (every decoder built on
+    :class:`DecoderBatch` does); a decoder that carries none (e.g. a third-party one) gets them
+    computed here over the whole prefix, which is affordable only because the anti-LM needs the
+    first few steps alone.
     """
-    carried = ctx.state.get(_STATE_KEY)
-    if carried is not None and carried[0] == ctx.step and len(carried[1]) == len(prefixes):
-        return carried[1]
+    if ctx.language_model is not None and len(ctx.language_model) == len(prefixes):
+        return ctx.language_model
     model, rows = ctx.model, len(prefixes)
     empty = torch.tensor([empty_source(ctx.tokenizer)] * rows)
     state = model.start(model.encode(empty, torch.full((rows,), empty.shape[1])))

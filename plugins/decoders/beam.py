@@ -10,11 +10,13 @@ import torch
 
 from botframework import (
     Candidate,
-    DecoderBatch,
     ScoringContext,
     StepRescorer,
     bfloat16_output,
+    candidate_from_parts,
+    chosen_parts,
     hookimpl,
+    run_search,
 )
 
 OUTPUT_DTYPES = ("float32", "bfloat16")
@@ -99,27 +101,9 @@ class BeamSearch:
 
     def search(self, ctx: ScoringContext, rescorers: list[StepRescorer]) -> list[list[Candidate]]:
         """Each group of each input is a search of its own (rows input-major, as the batch's)."""
-        groups, width = self.groups, self.beam_size // self.groups
-        length, eos = self.max_length or ctx.max_length, ctx.tokenizer.eos_id
-        names = ["model", *(rescorer.name for rescorer in rescorers)]
-        batch = DecoderBatch(ctx, rescorers, rows_per_input=self.beam_size)
-        beams = _Beams.start(ctx.batch_size * groups, width, len(names), ctx.tokenizer.bos_id)
-        finished: list[list[Candidate]] = [[] for _ in range(ctx.batch_size * groups)]
-        for step in range(length):
-            ctx.step, ctx.rows = step, (beams.inputs // groups).repeat_interleave(width)
-            outputs = [batch.step(beams.tokens)]  # log p, then each rescorer's result in turn
-            for rescorer in rescorers:
-                outputs.append(rescorer(ctx, beams.prefixes, outputs[-1]))
-            if step < self.min_length:
-                outputs[-1][:, eos] = float("-inf")
-            chosen = None  # how often earlier groups chose each token, for each input
-            if groups > 1 and self.diversity:
-                chosen = outputs[-1].new_zeros(ctx.batch_size, outputs[-1].shape[1])
-            last = step == length - 1
-            beams, kept_rows = self._extend(beams, outputs, chosen, finished, names, eos, last)
-            if step == length - 1 or not len(beams.inputs):
-                break
-            batch.reorder(kept_rows)
+        run = _BeamRun(self, ctx, ["model", *(rescorer.name for rescorer in rescorers)])
+        run_search(ctx, rescorers, run, self.beam_size, self.max_length or ctx.max_length)
+        groups, finished = self.groups, run.finished
         by_input = [sum(finished[i * groups : (i + 1) * groups], []) for i in range(ctx.batch_size)]
         ranked = (sorted(row, key=lambda c: c.score, reverse=True) for row in by_input)
         return [_distinct(row)[: self.n_best] for row in ranked]
@@ -195,6 +179,42 @@ class BeamSearch:
         return candidate
 
 
+class _BeamRun:
+    """One beam search over a batch (a :class:`botframework.Search`): the live beams of every
+    group of every input, and the replies each has finished."""
+
+    def __init__(self, options: BeamSearch, ctx: ScoringContext, names: list[str]) -> None:
+        self.options, self.names, self.eos = options, names, ctx.tokenizer.eos_id
+        self.width = options.beam_size // options.groups
+        size, bos = ctx.batch_size * options.groups, ctx.tokenizer.bos_id
+        self.beams = _Beams.start(size, self.width, len(names), bos)
+        self.finished: list[list[Candidate]] = [[] for _ in range(size)]
+        self.inputs = ctx.batch_size
+
+    @property
+    def tokens(self) -> torch.Tensor:
+        return self.beams.tokens
+
+    @property
+    def prefixes(self) -> torch.Tensor:
+        return self.beams.prefixes
+
+    @property
+    def row_inputs(self) -> torch.Tensor:
+        return (self.beams.inputs // self.options.groups).repeat_interleave(self.width)
+
+    def extend(self, outputs: list[torch.Tensor], step: int, last: bool) -> torch.Tensor:
+        if step < self.options.min_length:
+            outputs[-1][:, self.eos] = float("-inf")
+        chosen = None  # how often earlier groups chose each token, for each input
+        if self.options.groups > 1 and self.options.diversity:
+            chosen = outputs[-1].new_zeros(self.inputs, outputs[-1].shape[1])
+        self.beams, kept_rows = self.options._extend(
+            self.beams, outputs, chosen, self.finished, self.names, self.eos, last
+        )
+        return kept_rows
+
+
 def _distinct(candidates: list[Candidate]) -> list[Candidate]:
     """The first of each reply: two groups may find the same one."""
     seen: set[tuple[int, ...]] = set()
@@ -218,8 +238,7 @@ def _best_extensions(
     scores, flat = totals.topk(min(2 * k, k * width), dim=1)
     rows = flat // width + torch.arange(groups)[:, None] * k
     words = row_words.view(groups, k * width).gather(1, flat)
-    picked = torch.stack([output[rows, words] for output in outputs], dim=-1)
-    gained = torch.cat([picked[..., :1], picked[..., 1:] - picked[..., :-1]], dim=-1)
+    gained = chosen_parts(outputs, rows, words)
     ended = (words == eos) | last
     return _Extensions(k, scores, rows, words, beams.parts[rows] + gained, ended)
 
@@ -286,10 +305,7 @@ class _Extensions:
             ids = beams.prefixes[self.rows[i, j]].tolist()
             if self.words[i, j] != eos:
                 ids.append(int(self.words[i, j]))
-            yield (
-                int(beams.inputs[i]),
-                _candidate(ids, float(self.scores[i, j]), names, self.parts[i, j]),
-            )
+            yield int(beams.inputs[i]), candidate_from_parts(ids, names, self.parts[i, j])
 
     def live(self, beams: _Beams, searching_if: torch.Tensor) -> tuple[_Beams, torch.Tensor]:
         """The next beams: each input's first k extensions that did not end, for the inputs
@@ -311,13 +327,6 @@ class _Extensions:
             tokens=tokens,
         )
         return kept, rows
-
-
-def _candidate(ids: list[int], score: float, names: list[str], parts: torch.Tensor) -> Candidate:
-    scores: dict[str, float] = {}
-    for name, part in zip(names, parts.tolist()):
-        scores[name] = scores.get(name, 0.0) + part
-    return Candidate(token_ids=ids, score=score, scores=scores)
 
 
 @hookimpl
