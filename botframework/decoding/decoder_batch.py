@@ -62,9 +62,10 @@ class DecoderBatch:
             self.with_lm = False
             self.ctx.language_model = None
         if not self.with_lm:
-            log_probs, self.state = self.ctx.model.step(tokens, self.state)
+            log_probs, self.state = self.ctx.model.step(tokens, self.state, transposed_output=True)
             return log_probs
-        log_probs, self.state = self.ctx.model.step(torch.cat([tokens, tokens]), self.state)
+        tokens = torch.cat([tokens, tokens])
+        log_probs, self.state = self.ctx.model.step(tokens, self.state, transposed_output=True)
         self.ctx.language_model = log_probs[self.rows :]
         return log_probs[: self.rows]
 

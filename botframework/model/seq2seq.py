@@ -16,6 +16,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from botframework.config.schema import ModelConfig
 from botframework.model import source_cache
 from botframework.model.attention import build_attention
+from botframework.model.projection import project
 
 RnnState = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
 
@@ -38,7 +39,8 @@ class DecoderState:
     """What one decoding step needs and updates; every tensor has one row per live hypothesis.
 
     ``hidden``/``cell`` are (layers, N, H); ``memory``, ``memory_mask`` and ``keys`` (the memory
-    projected for attention) are batch-first.
+    projected for attention) are batch-first. With a source cache, ``prompt_cache`` (N, S) holds
+    c(w) at each source position and ``cache_lams`` (N,) each row's λ, computed once per source.
     """
 
     hidden: torch.Tensor
@@ -47,6 +49,8 @@ class DecoderState:
     cell: torch.Tensor | None = None
     keys: torch.Tensor | None = None
     source_ids: torch.Tensor | None = None
+    prompt_cache: torch.Tensor | None = None
+    cache_lams: torch.Tensor | None = None
 
 
 class Seq2Seq(nn.Module):
@@ -87,7 +91,7 @@ class Seq2Seq(nn.Module):
 
     def start(self, encoded: EncoderOutput) -> DecoderState:
         """The decoder state before the first target token: the encoder's final state."""
-        return DecoderState(
+        state = DecoderState(
             hidden=encoded.hidden,
             memory=encoded.memory,
             memory_mask=encoded.memory_mask,
@@ -95,19 +99,37 @@ class Seq2Seq(nn.Module):
             keys=self.attention.keys(encoded.memory),
             source_ids=encoded.source_ids,
         )
+        return self._with_prompt_cache(state) if self.config.source_cache else state
 
     def step(
-        self, tokens: torch.Tensor, state: DecoderState
+        self, tokens: torch.Tensor, state: DecoderState, transposed_output: bool = False
     ) -> tuple[torch.Tensor, DecoderState]:
-        """Feed one token per row (N,); return next-token log-probabilities (N, V) and the state."""
+        """Feed one token per row (N,); return next-token log-probabilities (N, V) and the state.
+
+        With ``transposed_output`` (decoders set it; no gradients) the vocabulary projection runs
+        on a transposed copy of its weight (:mod:`botframework.model.projection`): faster for the
+        few rows of a decoding step, the same numbers up to float rounding.
+        """
         features, state = self._decode(self.embedding(tokens).unsqueeze(1), state)
-        log_probs = torch.log_softmax(self.output(features.squeeze(1)), dim=-1)
+        features = features.squeeze(1)
+        logits = project(self.output, features) if transposed_output else self.output(features)
+        log_probs = torch.log_softmax(logits, dim=-1)
         if self.config.source_cache and state.source_ids is not None:
-            weights = source_cache.cache_weights(state.source_ids)
-            log_probs = source_cache.mix_vocabulary(
-                log_probs, state.source_ids, weights, self.config.source_cache
+            if state.prompt_cache is None:
+                state = self._with_prompt_cache(state)
+            log_probs = source_cache.mix_prompt_cache(
+                log_probs.float(), state.source_ids, state.prompt_cache, state.cache_lams
             )
         return log_probs, state
+
+    def _with_prompt_cache(self, state: DecoderState) -> DecoderState:
+        """``state`` with the source cache's per-source parts, computed once per source."""
+        if state.source_ids is None:
+            return state
+        weights = source_cache.cache_weights(state.source_ids)
+        prompt = source_cache.target_cache_probs(state.source_ids, weights, state.source_ids)
+        lams = source_cache.row_weights(weights, self.config.source_cache)
+        return replace(state, prompt_cache=prompt, cache_lams=lams)
 
     def reorder(self, state: DecoderState, index: torch.Tensor) -> DecoderState:
         """Keep (or repeat) the rows ``index`` of every tensor in ``state``."""
