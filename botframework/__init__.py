@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from botframework.decoding.context import ScoringContext
     from botframework.decoding.decoder_batch import DecoderBatch, language_model_log_probs
     from botframework.decoding.loop import Search, chosen_parts, rescore, run_search
-    from botframework.decoding.precision import bfloat16_output
+    from botframework.decoding.precision import OUTPUT_DTYPES, bfloat16_output, output_precision
     from botframework.decoding.rescorer import (
         CandidateRescorer,
         StepRescorer,
@@ -63,6 +63,8 @@ _LAZY: dict[str, str] = {
     "rescore": "botframework.decoding.loop",
     "run_search": "botframework.decoding.loop",
     "bfloat16_output": "botframework.decoding.precision",
+    "output_precision": "botframework.decoding.precision",
+    "OUTPUT_DTYPES": "botframework.decoding.precision",
     "CandidateRescorer": "botframework.decoding.rescorer",
     "StepRescorer": "botframework.decoding.rescorer",
     "apply_candidate_rescorers": "botframework.decoding.rescorer",
