@@ -163,18 +163,38 @@ class Seq2Seq(nn.Module):
         target_out: torch.Tensor,
         target_lengths: torch.Tensor,
     ) -> torch.Tensor:
-        """log p(target | source) (B,) under the full softmax, EOS included, padding excluded."""
+        """log p(target | source) (B,) under the full softmax, EOS included, padding excluded.
+
+        Without gradients (scoring, MMI re-ranking) only the real target positions are projected,
+        a chunk of them at a time, and each needs only its token's logit and the log-normaliser:
+        no (B, T, vocabulary) tensor is made.
+        """
         target_in = torch.cat(
             [torch.full_like(target_out[:, :1], self.bos_id), target_out[:, :-1]], dim=1
         )
-        log_probs = torch.log_softmax(
-            self.output(self.features(source_ids, source_lengths, target_in)), dim=-1
-        )
-        token_log_probs = log_probs.gather(-1, target_out.unsqueeze(-1)).squeeze(-1)
-        token_log_probs = self.with_source_cache(token_log_probs, source_ids, target_out)
+        features = self.features(source_ids, source_lengths, target_in)
         positions = torch.arange(target_out.shape[1], device=target_out.device)
         padding = positions.unsqueeze(0) >= target_lengths.to(target_out.device).unsqueeze(1)
+        if torch.is_grad_enabled():
+            log_probs = torch.log_softmax(self.output(features), dim=-1)
+            token_log_probs = log_probs.gather(-1, target_out.unsqueeze(-1)).squeeze(-1)
+        else:
+            token_log_probs = self._token_log_probs(features, target_out, ~padding)
+        token_log_probs = self.with_source_cache(token_log_probs, source_ids, target_out)
         return token_log_probs.masked_fill(padding, 0.0).sum(dim=1)
+
+    def _token_log_probs(
+        self, features: torch.Tensor, targets: torch.Tensor, real: torch.Tensor, chunk: int = 512
+    ) -> torch.Tensor:
+        """log p of each target (B, T) at the ``real`` positions (B, T), 0 elsewhere."""
+        wanted, ids = features[real], targets[real]
+        scores = []
+        for start in range(0, len(ids), chunk):
+            logits = project(self.output, wanted[start : start + chunk]).float()
+            gold = logits.gather(1, ids[start : start + chunk, None]).squeeze(1)
+            scores.append(gold - torch.logsumexp(logits, dim=1))
+        result = torch.zeros(targets.shape, dtype=features.dtype, device=features.device)
+        return result.masked_scatter_(real, torch.cat(scores) if scores else result[real])
 
     def with_source_cache(
         self, token_log_probs: torch.Tensor, source_ids: torch.Tensor, target_out: torch.Tensor
