@@ -51,7 +51,7 @@ def load_model(
         else:
             origin = f"trained checkpoint {loaded.checkpoint.path}"
             args = rescorer_args(loaded.config, antilm)
-            held_out = held_out_sources(loaded, agreement_prompts)
+            held_out = held_out_sources(loaded, agreement_prompts) if agreement_prompts else None
             return BenchModel(loaded.model, loaded.tokenizer, origin, args, loaded.parts, held_out)
     plugins = LoadedPlugins(load_definition(bot, overrides))
     config = plugins.config

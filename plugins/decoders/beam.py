@@ -121,7 +121,8 @@ class BeamSearch:
         width = self.beam_size // self.groups
         kept: list[tuple[_Beams, torch.Tensor]] = []
         for group_beams, rows in self._groups(beams):
-            group_outputs = [output[rows] for output in outputs]
+            # one group takes every row: no copy of the (rows, vocabulary) scores
+            group_outputs = outputs if self.groups == 1 else [output[rows] for output in outputs]
             best = self._best_extensions(group_beams, group_outputs, chosen, eos, last)
             for index, candidate in best.finished(group_beams, eos, names):
                 finished[index].append(self.normalised(candidate, beams.prefixes.shape[1] + 1))
