@@ -184,15 +184,16 @@ class Seq2Seq(nn.Module):
         return token_log_probs.masked_fill(padding, 0.0).sum(dim=1)
 
     def _token_log_probs(
-        self, features: torch.Tensor, targets: torch.Tensor, real: torch.Tensor, chunk: int = 512
+        self, features: torch.Tensor, targets: torch.Tensor, real: torch.Tensor, chunk: int = 128
     ) -> torch.Tensor:
-        """log p of each target (B, T) at the ``real`` positions (B, T), 0 elsewhere."""
+        """log p of each target (B, T) at the ``real`` positions (B, T), 0 elsewhere; chunks
+        small enough for the logits to stay in cache."""
         wanted, ids = features[real], targets[real]
         scores = []
         for start in range(0, len(ids), chunk):
             logits = project(self.output, wanted[start : start + chunk]).float()
-            gold = logits.gather(1, ids[start : start + chunk, None]).squeeze(1)
-            scores.append(gold - torch.logsumexp(logits, dim=1))
+            log_probs = torch.log_softmax(logits, dim=1)
+            scores.append(log_probs.gather(1, ids[start : start + chunk, None]).squeeze(1))
         result = torch.zeros(targets.shape, dtype=features.dtype, device=features.device)
         return result.masked_scatter_(real, torch.cat(scores) if scores else result[real])
 
