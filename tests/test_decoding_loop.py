@@ -119,3 +119,18 @@ def test_a_third_party_search_on_the_loop_equals_greedy(tiny) -> None:
         loop.run_search(ctx, [], search, rows_per_input=1, max_length=12)
     greedy = decode(GreedyDecoder(), model, tokenizer, PROMPTS)
     assert [search.replies[i] for i in range(len(PROMPTS))] == [r[0].token_ids for r in greedy]
+
+
+def test_copies_of_a_row_are_computed_once_until_they_part_ways(tiny) -> None:
+    model, tokenizer = tiny
+    ctx = context(model, tokenizer, PROMPTS[:2])
+    bos = tokenizer.bos_id
+    with torch.inference_mode():
+        alone = DecoderBatch(ctx, [], rows_per_input=1).step(torch.tensor([bos, bos]))
+        same = DecoderBatch(ctx, [], rows_per_input=3).step(torch.full((6,), bos))
+        other = tokenizer.encode("hello")[0]
+        mixed = DecoderBatch(ctx, [], rows_per_input=2).step(torch.tensor([bos, other] * 2))
+        fed_other = DecoderBatch(ctx, [], rows_per_input=1).step(torch.tensor([other, other]))
+    torch.testing.assert_close(same, alone.repeat_interleave(3, dim=0))
+    torch.testing.assert_close(mixed[0::2], alone)  # copies fed different tokens part ways
+    torch.testing.assert_close(mixed[1::2], fed_other)

@@ -27,10 +27,12 @@ def language_model_steps(rescorers: Sequence[object]) -> int:
 class DecoderBatch:
     """The model's decoder state for every row, advanced one token per row at each step.
 
-    Rows start as ``rows_per_input`` copies of each input's encoder state (input-major). While
-    ``ctx.step`` is below the rescorers' :func:`language_model_steps`, every row has a twin decoded
-    from the empty source in the same ``model.step`` call; its next-token log-probabilities are
-    ``ctx.language_model`` for :func:`language_model_log_probs` (None once no rescorer needs them).
+    Rows start as ``rows_per_input`` copies of each input's encoder state (input-major); until the
+    first :meth:`reorder`, copies fed the same token are computed once and their
+    log-probabilities repeated. While ``ctx.step`` is below the rescorers'
+    :func:`language_model_steps`, every row has a twin decoded from the empty source in the same
+    ``model.step`` call; its next-token log-probabilities are ``ctx.language_model`` for
+    :func:`language_model_log_probs` (None once no rescorer needs them).
     """
 
     def __init__(
@@ -48,8 +50,9 @@ class DecoderBatch:
             source_ids = torch.cat([source_ids, empty])
             lengths = torch.cat([lengths, lengths.new_full((1,), len(empty_ids))])
         state = model.start(model.encode(source_ids, lengths))
-        index = torch.arange(size).repeat_interleave(rows_per_input)
-        self.rows = len(index)
+        self.copies = rows_per_input  # rows per state row, until the first reorder
+        self.rows = size  # real rows of the state; their language-model twins follow them
+        index = torch.arange(size)
         if self.lm_steps:
             index = torch.cat([index, torch.full_like(index, size)])
         self.state = model.reorder(state, index)
@@ -61,21 +64,43 @@ class DecoderBatch:
             self.state = self.ctx.model.reorder(self.state, torch.arange(self.rows))
             self.with_lm = False
             self.ctx.language_model = None
-        if not self.with_lm:
-            log_probs, self.state = self.ctx.model.step(tokens, self.state, transposed_output=True)
-            return log_probs
-        tokens = torch.cat([tokens, tokens])
+        copies = self._copies(tokens)
+        tokens = tokens[::copies]
+        if self.with_lm:
+            tokens = torch.cat([tokens, tokens])
         log_probs, self.state = self.ctx.model.step(tokens, self.state, transposed_output=True)
-        self.ctx.language_model = log_probs[self.rows :]
-        return log_probs[: self.rows]
+        if copies > 1:
+            log_probs = log_probs.repeat_interleave(copies, dim=0)
+        if not self.with_lm:
+            return log_probs
+        real = self.rows * copies
+        self.ctx.language_model = log_probs[real:]
+        return log_probs[:real]
+
+    def _copies(self, tokens: torch.Tensor) -> int:
+        """How many consecutive rows share each state row and are fed the same token."""
+        if self.copies == 1:
+            return 1
+        grouped = tokens.view(-1, self.copies)
+        if bool((grouped == grouped[:, :1]).all()):
+            return self.copies
+        self.state = self._expand(self.state)  # the copies part ways at once
+        return 1
+
+    def _expand(self, state):
+        index = torch.arange(self.rows).repeat_interleave(self.copies)
+        if self.with_lm:
+            index = torch.cat([index, index + self.rows])
+        self.rows, self.copies = len(index) // (2 if self.with_lm else 1), 1
+        return self.ctx.model.reorder(state, index)
 
     def reorder(self, index: torch.Tensor) -> None:
         """Keep (or repeat) the rows ``index``; their language-model twins follow them."""
+        index = index // self.copies  # while rows are copies, row r is state row r // copies
         if self.with_lm:
-            self.state = self.ctx.model.reorder(self.state, torch.cat([index, index + self.rows]))
-        else:
-            self.state = self.ctx.model.reorder(self.state, index)
-        self.rows = len(index)
+            index = torch.cat([index, index + self.rows])
+        self.state = self.ctx.model.reorder(self.state, index)
+        self.rows, self.copies = len(index) // (2 if self.with_lm else 1), 1
 
 
 def language_model_log_probs(ctx: ScoringContext, prefixes: torch.Tensor) -> torch.Tensor:

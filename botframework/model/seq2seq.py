@@ -53,6 +53,9 @@ class DecoderState:
     cache_lams: torch.Tensor | None = None
 
 
+_STATE_FIELDS = tuple(field.name for field in fields(DecoderState))
+
+
 class Seq2Seq(nn.Module):
     """Embeddings shared by encoder and decoder, a GRU/LSTM encoder, an attention decoder, and
     with ``model.source_cache`` > 0 the source cache (:mod:`botframework.model.source_cache`)
@@ -134,12 +137,11 @@ class Seq2Seq(nn.Module):
     def reorder(self, state: DecoderState, index: torch.Tensor) -> DecoderState:
         """Keep (or repeat) the rows ``index`` of every tensor in ``state``."""
         changes = {}
-        for field in fields(state):
-            value = getattr(state, field.name)
+        for name in _STATE_FIELDS:
+            value = getattr(state, name)
             if value is not None:
-                dim = 1 if field.name in ("hidden", "cell") else 0
-                changes[field.name] = value.index_select(dim, index)
-        return replace(state, **changes)
+                changes[name] = value.index_select(1 if name in ("hidden", "cell") else 0, index)
+        return DecoderState(**changes)
 
     def features(
         self, source_ids: torch.Tensor, source_lengths: torch.Tensor, target_in: torch.Tensor
@@ -231,8 +233,8 @@ class Seq2Seq(nn.Module):
         self, embedded: torch.Tensor, state: DecoderState
     ) -> tuple[torch.Tensor, DecoderState]:
         """Decoder features (N, T, H) for embedded inputs (N, T, E) continuing from ``state``."""
-        keys = state.keys if state.keys is not None else self.attention.keys(state.memory)
-        state = replace(state, keys=keys)
+        if state.keys is None:
+            state = replace(state, keys=self.attention.keys(state.memory))
         rnn_state: RnnState = state.hidden if state.cell is None else (state.hidden, state.cell)
         run = self._luong if self.config.attention == "luong" else self._bahdanau
         outputs, context, rnn_state = run(self.dropout(embedded), rnn_state, state)
