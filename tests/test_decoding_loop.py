@@ -74,9 +74,15 @@ def test_every_decoder_steps_through_the_one_loop(tiny, name, monkeypatch) -> No
     assert recorder.carried_equals_recomputed
 
 
-def test_greedy_is_a_beam_of_one() -> None:
-    greedy = GreedyDecoder(max_length=7)
-    assert isinstance(greedy, BeamSearch) and (greedy.beam_size, greedy.max_length) == (1, 7)
+def test_greedy_and_sampling_share_one_search_and_beam_one_finds_the_same(tiny) -> None:
+    model, tokenizer = tiny
+    greedy = decode(GreedyDecoder(), model, tokenizer, PROMPTS)
+    beam_one = decode(BeamSearch(beam_size=1), model, tokenizer, PROMPTS)
+    top_one = decode(Sampling(top_k=1, seed=0), model, tokenizer, PROMPTS)
+    ids = [[row[0].token_ids for row in rows] for rows in (greedy, beam_one, top_one)]
+    assert ids[0] == ids[1] == ids[2]
+    for (g,), (b,) in zip(greedy, beam_one):
+        assert g.scores == pytest.approx(b.scores, abs=1e-4)
 
 
 def test_the_anti_lm_reads_the_stream_the_loop_carries(tiny) -> None:

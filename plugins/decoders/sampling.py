@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 
@@ -56,7 +57,7 @@ class Sampling:
 
     @torch.inference_mode()
     def __call__(self, ctx: ScoringContext, rescorers: list[StepRescorer]) -> list[list[Candidate]]:
-        run = _SamplingRun(self, ctx, ["model", *(rescorer.name for rescorer in rescorers)])
+        run = RowSearch(ctx, rescorers, self.num_samples, self.draw)
         run_search(ctx, rescorers, run, self.num_samples, self.max_length or ctx.max_length)
         n = self.num_samples
         rows = [run.replies[i : i + n] for i in range(0, len(run.replies), n)]
@@ -81,22 +82,31 @@ class Sampling:
         return scores
 
 
-class _SamplingRun:
-    """The samples being drawn (a :class:`botframework.Search`): a finished sample leaves the
-    batch, its reply kept in ``replies`` (one slot per sample, input-major)."""
+class RowSearch:
+    """A search that picks one token per row (a :class:`botframework.Search`): ``choose`` maps
+    the rescored scores (rows, vocabulary) to the tokens (rows,). A row that ends leaves the
+    batch, its reply kept in ``replies`` (``rows_per_input`` slots per input, input-major).
+    Sampling draws the tokens; greedy search takes the best."""
 
-    def __init__(self, options: Sampling, ctx: ScoringContext, names: list[str]) -> None:
-        self.options, self.names, self.eos = options, names, ctx.tokenizer.eos_id
-        size = ctx.batch_size * options.num_samples
-        self.samples = torch.arange(size)  # which sample each live row is
-        self.row_inputs = self.samples // options.num_samples
+    def __init__(
+        self,
+        ctx: ScoringContext,
+        rescorers: list[StepRescorer],
+        rows_per_input: int,
+        choose: Callable[[torch.Tensor], torch.Tensor],
+    ) -> None:
+        self.names = ["model", *(rescorer.name for rescorer in rescorers)]
+        self.choose, self.eos = choose, ctx.tokenizer.eos_id
+        size = ctx.batch_size * rows_per_input
+        self.samples = torch.arange(size)  # which slot each live row fills
+        self.row_inputs = self.samples // rows_per_input
         self.tokens = torch.full((size,), ctx.tokenizer.bos_id, dtype=torch.long)
         self.prefixes = torch.empty((size, 0), dtype=torch.long)
-        self.parts = torch.zeros(size, len(names))
+        self.parts = torch.zeros(size, len(self.names))
         self.replies: list[Candidate] = [Candidate(token_ids=[], score=0.0)] * size
 
     def extend(self, outputs: list[torch.Tensor], step: int, last: bool) -> torch.Tensor:
-        tokens = self.options.draw(outputs[-1])
+        tokens = self.choose(outputs[-1])
         parts = self.parts + chosen_parts(outputs, torch.arange(len(tokens)), tokens)
         prefixes = torch.cat([self.prefixes, tokens[:, None]], dim=1)
         ended = (tokens == self.eos) | last
