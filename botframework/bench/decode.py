@@ -14,6 +14,7 @@ built through the plugin registry, like a bot YAML's.
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -88,6 +89,7 @@ def run_decode_benchmark(
     antilm = parts.rescorers.create(SHORTHAND_RESCORERS["antilm"], dict(antilm_args or {}), WHERE)
     timings = _Timings(model, tokenizer, sources, inputs, beam_size, reply_length, antilm, parts)
     agreement = _Agreement(timings, held_out or sources[:inputs], batch_size)
+    load_at_start = os.getloadavg()[0]  # other processes on the machine skew every number
     hardware = measure_hardware()
     float32 = timings.measure("float32", batch_size)
     floors = _floors(hardware, timings, batch_size, language_model_steps([antilm]))
@@ -117,6 +119,7 @@ def run_decode_benchmark(
             "ratios": _ratios(timed, seed_ms, beam_size, batch_size),
         }
     result["bfloat16_output"]["native"] = native_bfloat16()
+    result["load_average"] = {"start": load_at_start, "end": os.getloadavg()[0]}
     return result
 
 
