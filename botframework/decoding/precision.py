@@ -3,8 +3,10 @@ dominates a decoding step.
 
 - ``int8``: the weight quantised to int8 per output word, the features quantised on the fly
   (``torch.ao`` dynamic quantisation, fbgemm on x86): several times faster for the few rows of a
-  decoding step on any AVX2 CPU. Each row's best words by the int8 logits are then recomputed in
-  float32 (as a shortlist), so the words a search picks from keep nearly exact scores.
+  decoding step on any AVX2 CPU. Each row's 32 best words by the int8 logits are then recomputed
+  in float32 (as a shortlist), so the words a search picks from keep nearly exact scores. On the
+  shipped model's 200 first held-out prompts, 197 best replies stay the same (200 with 64 words,
+  193 with 24; more words cost more, most in large batches).
 - ``bfloat16``: 2-4× faster only on CPUs with AVX-512 bf16 (:func:`native_bfloat16` says whether
   this one has it); elsewhere it is emulated and slower.
 
@@ -62,7 +64,7 @@ def int8_linear(linear: nn.Linear) -> nn.Module:
 class Int8Linear(nn.Module):
     """``linear`` with int8 weights; each row's ``exact`` best words recomputed in float32."""
 
-    def __init__(self, linear: nn.Linear, exact: int = 64) -> None:
+    def __init__(self, linear: nn.Linear, exact: int = 32) -> None:
         super().__init__()
         self.quantised = int8_linear(linear)
         self.weight = linear.weight.detach()
