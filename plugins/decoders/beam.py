@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import torch
+from botframework_plugins.decoders.beam_rows import Beams, Extensions, best_extensions
 
 from botframework import (
     OUTPUT_DTYPES,
     Candidate,
     ScoringContext,
     StepRescorer,
-    candidate_from_parts,
-    chosen_parts,
     hookimpl,
     output_precision,
     run_search,
@@ -108,18 +106,18 @@ class BeamSearch:
 
     def _extend(
         self,
-        beams: _Beams,
+        beams: Beams,
         outputs: list[torch.Tensor],
         chosen: torch.Tensor | None,
         finished: list[list[Candidate]],
         names: list[str],
         eos: int,
         last: bool,
-    ) -> tuple[_Beams, torch.Tensor]:
+    ) -> tuple[Beams, torch.Tensor]:
         """One step of every group in turn: finished replies set aside, the next beams and the
         rows of ``beams`` they extend."""
         width = self.beam_size // self.groups
-        kept: list[tuple[_Beams, torch.Tensor]] = []
+        kept: list[tuple[Beams, torch.Tensor]] = []
         for group_beams, rows in self._groups(beams):
             # one group takes every row: no copy of the (rows, vocabulary) scores
             group_outputs = outputs if self.groups == 1 else [output[rows] for output in outputs]
@@ -129,9 +127,9 @@ class BeamSearch:
             counts = torch.tensor([len(finished[i]) for i in group_beams.inputs.tolist()])
             live, kept_rows = best.live(group_beams, searching_if=counts < width)
             kept.append((live, rows[kept_rows]))
-        return _Beams.concat([live for live, _ in kept]), torch.cat([rows for _, rows in kept])
+        return Beams.concat([live for live, _ in kept]), torch.cat([rows for _, rows in kept])
 
-    def _groups(self, beams: _Beams) -> Iterator[tuple[_Beams, torch.Tensor]]:
+    def _groups(self, beams: Beams) -> Iterator[tuple[Beams, torch.Tensor]]:
         """Each group's beams in turn, with their rows in ``beams``."""
         if self.groups == 1:
             yield beams, torch.arange(len(beams.scores))
@@ -145,21 +143,21 @@ class BeamSearch:
 
     def _best_extensions(
         self,
-        beams: _Beams,
+        beams: Beams,
         outputs: list[torch.Tensor],
         chosen: torch.Tensor | None,
         eos: int,
         last: bool,
-    ) -> _Extensions:
+    ) -> Extensions:
         """The best extensions of one group's beams; with a diversity penalty, chosen by the
         penalised scores but keeping the unpenalised ones, and adding their tokens to ``chosen``
         (times each input's earlier groups chose each token at this step)."""
         width = self.beam_size // self.groups
         if self.groups == 1 or not self.diversity:
-            return _best_extensions(beams, outputs, eos, last, width)
+            return best_extensions(beams, outputs, eos, last, width)
         real = (beams.inputs // self.groups).repeat_interleave(width)
         penalised = outputs[-1] - self.diversity * chosen[real]
-        best = _best_extensions(beams, [*outputs, penalised], eos, last, width)
+        best = best_extensions(beams, [*outputs, penalised], eos, last, width)
         penalty = self.diversity * chosen[real[best.rows], best.words]
         best.scores, best.parts = best.scores + penalty, best.parts[..., :-1]
         taken = torch.isfinite(best.scores[:, :width])
@@ -186,7 +184,7 @@ class _BeamRun:
         self.options, self.names, self.eos = options, names, ctx.tokenizer.eos_id
         self.width = options.beam_size // options.groups
         size, bos = ctx.batch_size * options.groups, ctx.tokenizer.bos_id
-        self.beams = _Beams.start(size, self.width, len(names), bos)
+        self.beams = Beams.start(size, self.width, len(names), bos)
         self.finished: list[list[Candidate]] = [[] for _ in range(size)]
         self.inputs = ctx.batch_size
 
@@ -223,109 +221,6 @@ def _distinct(candidates: list[Candidate]) -> list[Candidate]:
             seen.add(tuple(candidate.token_ids))
             kept.append(candidate)
     return kept
-
-
-def _best_extensions(
-    beams: _Beams, outputs: list[torch.Tensor], eos: int, last: bool, k: int
-) -> _Extensions:
-    """The 2k best one-token extensions of each input's k beams, by one top-k per input."""
-    groups = len(beams.inputs)
-    # The best 2k of beam × vocabulary are among the best 2k of each row: a cheaper top-k.
-    row_best, row_words = outputs[-1].topk(min(2 * k, outputs[-1].shape[1]), dim=1)
-    width = row_best.shape[1]
-    totals = (beams.scores[:, None] + row_best).view(groups, k * width)
-    scores, flat = totals.topk(min(2 * k, k * width), dim=1)
-    rows = flat // width + torch.arange(groups)[:, None] * k
-    words = row_words.view(groups, k * width).gather(1, flat)
-    gained = chosen_parts(outputs, rows, words)
-    ended = (words == eos) | last
-    return _Extensions(k, scores, rows, words, beams.parts[rows] + gained, ended)
-
-
-@dataclass
-class _Beams:
-    """The live hypotheses: ``k`` rows for each input still searching (dead rows score -inf)."""
-
-    inputs: torch.Tensor  # (n,) which input each group of k rows belongs to
-    scores: torch.Tensor  # (n·k,) log-space score so far
-    parts: torch.Tensor  # (n·k, parts) that score broken down: the model, then each rescorer
-    prefixes: torch.Tensor  # (n·k, step) tokens so far
-    tokens: torch.Tensor  # (n·k,) the token to feed next
-
-    @classmethod
-    def start(cls, size: int, k: int, parts: int, bos: int) -> _Beams:
-        scores = torch.full((size, k), float("-inf"))
-        scores[:, 0] = 0.0  # k copies of one start: only the first may grow at step 0
-        return cls(
-            inputs=torch.arange(size),
-            scores=scores.view(-1),
-            parts=torch.zeros(size * k, parts),
-            prefixes=torch.empty((size * k, 0), dtype=torch.long),
-            tokens=torch.full((size * k,), bos, dtype=torch.long),
-        )
-
-    def take(self, positions: torch.Tensor, rows: torch.Tensor) -> _Beams:
-        """The inputs at ``positions`` with their ``rows``."""
-        return _Beams(
-            self.inputs[positions],
-            self.scores[rows],
-            self.parts[rows],
-            self.prefixes[rows],
-            self.tokens[rows],
-        )
-
-    @classmethod
-    def concat(cls, parts: list[_Beams]) -> _Beams:
-        if len(parts) == 1:
-            return parts[0]
-        return cls(*(torch.cat([getattr(p, name) for p in parts]) for name in _BEAM_FIELDS))
-
-
-_BEAM_FIELDS = ("inputs", "scores", "parts", "prefixes", "tokens")
-
-
-@dataclass
-class _Extensions:
-    """Each input's 2k best extensions, best first: (n, 2k) tensors, ``parts`` (n, 2k, parts)."""
-
-    k: int
-    scores: torch.Tensor
-    rows: torch.Tensor  # the beam row each extends
-    words: torch.Tensor
-    parts: torch.Tensor
-    ended: torch.Tensor  # EOS, or the maximum length reached
-
-    def finished(
-        self, beams: _Beams, eos: int, names: list[str]
-    ) -> Iterator[tuple[int, Candidate]]:
-        """(input, candidate) for the ended extensions among each input's first k."""
-        taken = self.ended[:, : self.k] & torch.isfinite(self.scores[:, : self.k])
-        for i, j in taken.nonzero().tolist():
-            ids = beams.prefixes[self.rows[i, j]].tolist()
-            if self.words[i, j] != eos:
-                ids.append(int(self.words[i, j]))
-            yield int(beams.inputs[i]), candidate_from_parts(ids, names, self.parts[i, j])
-
-    def live(self, beams: _Beams, searching_if: torch.Tensor) -> tuple[_Beams, torch.Tensor]:
-        """The next beams: each input's first k extensions that did not end, for the inputs
-        ``searching_if`` selects and that have one alive; and the rows they extend."""
-        rank = torch.arange(self.scores.shape[1], dtype=torch.float)
-        order = torch.where(self.ended, -rank - 1, len(rank) - rank).topk(self.k, dim=1).indices
-        scores = self.scores.gather(1, order).masked_fill(
-            self.ended.gather(1, order), float("-inf")
-        )
-        searching = searching_if & torch.isfinite(scores).any(dim=1)
-        rows = self.rows.gather(1, order)[searching].view(-1)
-        tokens = self.words.gather(1, order)[searching].view(-1)
-        parts = self.parts.gather(1, order[..., None].expand(-1, -1, self.parts.shape[2]))
-        kept = _Beams(
-            inputs=beams.inputs[searching],
-            scores=scores[searching].view(-1),
-            parts=parts[searching].view(-1, self.parts.shape[2]),
-            prefixes=torch.cat([beams.prefixes[rows], tokens[:, None]], dim=1),
-            tokens=tokens,
-        )
-        return kept, rows
 
 
 @hookimpl
