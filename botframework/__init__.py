@@ -23,10 +23,11 @@ if TYPE_CHECKING:
     from botframework.config import BotConfig, ConfigError
     from botframework.data.corpus import CorpusError, CorpusReader, Pair
     from botframework.data.tokenizer import SPECIAL_TOKENS, Tokenizer
-    from botframework.decoding.candidate import Candidate
+    from botframework.decoding.candidate import Candidate, candidate_from_parts
     from botframework.decoding.context import ScoringContext
     from botframework.decoding.decoder_batch import DecoderBatch, language_model_log_probs
-    from botframework.decoding.precision import bfloat16_output
+    from botframework.decoding.loop import Search, chosen_parts, rescore, run_search
+    from botframework.decoding.precision import OUTPUT_DTYPES, bfloat16_output, output_precision
     from botframework.decoding.rescorer import (
         CandidateRescorer,
         StepRescorer,
@@ -61,10 +62,17 @@ _LAZY: dict[str, str] = {
     "SPECIAL_TOKENS": "botframework.data.tokenizer",
     "Tokenizer": "botframework.data.tokenizer",
     "Candidate": "botframework.decoding.candidate",
+    "candidate_from_parts": "botframework.decoding.candidate",
     "ScoringContext": "botframework.decoding.context",
     "DecoderBatch": "botframework.decoding.decoder_batch",
     "language_model_log_probs": "botframework.decoding.decoder_batch",
+    "Search": "botframework.decoding.loop",
+    "chosen_parts": "botframework.decoding.loop",
+    "rescore": "botframework.decoding.loop",
+    "run_search": "botframework.decoding.loop",
     "bfloat16_output": "botframework.decoding.precision",
+    "output_precision": "botframework.decoding.precision",
+    "OUTPUT_DTYPES": "botframework.decoding.precision",
     "CandidateRescorer": "botframework.decoding.rescorer",
     "StepRescorer": "botframework.decoding.rescorer",
     "apply_candidate_rescorers": "botframework.decoding.rescorer",

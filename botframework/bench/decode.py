@@ -1,67 +1,41 @@
-"""Decoding latency and throughput (``botframework bench decode``), against the seed-style baseline.
+"""Decoding latency and throughput (``botframework bench decode``), against the original's
+algorithm and against this machine's floor, in one run.
 
 Every timing decodes replies of a fixed length (EOS is banned until then) from inputs of a fixed
-length, after a warm-up, and reports the median over the inputs. The seed-style baseline
+length, after a warm-up, and reports the median over the inputs. The baseline
 (:class:`~botframework.bench.seed_style.SeedStyleBeamSearch`) is the original project's beam
-search: a heap of candidates and, for every candidate at every step, one model call that re-runs
-the encoder and the decoder over the whole padded reply, plus a second such call with an empty
-source for the anti-LM. The decoders and the anti-LM are built through the plugin registry, like a
-bot YAML's.
+search ported faithfully; being slow, it is timed on a few inputs. The floor
+(:mod:`botframework.bench.hardware`) comes from this machine's GEMM rate and memory bandwidth,
+measured in the same run. Each opt-in output precision is timed too, with its agreement: the
+share of held-out prompts (random sources for a model without a corpus) whose best reply under
+beam search with the anti-LM is the same as at full precision. The decoders and the anti-LM are
+built through the plugin registry, like a bot YAML's.
 """
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
-from collections.abc import Callable, Iterable
-from contextlib import AbstractContextManager, nullcontext
-from pathlib import Path
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 
+from botframework.bench.hardware import Hardware, floor_ms, measure_hardware, rows_per_step
 from botframework.bench.seed_style import SeedStyleBeamSearch
 from botframework.data.tokenizer import SPECIAL_TOKENS, Tokenizer
 from botframework.decoding.context import ScoringContext
-from botframework.decoding.precision import bfloat16_output
+from botframework.decoding.decoder_batch import language_model_steps
+from botframework.decoding.precision import native_bfloat16, output_precision
 from botframework.decoding.rescorer import StepRescorer
-from botframework.decoding.settings import SHORTHAND_RESCORERS, rescorer_args
+from botframework.decoding.settings import SHORTHAND_RESCORERS
 from botframework.model.seq2seq import Seq2Seq
 from botframework.plugins import Parts, build_plugin_manager, collect_parts
 
 WHERE = "bench decode"
-
-
-def load_model(
-    bot: str | Path,
-    overrides: Iterable[str] = (),
-    checkpoint: str | Path | None = None,
-    random_weights: bool = False,
-) -> tuple[Seq2Seq, Tokenizer, str, dict[str, object], Parts]:
-    """The bot's trained model, or the YAML's model section with random weights when none exists
-    (or ``random_weights``): the model, its tokenizer, where it came from, the YAML's anti-LM
-    arguments and the bot's registered parts."""
-    from botframework.bot import LoadedPlugins
-    from botframework.config.loader import load_definition
-
-    antilm = SHORTHAND_RESCORERS["antilm"]
-    if not random_weights:
-        from botframework.bot import Bot
-        from botframework.checkpoint import CheckpointError
-
-        try:
-            loaded = Bot.load(bot, overrides, checkpoint)
-        except CheckpointError as error:
-            print(f"no trained checkpoint ({error}); timing random weights", flush=True)
-        else:
-            origin = f"trained checkpoint {loaded.checkpoint.path}"
-            args = rescorer_args(loaded.config, antilm)
-            return loaded.model, loaded.tokenizer, origin, args, loaded.parts
-    plugins = LoadedPlugins(load_definition(bot, overrides))
-    config = plugins.config
-    torch.manual_seed(0)
-    model = Seq2Seq(config.tokenizer.vocab_size, config.model).eval()
-    origin = "random weights (no trained checkpoint used): the YAML's model section"
-    return model, Tokenizer(), origin, rescorer_args(config, antilm), plugins.parts
+#: The opt-in output precisions timed after float32.
+OPT_INS = ("bfloat16", "int8")
 
 
 class _NoEnd(StepRescorer):
@@ -75,35 +49,93 @@ class _NoEnd(StepRescorer):
         return log_probs.index_fill(1, torch.tensor([ctx.tokenizer.eos_id]), float("-inf"))
 
 
+@dataclass
+class Sources:
+    """Padded source ids (N, S) and their lengths (N,)."""
+
+    ids: torch.Tensor
+    lengths: torch.Tensor
+
+    def __getitem__(self, rows: slice) -> Sources:
+        return Sources(self.ids[rows], self.lengths[rows])
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
 def run_decode_benchmark(
     model: Seq2Seq,
     tokenizer: Tokenizer,
     inputs: int = 20,
-    seed_style_inputs: int = 20,
+    seed_style_inputs: int = 3,
     beam_size: int = 10,
     batch_size: int = 32,
     input_length: int = 10,
     reply_length: int = 20,
     antilm_args: dict[str, object] | None = None,
     parts: Parts | None = None,
+    held_out: Sources | None = None,
 ) -> dict[str, object]:
-    """The benchmark's numbers for ``model``: float32 first, then with a bfloat16 output layer.
-
-    The anti-LM takes ``antilm_args`` (the YAML's, when it lists one), else its defaults. Decoders
-    and the anti-LM come from ``parts`` (default: the installed plugins').
-    """
+    """The benchmark's numbers for ``model``: float32, each opt-in precision, the original's
+    algorithm and the floor. The anti-LM takes ``antilm_args`` (the YAML's, when it lists one),
+    else its defaults. Decoders and the anti-LM come from ``parts`` (default: the installed
+    plugins'). Agreement is measured on ``held_out`` (default: ``inputs`` random sources)."""
     parts = parts or collect_parts(build_plugin_manager())
     model.eval()
     generator = torch.Generator().manual_seed(0)
     shape = (max(inputs, batch_size), input_length)
-    sources = torch.randint(len(SPECIAL_TOKENS), model.vocab_size, shape, generator=generator)
+    ids = torch.randint(len(SPECIAL_TOKENS), model.vocab_size, shape, generator=generator)
+    sources = Sources(ids, torch.full((len(ids),), input_length))
     antilm = parts.rescorers.create(SHORTHAND_RESCORERS["antilm"], dict(antilm_args or {}), WHERE)
     timings = _Timings(model, tokenizer, sources, inputs, beam_size, reply_length, antilm, parts)
-    float32 = timings.measure("float32", batch_size)
-    bfloat16 = timings.measure("bfloat16", batch_size)
+    load_at_start = os.getloadavg()[0]  # other processes on the machine skew every number
+    hardware = measure_hardware()
+    # The timings first, the emulated bfloat16 (the slowest, least telling) last.
+    timed = {dtype: timings.measure(dtype, batch_size) for dtype in ("float32", "int8")}
+    float32 = timed["float32"]
+    floors = _floors(hardware, timings, batch_size, language_model_steps([antilm]))
     seed_style = SeedStyleBeamSearch(model, tokenizer, beam_size, antilm.weight, reply_length)
-    seed_ms = _median_ms(lambda ids: _seconds(seed_style, ids), timings.singles[:seed_style_inputs])
-    same = sum(a == b for a, b in zip(timings.replies["float32"], timings.replies["bfloat16"]))
+    seed_inputs = timings.singles[:seed_style_inputs]  # no warm-up: each is thousands of calls
+    seed_ms = statistics.median(_seconds(seed_style, ids) for ids in seed_inputs) * 1000
+    agreement = _Agreement(timings, held_out or sources[:inputs], batch_size)
+    timed["bfloat16"] = timings.measure("bfloat16", batch_size)
+    result: dict[str, object] = {
+        **_describe(model, input_length, reply_length, inputs, antilm, antilm_args),
+        "hardware": hardware.to_json(),
+        **float32,
+        f"seed_style_beam{beam_size}_antilm_ms": round(seed_ms, 1),
+        "seed_style_inputs": len(seed_inputs),
+        "seed_style_model_step_calls": seed_style.calls // len(seed_inputs),
+        "floor_ms": {key: round(value, 2) for key, value in floors.items()},
+        "over_floor": {
+            **_over(float32, floors),
+            f"batch{batch_size}": _batch_over(float32, floors, batch_size),
+        },
+        "ratios": _ratios(float32, seed_ms, beam_size, batch_size),
+        "agreement_prompts": len(agreement.sources),
+    }
+    native = native_bfloat16()
+    for dtype in OPT_INS:
+        emulated = dtype == "bfloat16" and not native  # slower than float32: not worth comparing
+        same = "not measured: no AVX-512 bf16" if emulated else agreement.same(dtype)
+        result[f"{dtype}_output"] = {
+            **timed[dtype],
+            "same_best_replies": same,
+            "ratios": _ratios(timed[dtype], seed_ms, beam_size, batch_size),
+        }
+    result["bfloat16_output"]["native"] = native
+    result["load_average"] = {"start": load_at_start, "end": os.getloadavg()[0]}
+    return result
+
+
+def _describe(
+    model: Seq2Seq,
+    input_length: int,
+    reply_length: int,
+    inputs: int,
+    antilm: StepRescorer,
+    antilm_args: dict[str, object] | None,
+) -> dict[str, object]:
     return {
         "hidden_size": model.config.hidden_size,
         "num_layers": model.config.num_layers,
@@ -115,15 +147,6 @@ def run_decode_benchmark(
         "reply_tokens": reply_length,
         "inputs": inputs,
         "antilm": antilm_args or {k: getattr(antilm, k, None) for k in ("weight", "first_tokens")},
-        **float32,
-        f"seed_style_beam{beam_size}_antilm_ms": round(seed_ms, 1),
-        "seed_style_inputs": min(seed_style_inputs, inputs),
-        "ratios": _ratios(float32, seed_ms, beam_size, batch_size),
-        "bfloat16_output": {
-            **bfloat16,
-            "same_best_replies": f"{same}/{inputs}",
-            "ratios": _ratios(bfloat16, seed_ms, beam_size, batch_size),
-        },
     }
 
 
@@ -134,7 +157,7 @@ class _Timings:
         self,
         model: Seq2Seq,
         tokenizer: Tokenizer,
-        sources: torch.Tensor,
+        sources: Sources,
         inputs: int,
         beam_size: int,
         reply_length: int,
@@ -142,30 +165,25 @@ class _Timings:
         parts: Parts,
     ) -> None:
         self.model, self.tokenizer, self.sources = model, tokenizer, sources
-        self.singles = [sources[i : i + 1] for i in range(inputs)]
+        self.singles = [sources.ids[i : i + 1] for i in range(inputs)]
         self.beam_size, self.length, self.antilm = beam_size, reply_length, antilm
         self.decoders = parts.decoders
-        # EOS is banned by a rescorer for greedy, by min_length for beams
-        self.greedy = self.decoders.create("greedy", {"max_length": reply_length}, WHERE)
-        self.replies: dict[str, list[list[int]]] = {}
+
+    def beam(self, dtype: str, **lengths: int) -> Callable:
+        args = {"beam_size": self.beam_size, **lengths, "output_dtype": dtype}
+        return self.decoders.create("beam", args, WHERE)
 
     def measure(self, dtype: str, batch_size: int) -> dict[str, float]:
         k = self.beam_size
-        lengths = {"max_length": self.length, "min_length": self.length}
-        beam = self.decoders.create(
-            "beam", {"beam_size": k, **lengths, "output_dtype": dtype}, WHERE
-        )
-        greedy_ms = _median_ms(self.timer(self.greedy, [_NoEnd()], dtype), self.singles)
+        greedy = self.decoders.create("greedy", {"max_length": self.length}, WHERE)
+        beam = self.beam(dtype, max_length=self.length, min_length=self.length)
+        # EOS is banned by a rescorer for greedy, by min_length for beams
+        greedy_ms = _median_ms(self.timer(greedy, [_NoEnd()], dtype), self.singles)
         beam_ms = _median_ms(self.timer(beam, [], dtype), self.singles)
         beam_antilm_ms = _median_ms(self.timer(beam, [self.antilm], dtype), self.singles)
         batch_ms = _median_ms(
-            self.timer(beam, [self.antilm], dtype), [self.sources[:batch_size]] * 3
+            self.timer(beam, [self.antilm], dtype), [self.sources.ids[:batch_size]] * 3
         )
-        with torch.inference_mode():
-            best = beam(
-                _context(self.model, self.tokenizer, self.sources, self.length), [self.antilm]
-            )
-        self.replies[dtype] = [row[0].token_ids for row in best[: len(self.singles)]]
         return {
             "greedy_ms": round(greedy_ms, 1),
             f"beam{k}_ms": round(beam_ms, 1),
@@ -174,12 +192,12 @@ class _Timings:
             f"batch{batch_size}_replies_per_s": round(batch_size * 1000 / batch_ms, 2),
         }
 
-    def timer(
-        self, decoder: Callable, rescorers: list, dtype: str
-    ) -> Callable[[torch.Tensor], float]:
+    def timer(self, decoder: Callable, rescorers: list, dtype: str) -> Callable:
         def decode(ids: torch.Tensor) -> float:
-            ctx = _context(self.model, self.tokenizer, ids, self.length)
-            with torch.inference_mode(), _precision(self.model, dtype):
+            lengths = torch.full((len(ids),), ids.shape[1])
+            ctx = _context(self.model, self.tokenizer, Sources(ids, lengths), self.length)
+            # The beam decoder switches precision itself; this puts greedy in the same one.
+            with torch.inference_mode(), output_precision(self.model, dtype):
                 start = time.perf_counter()
                 decoder(ctx, rescorers)
                 return time.perf_counter() - start
@@ -187,9 +205,54 @@ class _Timings:
         return decode
 
 
-def _precision(model: Seq2Seq, dtype: str) -> AbstractContextManager:
-    # The beam decoder switches precision itself; this puts greedy in the same precision.
-    return bfloat16_output(model) if dtype == "bfloat16" else nullcontext()
+class _Agreement:
+    """Best replies of beam search with the anti-LM (EOS allowed) in each precision, compared."""
+
+    def __init__(self, timings: _Timings, sources: Sources, batch_size: int) -> None:
+        self.timings, self.sources, self.batch_size = timings, sources, batch_size
+        self.full = self.best("float32")
+
+    def best(self, dtype: str) -> list[list[int]]:
+        beam, timings, best = self.timings.beam(dtype), self.timings, []
+        for start in range(0, len(self.sources), self.batch_size):
+            batch = self.sources[start : start + self.batch_size]
+            ctx = _context(timings.model, timings.tokenizer, batch, 30)
+            with torch.inference_mode():
+                best += [row[0].token_ids if row else [] for row in beam(ctx, [timings.antilm])]
+        return best
+
+    def same(self, dtype: str) -> str:
+        same = sum(a == b for a, b in zip(self.full, self.best(dtype)))
+        return f"{same}/{len(self.full)}"
+
+
+def _floors(
+    hardware: Hardware, timings: _Timings, batch_size: int, lm_steps: int
+) -> dict[str, float]:
+    k, length, model = timings.beam_size, timings.length, timings.model
+    source = timings.sources.ids.shape[1]
+
+    def floor(beam: int, lm: int, inputs: int = 1) -> float:
+        rows = rows_per_step(beam, length, lm, inputs)
+        return floor_ms(hardware, model, source, rows, inputs + (1 if lm else 0)) / inputs
+
+    return {
+        "greedy_ms": floor(1, 0),
+        f"beam{k}_ms": floor(k, 0),
+        f"beam{k}_antilm_ms": floor(k, lm_steps),
+        f"batch{batch_size}_ms_per_reply": floor(k, lm_steps, batch_size),
+    }
+
+
+def _over(timings: dict[str, float], floors: dict[str, float]) -> dict[str, float]:
+    """Ours / floor for every configuration timed one input at a time."""
+    return {key: round(timings[key] / floors[key], 2) for key in floors if key in timings}
+
+
+def _batch_over(timings: dict[str, float], floors: dict[str, float], batch_size: int) -> float:
+    """Ours / floor per reply of a batch of ``batch_size`` inputs."""
+    per_reply = 1000 / timings[f"batch{batch_size}_replies_per_s"]
+    return round(per_reply / floors[f"batch{batch_size}_ms_per_reply"], 2)
 
 
 def _ratios(timings: dict[str, float], seed_ms: float, beam_size: int, batch_size: int) -> dict:
@@ -202,12 +265,13 @@ def _ratios(timings: dict[str, float], seed_ms: float, beam_size: int, batch_siz
     }
 
 
-def _context(
-    model: Seq2Seq, tokenizer: Tokenizer, ids: torch.Tensor, length: int
-) -> ScoringContext:
-    lengths = torch.full((len(ids),), ids.shape[1], dtype=torch.long)
+def _context(model: Seq2Seq, tokenizer: Tokenizer, sources: Sources, length: int) -> ScoringContext:
     return ScoringContext(
-        model=model, tokenizer=tokenizer, source_ids=ids, source_lengths=lengths, max_length=length
+        model=model,
+        tokenizer=tokenizer,
+        source_ids=sources.ids,
+        source_lengths=sources.lengths,
+        max_length=length,
     )
 
 

@@ -11,7 +11,7 @@ from botframework.cli.options import add_bot_options
 def add_parser(kinds: argparse._SubParsersAction) -> None:
     parser = kinds.add_parser(
         "decode",
-        help="ms per reply: greedy, beam, beam + anti-LM, batched, and the seed-style loop",
+        help="ms per reply: greedy, beam, beam + anti-LM, batched; the original algorithm; the floor",
     )
     add_bot_options(parser)
     parser.add_argument(
@@ -25,8 +25,14 @@ def add_parser(kinds: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--seed-style-inputs",
         type=int,
-        default=20,
-        help="timed inputs for the (slow) seed-style baseline",
+        default=3,
+        help="timed inputs for the (slow) original algorithm",
+    )
+    parser.add_argument(
+        "--agreement-prompts",
+        type=int,
+        default=200,
+        help="held-out prompts on which each opt-in precision's best replies are compared",
     )
     parser.add_argument("--beam-size", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=32, help="inputs in one batch")
@@ -39,24 +45,26 @@ def add_parser(kinds: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from botframework.bench.decode import load_model, run_decode_benchmark
+    from botframework.bench.bench_model import load_model
+    from botframework.bench.decode import run_decode_benchmark
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    model, tokenizer, origin, antilm_args, parts = load_model(
-        args.bot, args.overrides, args.checkpoint, args.random_weights
+    loaded = load_model(
+        args.bot, args.overrides, args.checkpoint, args.random_weights, args.agreement_prompts
     )
     result = run_decode_benchmark(
-        model,
-        tokenizer,
+        loaded.model,
+        loaded.tokenizer,
         inputs=args.inputs,
         seed_style_inputs=args.seed_style_inputs,
         beam_size=args.beam_size,
         batch_size=args.batch_size,
         input_length=args.input_length,
         reply_length=args.reply_length,
-        antilm_args=antilm_args,
-        parts=parts,
+        antilm_args=loaded.antilm_args,
+        parts=loaded.parts,
+        held_out=loaded.held_out,
     )
-    print(json.dumps({"model": origin, **result}, indent=2))
+    print(json.dumps({"model": loaded.origin, **result}, indent=2))
     return 0

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass
@@ -20,3 +25,16 @@ class Candidate:
 
     def to_json(self) -> dict[str, object]:
         return {"text": self.text, "score": self.score, "scores": dict(self.scores)}
+
+
+def candidate_from_parts(
+    token_ids: list[int], names: Sequence[str], parts: torch.Tensor, eos: int | None = None
+) -> Candidate:
+    """A candidate of ``token_ids`` (cut at ``eos``, if given) whose score is the sum of ``parts``,
+    one per name (``"model"``, then each rescorer's; a name listed twice gets the sum)."""
+    if eos is not None and eos in token_ids:
+        token_ids = token_ids[: token_ids.index(eos)]
+    scores: dict[str, float] = {}
+    for name, part in zip(names, parts.tolist()):
+        scores[name] = scores.get(name, 0.0) + part
+    return Candidate(token_ids=token_ids, score=sum(scores.values()), scores=scores)

@@ -22,6 +22,9 @@ class ScoringContext:
     ``dialogues`` the turns so far for each input, the user's latest message last. Decoders update
     ``step`` (0-based index of the token being chosen) and ``rows`` (for each live row of the
     decoder's batch, the index of the input it belongs to). Reward rules also get ``reply``.
+    ``language_model`` is log U(next token | prefix) (rows, vocab) of every live row at this step,
+    the decoder run with an empty source, when the decoder carries that stream for the anti-LM
+    (:class:`~botframework.decoding.decoder_batch.DecoderBatch` does), else None.
     """
 
     model: Seq2Seq
@@ -34,6 +37,7 @@ class ScoringContext:
     rows: torch.Tensor | None = None
     extra_models: dict[str, Seq2Seq] = field(default_factory=dict)
     reply: str | None = None
+    language_model: torch.Tensor | None = None
     state: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -6,6 +6,7 @@ import torch
 
 from botframework.decoding.candidate import Candidate
 from botframework.decoding.context import ScoringContext
+from botframework.decoding.loop import rescore
 
 
 class StepRescorer:
@@ -61,9 +62,9 @@ def apply_step_rescorers(
     Returns the final log-probabilities and, for each rescorer, the (rows, vocab) change it made,
     so decoders can report each rescorer's share of a candidate's score.
     """
-    changes = []
-    for rescorer in rescorers:
-        rescored = rescorer(ctx, prefixes, log_probs)
-        changes.append((rescorer.name, rescored - log_probs))
-        log_probs = rescored
-    return log_probs, changes
+    outputs = rescore(ctx, rescorers, prefixes, log_probs)
+    changes = [
+        (rescorer.name, after - before)
+        for rescorer, before, after in zip(rescorers, outputs, outputs[1:])
+    ]
+    return outputs[-1], changes

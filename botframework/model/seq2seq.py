@@ -16,6 +16,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from botframework.config.schema import ModelConfig
 from botframework.model import source_cache
 from botframework.model.attention import build_attention
+from botframework.model.projection import project
 
 RnnState = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
 
@@ -38,7 +39,8 @@ class DecoderState:
     """What one decoding step needs and updates; every tensor has one row per live hypothesis.
 
     ``hidden``/``cell`` are (layers, N, H); ``memory``, ``memory_mask`` and ``keys`` (the memory
-    projected for attention) are batch-first.
+    projected for attention) are batch-first. With a source cache, ``prompt_cache`` (N, S) holds
+    c(w) at each source position and ``cache_lams`` (N,) each row's λ, computed once per source.
     """
 
     hidden: torch.Tensor
@@ -47,6 +49,11 @@ class DecoderState:
     cell: torch.Tensor | None = None
     keys: torch.Tensor | None = None
     source_ids: torch.Tensor | None = None
+    prompt_cache: torch.Tensor | None = None
+    cache_lams: torch.Tensor | None = None
+
+
+_STATE_FIELDS = tuple(field.name for field in fields(DecoderState))
 
 
 class Seq2Seq(nn.Module):
@@ -87,7 +94,7 @@ class Seq2Seq(nn.Module):
 
     def start(self, encoded: EncoderOutput) -> DecoderState:
         """The decoder state before the first target token: the encoder's final state."""
-        return DecoderState(
+        state = DecoderState(
             hidden=encoded.hidden,
             memory=encoded.memory,
             memory_mask=encoded.memory_mask,
@@ -95,29 +102,46 @@ class Seq2Seq(nn.Module):
             keys=self.attention.keys(encoded.memory),
             source_ids=encoded.source_ids,
         )
+        return self._with_prompt_cache(state) if self.config.source_cache else state
 
     def step(
-        self, tokens: torch.Tensor, state: DecoderState
+        self, tokens: torch.Tensor, state: DecoderState, transposed_output: bool = False
     ) -> tuple[torch.Tensor, DecoderState]:
-        """Feed one token per row (N,); return next-token log-probabilities (N, V) and the state."""
+        """Feed one token per row (N,); return next-token log-probabilities (N, V) and the state.
+
+        With ``transposed_output`` (decoders set it; no gradients) the vocabulary projection runs
+        on a transposed copy of its weight (:mod:`botframework.model.projection`): faster for the
+        few rows of a decoding step, the same numbers up to float rounding.
+        """
         features, state = self._decode(self.embedding(tokens).unsqueeze(1), state)
-        log_probs = torch.log_softmax(self.output(features.squeeze(1)), dim=-1)
+        features = features.squeeze(1)
+        logits = project(self.output, features) if transposed_output else self.output(features)
+        log_probs = torch.log_softmax(logits, dim=-1)
         if self.config.source_cache and state.source_ids is not None:
-            weights = source_cache.cache_weights(state.source_ids)
-            log_probs = source_cache.mix_vocabulary(
-                log_probs, state.source_ids, weights, self.config.source_cache
+            if state.prompt_cache is None:
+                state = self._with_prompt_cache(state)
+            log_probs = source_cache.mix_prompt_cache(
+                log_probs.float(), state.source_ids, state.prompt_cache, state.cache_lams
             )
         return log_probs, state
+
+    def _with_prompt_cache(self, state: DecoderState) -> DecoderState:
+        """``state`` with the source cache's per-source parts, computed once per source."""
+        if state.source_ids is None:
+            return state
+        weights = source_cache.cache_weights(state.source_ids)
+        prompt = source_cache.target_cache_probs(state.source_ids, weights, state.source_ids)
+        lams = source_cache.row_weights(weights, self.config.source_cache)
+        return replace(state, prompt_cache=prompt, cache_lams=lams)
 
     def reorder(self, state: DecoderState, index: torch.Tensor) -> DecoderState:
         """Keep (or repeat) the rows ``index`` of every tensor in ``state``."""
         changes = {}
-        for field in fields(state):
-            value = getattr(state, field.name)
+        for name in _STATE_FIELDS:
+            value = getattr(state, name)
             if value is not None:
-                dim = 1 if field.name in ("hidden", "cell") else 0
-                changes[field.name] = value.index_select(dim, index)
-        return replace(state, **changes)
+                changes[name] = value.index_select(1 if name in ("hidden", "cell") else 0, index)
+        return DecoderState(**changes)
 
     def features(
         self, source_ids: torch.Tensor, source_lengths: torch.Tensor, target_in: torch.Tensor
@@ -141,18 +165,39 @@ class Seq2Seq(nn.Module):
         target_out: torch.Tensor,
         target_lengths: torch.Tensor,
     ) -> torch.Tensor:
-        """log p(target | source) (B,) under the full softmax, EOS included, padding excluded."""
+        """log p(target | source) (B,) under the full softmax, EOS included, padding excluded.
+
+        Without gradients (scoring, MMI re-ranking) only the real target positions are projected,
+        a chunk of them at a time, and each needs only its token's logit and the log-normaliser:
+        no (B, T, vocabulary) tensor is made.
+        """
         target_in = torch.cat(
             [torch.full_like(target_out[:, :1], self.bos_id), target_out[:, :-1]], dim=1
         )
-        log_probs = torch.log_softmax(
-            self.output(self.features(source_ids, source_lengths, target_in)), dim=-1
-        )
-        token_log_probs = log_probs.gather(-1, target_out.unsqueeze(-1)).squeeze(-1)
-        token_log_probs = self.with_source_cache(token_log_probs, source_ids, target_out)
+        features = self.features(source_ids, source_lengths, target_in)
         positions = torch.arange(target_out.shape[1], device=target_out.device)
         padding = positions.unsqueeze(0) >= target_lengths.to(target_out.device).unsqueeze(1)
+        if torch.is_grad_enabled():
+            log_probs = torch.log_softmax(self.output(features), dim=-1)
+            token_log_probs = log_probs.gather(-1, target_out.unsqueeze(-1)).squeeze(-1)
+        else:
+            token_log_probs = self._token_log_probs(features, target_out, ~padding)
+        token_log_probs = self.with_source_cache(token_log_probs, source_ids, target_out)
         return token_log_probs.masked_fill(padding, 0.0).sum(dim=1)
+
+    def _token_log_probs(
+        self, features: torch.Tensor, targets: torch.Tensor, real: torch.Tensor, chunk: int = 128
+    ) -> torch.Tensor:
+        """log p of each target (B, T) at the ``real`` positions (B, T), 0 elsewhere; chunks
+        small enough for the logits to stay in cache."""
+        wanted, ids = features[real], targets[real]
+        scores = []
+        for start in range(0, len(ids), chunk):
+            logits = project(self.output, wanted[start : start + chunk]).float()
+            log_probs = torch.log_softmax(logits, dim=1)
+            scores.append(log_probs.gather(1, ids[start : start + chunk, None]).squeeze(1))
+        result = torch.zeros(targets.shape, dtype=features.dtype, device=features.device)
+        return result.masked_scatter_(real, torch.cat(scores) if scores else result[real])
 
     def with_source_cache(
         self, token_log_probs: torch.Tensor, source_ids: torch.Tensor, target_out: torch.Tensor
@@ -188,8 +233,8 @@ class Seq2Seq(nn.Module):
         self, embedded: torch.Tensor, state: DecoderState
     ) -> tuple[torch.Tensor, DecoderState]:
         """Decoder features (N, T, H) for embedded inputs (N, T, E) continuing from ``state``."""
-        keys = state.keys if state.keys is not None else self.attention.keys(state.memory)
-        state = replace(state, keys=keys)
+        if state.keys is None:
+            state = replace(state, keys=self.attention.keys(state.memory))
         rnn_state: RnnState = state.hidden if state.cell is None else (state.hidden, state.cell)
         run = self._luong if self.config.attention == "luong" else self._bahdanau
         outputs, context, rnn_state = run(self.dropout(embedded), rnn_state, state)

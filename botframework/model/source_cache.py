@@ -41,12 +41,21 @@ def mix_vocabulary(
     The cache is sparse: a word outside the prompt only gets log(1 - λ) added, so the exact mixture
     is computed at the prompt's ids alone rather than over the whole vocabulary.
     """
-    lams = row_weights(weights, lam)
-    shifted = log_probs.float() + torch.log1p(-lams).unsqueeze(1)
-    at_prompt = mix(
-        log_probs.gather(1, source_ids), target_cache_probs(source_ids, weights, source_ids), lams
-    )
-    return shifted.scatter_(1, source_ids, at_prompt)
+    prompt_probs = target_cache_probs(source_ids, weights, source_ids)
+    return mix_prompt_cache(log_probs.to(torch.float32, copy=True), source_ids, prompt_probs, row_weights(weights, lam))
+
+
+def mix_prompt_cache(
+    log_probs: torch.Tensor,
+    source_ids: torch.Tensor,
+    prompt_probs: torch.Tensor,
+    lams: torch.Tensor,
+) -> torch.Tensor:
+    """:func:`mix_vocabulary` from what a source gives once: c at each of its positions
+    (``prompt_probs``, N × S) and each row's λ (N,). ``log_probs`` (N, V, float) is changed in
+    place and returned."""
+    at_prompt = mix(log_probs.gather(1, source_ids), prompt_probs, lams)
+    return log_probs.add_(torch.log1p(-lams).unsqueeze(1)).scatter_(1, source_ids, at_prompt)
 
 
 def row_weights(weights: torch.Tensor, lam: float) -> torch.Tensor:

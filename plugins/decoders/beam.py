@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import nullcontext
-from dataclasses import dataclass
 
 import torch
+from botframework_plugins.decoders.beam_rows import Beams, Extensions, best_extensions
 
 from botframework import (
+    OUTPUT_DTYPES,
     Candidate,
-    DecoderBatch,
     ScoringContext,
     StepRescorer,
-    bfloat16_output,
     hookimpl,
+    output_precision,
+    run_search,
 )
-
-OUTPUT_DTYPES = ("float32", "bfloat16")
 
 
 class BeamSearch:
@@ -31,8 +29,9 @@ class BeamSearch:
     ``beam_size`` finished replies (or none left alive); done inputs leave the batch. At
     ``max_length`` the live prefixes are finished as they are; before ``min_length`` tokens EOS is
     not allowed. Returns each input's ``n_best`` finished replies, best first, each score broken
-    down by part. ``output_dtype: bfloat16`` computes the vocabulary projection in bfloat16
-    (faster on CPUs with AVX-512 bf16; check that the replies stay the same on an eval set first).
+    down by part. ``output_dtype: int8`` computes the vocabulary projection with int8 weights
+    (several times faster on CPU), ``bfloat16`` in bfloat16 (faster only on CPUs with AVX-512
+    bf16); ``botframework bench decode`` reports how many best replies stay the same.
 
     ``length_penalty_alpha`` (GNMT, Wu et al. 2016) divides a finished reply's score by
     ((5 + |Y|) / 6) ** α, |Y| its tokens with EOS: 0 (the default) leaves scores alone, larger
@@ -93,62 +92,44 @@ class BeamSearch:
 
     @torch.inference_mode()
     def __call__(self, ctx: ScoringContext, rescorers: list[StepRescorer]) -> list[list[Candidate]]:
-        bfloat16 = self.output_dtype == "bfloat16"
-        with bfloat16_output(ctx.model) if bfloat16 else nullcontext():
+        with output_precision(ctx.model, self.output_dtype):
             return self.search(ctx, rescorers)
 
     def search(self, ctx: ScoringContext, rescorers: list[StepRescorer]) -> list[list[Candidate]]:
         """Each group of each input is a search of its own (rows input-major, as the batch's)."""
-        groups, width = self.groups, self.beam_size // self.groups
-        length, eos = self.max_length or ctx.max_length, ctx.tokenizer.eos_id
-        names = ["model", *(rescorer.name for rescorer in rescorers)]
-        batch = DecoderBatch(ctx, rescorers, rows_per_input=self.beam_size)
-        beams = _Beams.start(ctx.batch_size * groups, width, len(names), ctx.tokenizer.bos_id)
-        finished: list[list[Candidate]] = [[] for _ in range(ctx.batch_size * groups)]
-        for step in range(length):
-            ctx.step, ctx.rows = step, (beams.inputs // groups).repeat_interleave(width)
-            outputs = [batch.step(beams.tokens)]  # log p, then each rescorer's result in turn
-            for rescorer in rescorers:
-                outputs.append(rescorer(ctx, beams.prefixes, outputs[-1]))
-            if step < self.min_length:
-                outputs[-1][:, eos] = float("-inf")
-            chosen = None  # how often earlier groups chose each token, for each input
-            if groups > 1 and self.diversity:
-                chosen = outputs[-1].new_zeros(ctx.batch_size, outputs[-1].shape[1])
-            last = step == length - 1
-            beams, kept_rows = self._extend(beams, outputs, chosen, finished, names, eos, last)
-            if step == length - 1 or not len(beams.inputs):
-                break
-            batch.reorder(kept_rows)
+        run = _BeamRun(self, ctx, ["model", *(rescorer.name for rescorer in rescorers)])
+        run_search(ctx, rescorers, run, self.beam_size, self.max_length or ctx.max_length)
+        groups, finished = self.groups, run.finished
         by_input = [sum(finished[i * groups : (i + 1) * groups], []) for i in range(ctx.batch_size)]
         ranked = (sorted(row, key=lambda c: c.score, reverse=True) for row in by_input)
         return [_distinct(row)[: self.n_best] for row in ranked]
 
     def _extend(
         self,
-        beams: _Beams,
+        beams: Beams,
         outputs: list[torch.Tensor],
         chosen: torch.Tensor | None,
         finished: list[list[Candidate]],
         names: list[str],
         eos: int,
         last: bool,
-    ) -> tuple[_Beams, torch.Tensor]:
+    ) -> tuple[Beams, torch.Tensor]:
         """One step of every group in turn: finished replies set aside, the next beams and the
         rows of ``beams`` they extend."""
         width = self.beam_size // self.groups
-        kept: list[tuple[_Beams, torch.Tensor]] = []
+        kept: list[tuple[Beams, torch.Tensor]] = []
         for group_beams, rows in self._groups(beams):
-            group_outputs = [output[rows] for output in outputs]
+            # one group takes every row: no copy of the (rows, vocabulary) scores
+            group_outputs = outputs if self.groups == 1 else [output[rows] for output in outputs]
             best = self._best_extensions(group_beams, group_outputs, chosen, eos, last)
             for index, candidate in best.finished(group_beams, eos, names):
                 finished[index].append(self.normalised(candidate, beams.prefixes.shape[1] + 1))
             counts = torch.tensor([len(finished[i]) for i in group_beams.inputs.tolist()])
             live, kept_rows = best.live(group_beams, searching_if=counts < width)
             kept.append((live, rows[kept_rows]))
-        return _Beams.concat([live for live, _ in kept]), torch.cat([rows for _, rows in kept])
+        return Beams.concat([live for live, _ in kept]), torch.cat([rows for _, rows in kept])
 
-    def _groups(self, beams: _Beams) -> Iterator[tuple[_Beams, torch.Tensor]]:
+    def _groups(self, beams: Beams) -> Iterator[tuple[Beams, torch.Tensor]]:
         """Each group's beams in turn, with their rows in ``beams``."""
         if self.groups == 1:
             yield beams, torch.arange(len(beams.scores))
@@ -162,21 +143,21 @@ class BeamSearch:
 
     def _best_extensions(
         self,
-        beams: _Beams,
+        beams: Beams,
         outputs: list[torch.Tensor],
         chosen: torch.Tensor | None,
         eos: int,
         last: bool,
-    ) -> _Extensions:
+    ) -> Extensions:
         """The best extensions of one group's beams; with a diversity penalty, chosen by the
         penalised scores but keeping the unpenalised ones, and adding their tokens to ``chosen``
         (times each input's earlier groups chose each token at this step)."""
         width = self.beam_size // self.groups
         if self.groups == 1 or not self.diversity:
-            return _best_extensions(beams, outputs, eos, last, width)
+            return best_extensions(beams, outputs, eos, last, width)
         real = (beams.inputs // self.groups).repeat_interleave(width)
         penalised = outputs[-1] - self.diversity * chosen[real]
-        best = _best_extensions(beams, [*outputs, penalised], eos, last, width)
+        best = best_extensions(beams, [*outputs, penalised], eos, last, width)
         penalty = self.diversity * chosen[real[best.rows], best.words]
         best.scores, best.parts = best.scores + penalty, best.parts[..., :-1]
         taken = torch.isfinite(best.scores[:, :width])
@@ -195,6 +176,42 @@ class BeamSearch:
         return candidate
 
 
+class _BeamRun:
+    """One beam search over a batch (a :class:`botframework.Search`): the live beams of every
+    group of every input, and the replies each has finished."""
+
+    def __init__(self, options: BeamSearch, ctx: ScoringContext, names: list[str]) -> None:
+        self.options, self.names, self.eos = options, names, ctx.tokenizer.eos_id
+        self.width = options.beam_size // options.groups
+        size, bos = ctx.batch_size * options.groups, ctx.tokenizer.bos_id
+        self.beams = Beams.start(size, self.width, len(names), bos)
+        self.finished: list[list[Candidate]] = [[] for _ in range(size)]
+        self.inputs = ctx.batch_size
+
+    @property
+    def tokens(self) -> torch.Tensor:
+        return self.beams.tokens
+
+    @property
+    def prefixes(self) -> torch.Tensor:
+        return self.beams.prefixes
+
+    @property
+    def row_inputs(self) -> torch.Tensor:
+        return (self.beams.inputs // self.options.groups).repeat_interleave(self.width)
+
+    def extend(self, outputs: list[torch.Tensor], step: int, last: bool) -> torch.Tensor:
+        if step < self.options.min_length:
+            outputs[-1][:, self.eos] = float("-inf")
+        chosen = None  # how often earlier groups chose each token, for each input
+        if self.options.groups > 1 and self.options.diversity:
+            chosen = outputs[-1].new_zeros(self.inputs, outputs[-1].shape[1])
+        self.beams, kept_rows = self.options._extend(
+            self.beams, outputs, chosen, self.finished, self.names, self.eos, last
+        )
+        return kept_rows
+
+
 def _distinct(candidates: list[Candidate]) -> list[Candidate]:
     """The first of each reply: two groups may find the same one."""
     seen: set[tuple[int, ...]] = set()
@@ -204,120 +221,6 @@ def _distinct(candidates: list[Candidate]) -> list[Candidate]:
             seen.add(tuple(candidate.token_ids))
             kept.append(candidate)
     return kept
-
-
-def _best_extensions(
-    beams: _Beams, outputs: list[torch.Tensor], eos: int, last: bool, k: int
-) -> _Extensions:
-    """The 2k best one-token extensions of each input's k beams, by one top-k per input."""
-    groups = len(beams.inputs)
-    # The best 2k of beam × vocabulary are among the best 2k of each row: a cheaper top-k.
-    row_best, row_words = outputs[-1].topk(min(2 * k, outputs[-1].shape[1]), dim=1)
-    width = row_best.shape[1]
-    totals = (beams.scores[:, None] + row_best).view(groups, k * width)
-    scores, flat = totals.topk(min(2 * k, k * width), dim=1)
-    rows = flat // width + torch.arange(groups)[:, None] * k
-    words = row_words.view(groups, k * width).gather(1, flat)
-    picked = torch.stack([output[rows, words] for output in outputs], dim=-1)
-    gained = torch.cat([picked[..., :1], picked[..., 1:] - picked[..., :-1]], dim=-1)
-    ended = (words == eos) | last
-    return _Extensions(k, scores, rows, words, beams.parts[rows] + gained, ended)
-
-
-@dataclass
-class _Beams:
-    """The live hypotheses: ``k`` rows for each input still searching (dead rows score -inf)."""
-
-    inputs: torch.Tensor  # (n,) which input each group of k rows belongs to
-    scores: torch.Tensor  # (n·k,) log-space score so far
-    parts: torch.Tensor  # (n·k, parts) that score broken down: the model, then each rescorer
-    prefixes: torch.Tensor  # (n·k, step) tokens so far
-    tokens: torch.Tensor  # (n·k,) the token to feed next
-
-    @classmethod
-    def start(cls, size: int, k: int, parts: int, bos: int) -> _Beams:
-        scores = torch.full((size, k), float("-inf"))
-        scores[:, 0] = 0.0  # k copies of one start: only the first may grow at step 0
-        return cls(
-            inputs=torch.arange(size),
-            scores=scores.view(-1),
-            parts=torch.zeros(size * k, parts),
-            prefixes=torch.empty((size * k, 0), dtype=torch.long),
-            tokens=torch.full((size * k,), bos, dtype=torch.long),
-        )
-
-    def take(self, positions: torch.Tensor, rows: torch.Tensor) -> _Beams:
-        """The inputs at ``positions`` with their ``rows``."""
-        return _Beams(
-            self.inputs[positions],
-            self.scores[rows],
-            self.parts[rows],
-            self.prefixes[rows],
-            self.tokens[rows],
-        )
-
-    @classmethod
-    def concat(cls, parts: list[_Beams]) -> _Beams:
-        if len(parts) == 1:
-            return parts[0]
-        return cls(*(torch.cat([getattr(p, name) for p in parts]) for name in _BEAM_FIELDS))
-
-
-_BEAM_FIELDS = ("inputs", "scores", "parts", "prefixes", "tokens")
-
-
-@dataclass
-class _Extensions:
-    """Each input's 2k best extensions, best first: (n, 2k) tensors, ``parts`` (n, 2k, parts)."""
-
-    k: int
-    scores: torch.Tensor
-    rows: torch.Tensor  # the beam row each extends
-    words: torch.Tensor
-    parts: torch.Tensor
-    ended: torch.Tensor  # EOS, or the maximum length reached
-
-    def finished(
-        self, beams: _Beams, eos: int, names: list[str]
-    ) -> Iterator[tuple[int, Candidate]]:
-        """(input, candidate) for the ended extensions among each input's first k."""
-        taken = self.ended[:, : self.k] & torch.isfinite(self.scores[:, : self.k])
-        for i, j in taken.nonzero().tolist():
-            ids = beams.prefixes[self.rows[i, j]].tolist()
-            if self.words[i, j] != eos:
-                ids.append(int(self.words[i, j]))
-            yield (
-                int(beams.inputs[i]),
-                _candidate(ids, float(self.scores[i, j]), names, self.parts[i, j]),
-            )
-
-    def live(self, beams: _Beams, searching_if: torch.Tensor) -> tuple[_Beams, torch.Tensor]:
-        """The next beams: each input's first k extensions that did not end, for the inputs
-        ``searching_if`` selects and that have one alive; and the rows they extend."""
-        rank = torch.arange(self.scores.shape[1], dtype=torch.float)
-        order = torch.where(self.ended, -rank - 1, len(rank) - rank).topk(self.k, dim=1).indices
-        scores = self.scores.gather(1, order).masked_fill(
-            self.ended.gather(1, order), float("-inf")
-        )
-        searching = searching_if & torch.isfinite(scores).any(dim=1)
-        rows = self.rows.gather(1, order)[searching].view(-1)
-        tokens = self.words.gather(1, order)[searching].view(-1)
-        parts = self.parts.gather(1, order[..., None].expand(-1, -1, self.parts.shape[2]))
-        kept = _Beams(
-            inputs=beams.inputs[searching],
-            scores=scores[searching].view(-1),
-            parts=parts[searching].view(-1, self.parts.shape[2]),
-            prefixes=torch.cat([beams.prefixes[rows], tokens[:, None]], dim=1),
-            tokens=tokens,
-        )
-        return kept, rows
-
-
-def _candidate(ids: list[int], score: float, names: list[str], parts: torch.Tensor) -> Candidate:
-    scores: dict[str, float] = {}
-    for name, part in zip(names, parts.tolist()):
-        scores[name] = scores.get(name, 0.0) + part
-    return Candidate(token_ids=ids, score=score, scores=scores)
 
 
 @hookimpl

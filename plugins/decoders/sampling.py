@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 
 from botframework import (
     Candidate,
-    DecoderBatch,
     ScoringContext,
     StepRescorer,
-    apply_step_rescorers,
+    candidate_from_parts,
+    chosen_parts,
     hookimpl,
+    run_search,
 )
 
 
@@ -55,34 +57,16 @@ class Sampling:
 
     @torch.inference_mode()
     def __call__(self, ctx: ScoringContext, rescorers: list[StepRescorer]) -> list[list[Candidate]]:
-        eos, size = ctx.tokenizer.eos_id, ctx.batch_size * self.num_samples
-        batch = DecoderBatch(ctx, rescorers, rows_per_input=self.num_samples)
-        ctx.rows = torch.arange(ctx.batch_size).repeat_interleave(self.num_samples)
-        tokens = torch.full((size,), ctx.tokenizer.bos_id, dtype=torch.long)
-        prefixes = torch.empty((size, 0), dtype=torch.long)
-        finished = torch.zeros(size, dtype=torch.bool)
-        names = ["model", *(rescorer.name for rescorer in rescorers)]
-        parts = torch.zeros(size, len(names))
-        for step in range(self.max_length or ctx.max_length):
-            ctx.step = step
-            log_probs = batch.step(tokens)
-            rescored, changes = apply_step_rescorers(ctx, rescorers, prefixes, log_probs)
-            probs = torch.softmax(self.restrict(rescored / self.temperature), dim=-1)
-            tokens = torch.multinomial(probs, 1, generator=self.generator).squeeze(1)
-            gained = [
-                t.gather(1, tokens[:, None]).squeeze(1)
-                for t in (log_probs, *(c for _, c in changes))
-            ]
-            parts += (~finished).float()[:, None] * torch.stack(gained, dim=1)
-            prefixes = torch.cat([prefixes, tokens[:, None]], dim=1)
-            finished |= tokens == eos
-            if bool(finished.all()):
-                break
-        candidates = [
-            self._candidate(prefixes[row].tolist(), eos, names, parts[row]) for row in range(size)
-        ]
-        rows = [candidates[i : i + self.num_samples] for i in range(0, size, self.num_samples)]
+        run = RowSearch(ctx, rescorers, self.num_samples, self.draw)
+        run_search(ctx, rescorers, run, self.num_samples, self.max_length or ctx.max_length)
+        n = self.num_samples
+        rows = [run.replies[i : i + n] for i in range(0, len(run.replies), n)]
         return [sorted(row, key=lambda c: c.score, reverse=True) for row in rows]
+
+    def draw(self, scores: torch.Tensor) -> torch.Tensor:
+        """One token per row (rows,), drawn from the tempered, restricted ``scores``."""
+        probs = torch.softmax(self.restrict(scores / self.temperature), dim=-1)
+        return torch.multinomial(probs, 1, generator=self.generator).squeeze(1)
 
     def restrict(self, scores: torch.Tensor) -> torch.Tensor:
         """``scores`` with the tokens outside the top-k and the top-p nucleus set to -inf."""
@@ -97,14 +81,42 @@ class Sampling:
             scores = scores.masked_fill(outside, float("-inf"))
         return scores
 
-    @staticmethod
-    def _candidate(ids: list[int], eos: int, names: list[str], parts: torch.Tensor) -> Candidate:
-        if eos in ids:
-            ids = ids[: ids.index(eos)]
-        scores: dict[str, float] = {}
-        for name, part in zip(names, parts.tolist()):
-            scores[name] = scores.get(name, 0.0) + part
-        return Candidate(token_ids=ids, score=sum(scores.values()), scores=scores)
+
+class RowSearch:
+    """A search that picks one token per row (a :class:`botframework.Search`): ``choose`` maps
+    the rescored scores (rows, vocabulary) to the tokens (rows,). A row that ends leaves the
+    batch, its reply kept in ``replies`` (``rows_per_input`` slots per input, input-major).
+    Sampling draws the tokens; greedy search takes the best."""
+
+    def __init__(
+        self,
+        ctx: ScoringContext,
+        rescorers: list[StepRescorer],
+        rows_per_input: int,
+        choose: Callable[[torch.Tensor], torch.Tensor],
+    ) -> None:
+        self.names = ["model", *(rescorer.name for rescorer in rescorers)]
+        self.choose, self.eos = choose, ctx.tokenizer.eos_id
+        size = ctx.batch_size * rows_per_input
+        self.samples = torch.arange(size)  # which slot each live row fills
+        self.row_inputs = self.samples // rows_per_input
+        self.tokens = torch.full((size,), ctx.tokenizer.bos_id, dtype=torch.long)
+        self.prefixes = torch.empty((size, 0), dtype=torch.long)
+        self.parts = torch.zeros(size, len(self.names))
+        self.replies: list[Candidate] = [Candidate(token_ids=[], score=0.0)] * size
+
+    def extend(self, outputs: list[torch.Tensor], step: int, last: bool) -> torch.Tensor:
+        tokens = self.choose(outputs[-1])
+        parts = self.parts + chosen_parts(outputs, torch.arange(len(tokens)), tokens)
+        prefixes = torch.cat([self.prefixes, tokens[:, None]], dim=1)
+        ended = (tokens == self.eos) | last
+        for row in ended.nonzero().view(-1).tolist():
+            reply = candidate_from_parts(prefixes[row].tolist(), self.names, parts[row], self.eos)
+            self.replies[int(self.samples[row])] = reply
+        kept = (~ended).nonzero().view(-1)
+        self.samples, self.row_inputs = self.samples[kept], self.row_inputs[kept]
+        self.tokens, self.prefixes, self.parts = tokens[kept], prefixes[kept], parts[kept]
+        return kept
 
 
 @hookimpl

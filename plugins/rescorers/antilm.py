@@ -52,11 +52,12 @@ class AntiLanguageModel(StepRescorer):
     ) -> torch.Tensor:
         if ctx.step >= self.language_model_steps:
             return log_probs
-        rescored = log_probs - self.weight * language_model_log_probs(ctx, prefixes)
+        language_model = language_model_log_probs(ctx, prefixes)
+        rescored = torch.add(log_probs, language_model, alpha=-self.weight)
         if self.log_plausibility is None:
             return rescored
         floor = log_probs.max(dim=-1, keepdim=True).values + self.log_plausibility
-        return rescored.masked_fill(log_probs < floor, -math.inf)
+        return rescored.masked_fill_(log_probs < floor, -math.inf)
 
 
 @hookimpl

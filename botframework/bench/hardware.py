@@ -1,0 +1,101 @@
+"""This machine's matrix-multiply rate and memory bandwidth, and the decoding floor they imply.
+
+The floor of one decoding step is the larger of two times: streaming every weight the step reads
+from memory once, and the step's multiply-adds at the measured GEMM rate. Everything else a
+decoder does (softmax, top-k, Python) is overhead above it. Both rates are measured with the
+threads torch uses now.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from botframework.model.seq2seq import Seq2Seq
+
+
+@dataclass
+class Hardware:
+    """What this machine sustains: GEMM rate (FLOP/s) and memory bandwidth (bytes/s)."""
+
+    gemm_flops: float
+    bandwidth: float
+
+    def to_json(self) -> dict[str, float]:
+        return {
+            "gemm_gflops": round(self.gemm_flops / 1e9, 1),
+            "memory_gb_per_s": round(self.bandwidth / 1e9, 1),
+        }
+
+
+def _best_seconds(run: Callable[[], object], repeats: int) -> float:
+    run()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def measure_hardware(size: int = 1024, megabytes: int = 256) -> Hardware:
+    """The best of a few runs: a ``size``³ float32 GEMM; copying ``megabytes`` (read + write)."""
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    gemm = 2 * size**3 / _best_seconds(lambda: torch.mm(a, b), 5)
+    source = torch.ones(megabytes * 2**20 // 4)
+    target = torch.empty_like(source)
+    copy = 2 * source.numel() * 4 / _best_seconds(lambda: target.copy_(source), 5)
+    return Hardware(gemm, copy)
+
+
+@dataclass
+class StepCost:
+    """One decoding step's work for one row, and the weights it reads whatever the rows."""
+
+    weight_bytes: float
+    flops_per_row: float
+
+
+def step_cost(model: Seq2Seq, source_length: int) -> StepCost:
+    """A decoder step at full precision: the decoder RNN, attention over ``source_length``
+    positions, the combining layer and the projection onto the vocabulary."""
+    matrices = [*model.decoder.parameters(), *model.combine.parameters()]
+    matrices += list(model.output.parameters())
+    weights = sum(p.numel() for p in matrices if p.dim() == 2)
+    all_weights = sum(p.numel() for p in matrices) + model.config.embedding_size
+    attention = 2 * source_length * model.config.hidden_size  # scores, then the weighted sum
+    return StepCost(4 * all_weights, 2 * (weights + attention))
+
+
+def encoder_cost(model: Seq2Seq, source_length: int) -> StepCost:
+    """Encoding one source: the encoder RNN at every position, and the attention keys."""
+    weights = sum(p.numel() for p in model.encoder.parameters() if p.dim() == 2)
+    keys = model.config.hidden_size**2
+    return StepCost(4 * (weights + keys), 2 * source_length * (weights + keys))
+
+
+def floor_ms(
+    hardware: Hardware, model: Seq2Seq, source_length: int, rows_per_step: list[int], sources: int
+) -> float:
+    """The least time decoding could take: each step's rows (``rows_per_step``) and the
+    ``sources`` encodings, each at the larger of its memory and its arithmetic time."""
+
+    def seconds(cost: StepCost, rows: int) -> float:
+        memory = cost.weight_bytes / hardware.bandwidth
+        return max(memory, rows * cost.flops_per_row / hardware.gemm_flops)
+
+    step, encoder = step_cost(model, source_length), encoder_cost(model, source_length)
+    total = seconds(encoder, sources) + sum(seconds(step, rows) for rows in rows_per_step)
+    return 1000 * total
+
+
+def rows_per_step(
+    beam_size: int, length: int, language_model_steps: int, inputs: int = 1
+) -> list[int]:
+    """The live rows of a search that keeps ``beam_size`` per input (one at the first step), with
+    a language-model twin for each row during the first ``language_model_steps``."""
+    rows = [inputs * (1 if step == 0 else beam_size) for step in range(length)]
+    return [r * 2 if step < language_model_steps else r for step, r in enumerate(rows)]

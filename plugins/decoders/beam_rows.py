@@ -1,0 +1,113 @@
+"""The rows of a beam search: the live beams and each step's best extensions, as tensors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import torch
+
+from botframework import Candidate, candidate_from_parts, chosen_parts
+
+
+def best_extensions(
+    beams: Beams, outputs: list[torch.Tensor], eos: int, last: bool, k: int
+) -> Extensions:
+    """The 2k best one-token extensions of each input's k beams, by one top-k per input."""
+    groups = len(beams.inputs)
+    # The best 2k of beam × vocabulary are among the best 2k of each row: a cheaper top-k.
+    row_best, row_words = outputs[-1].topk(min(2 * k, outputs[-1].shape[1]), dim=1)
+    width = row_best.shape[1]
+    totals = (beams.scores[:, None] + row_best).view(groups, k * width)
+    scores, flat = totals.topk(min(2 * k, k * width), dim=1)
+    rows = flat // width + torch.arange(groups)[:, None] * k
+    words = row_words.view(groups, k * width).gather(1, flat)
+    gained = chosen_parts(outputs, rows, words)
+    ended = (words == eos) | last
+    return Extensions(k, scores, rows, words, beams.parts[rows] + gained, ended)
+
+
+@dataclass
+class Beams:
+    """The live hypotheses: ``k`` rows for each input still searching (dead rows score -inf)."""
+
+    inputs: torch.Tensor  # (n,) which input each group of k rows belongs to
+    scores: torch.Tensor  # (n·k,) log-space score so far
+    parts: torch.Tensor  # (n·k, parts) that score broken down: the model, then each rescorer
+    prefixes: torch.Tensor  # (n·k, step) tokens so far
+    tokens: torch.Tensor  # (n·k,) the token to feed next
+
+    @classmethod
+    def start(cls, size: int, k: int, parts: int, bos: int) -> Beams:
+        scores = torch.full((size, k), float("-inf"))
+        scores[:, 0] = 0.0  # k copies of one start: only the first may grow at step 0
+        return cls(
+            inputs=torch.arange(size),
+            scores=scores.view(-1),
+            parts=torch.zeros(size * k, parts),
+            prefixes=torch.empty((size * k, 0), dtype=torch.long),
+            tokens=torch.full((size * k,), bos, dtype=torch.long),
+        )
+
+    def take(self, positions: torch.Tensor, rows: torch.Tensor) -> Beams:
+        """The inputs at ``positions`` with their ``rows``."""
+        return Beams(
+            self.inputs[positions],
+            self.scores[rows],
+            self.parts[rows],
+            self.prefixes[rows],
+            self.tokens[rows],
+        )
+
+    @classmethod
+    def concat(cls, parts: list[Beams]) -> Beams:
+        if len(parts) == 1:
+            return parts[0]
+        return cls(*(torch.cat([getattr(p, name) for p in parts]) for name in BEAM_FIELDS))
+
+
+BEAM_FIELDS = ("inputs", "scores", "parts", "prefixes", "tokens")
+
+
+@dataclass
+class Extensions:
+    """Each input's 2k best extensions, best first: (n, 2k) tensors, ``parts`` (n, 2k, parts)."""
+
+    k: int
+    scores: torch.Tensor
+    rows: torch.Tensor  # the beam row each extends
+    words: torch.Tensor
+    parts: torch.Tensor
+    ended: torch.Tensor  # EOS, or the maximum length reached
+
+    def finished(
+        self, beams: Beams, eos: int, names: list[str]
+    ) -> Iterator[tuple[int, Candidate]]:
+        """(input, candidate) for the ended extensions among each input's first k."""
+        taken = self.ended[:, : self.k] & torch.isfinite(self.scores[:, : self.k])
+        for i, j in taken.nonzero().tolist():
+            ids = beams.prefixes[self.rows[i, j]].tolist()
+            if self.words[i, j] != eos:
+                ids.append(int(self.words[i, j]))
+            yield int(beams.inputs[i]), candidate_from_parts(ids, names, self.parts[i, j])
+
+    def live(self, beams: Beams, searching_if: torch.Tensor) -> tuple[Beams, torch.Tensor]:
+        """The next beams: each input's first k extensions that did not end, for the inputs
+        ``searching_if`` selects and that have one alive; and the rows they extend."""
+        rank = torch.arange(self.scores.shape[1], dtype=torch.float)
+        order = torch.where(self.ended, -rank - 1, len(rank) - rank).topk(self.k, dim=1).indices
+        scores = self.scores.gather(1, order).masked_fill(
+            self.ended.gather(1, order), float("-inf")
+        )
+        searching = searching_if & torch.isfinite(scores).any(dim=1)
+        rows = self.rows.gather(1, order)[searching].view(-1)
+        tokens = self.words.gather(1, order)[searching].view(-1)
+        parts = self.parts.gather(1, order[..., None].expand(-1, -1, self.parts.shape[2]))
+        kept = Beams(
+            inputs=beams.inputs[searching],
+            scores=scores[searching].view(-1),
+            parts=parts[searching].view(-1, self.parts.shape[2]),
+            prefixes=torch.cat([beams.prefixes[rows], tokens[:, None]], dim=1),
+            tokens=tokens,
+        )
+        return kept, rows

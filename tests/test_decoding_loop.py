@@ -1,0 +1,142 @@
+"""Greedy, beam search and sampling run the one decoding loop (botframework.decoding.loop)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from botframework_plugins.decoders.beam import BeamSearch
+from botframework_plugins.decoders.greedy import GreedyDecoder
+from botframework_plugins.decoders.sampling import Sampling
+from botframework_plugins.rescorers.antilm import AntiLanguageModel
+
+from botframework import Candidate, ScoringContext, StepRescorer, language_model_log_probs
+from botframework.decoding import loop
+from botframework.decoding.decoder_batch import DecoderBatch
+from tests.conftest import TINY_PAIRS
+from tests.test_beam import context, decode, named, train_toy
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+PROMPTS = [prompt for prompt, _ in TINY_PAIRS[:4]]
+DECODERS = {
+    "greedy": lambda: GreedyDecoder(),
+    "beam": lambda: BeamSearch(beam_size=3),
+    "sampling": lambda: Sampling(num_samples=2, seed=0),
+}
+
+
+@pytest.fixture(scope="module")
+def tiny(one_thread):
+    return train_toy(TINY_PAIRS, steps=120, language_model=True)
+
+
+class _Recorder(StepRescorer):
+    """Records what the loop hands a step rescorer; needs the language model for 2 steps."""
+
+    name = "recorder"
+    language_model_steps = 2
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[int, int, int, bool]] = []
+        self.carried_equals_recomputed = True
+
+    def __call__(
+        self, ctx: ScoringContext, prefixes: torch.Tensor, log_probs: torch.Tensor
+    ) -> torch.Tensor:
+        carried = ctx.language_model
+        self.seen.append((ctx.step, len(ctx.rows), prefixes.shape[1], carried is not None))
+        if carried is not None:
+            ctx.language_model = None  # recompute it over the prefixes, as a third party would
+            recomputed = language_model_log_probs(ctx, prefixes)
+            ctx.language_model = carried
+            self.carried_equals_recomputed &= torch.allclose(carried, recomputed, atol=1e-5)
+        return log_probs
+
+
+@pytest.mark.parametrize("name", DECODERS)
+def test_every_decoder_steps_through_the_one_loop(tiny, name, monkeypatch) -> None:
+    model, tokenizer = tiny
+    steps: list[int] = []
+
+    class CountingBatch(DecoderBatch):
+        def step(self, tokens: torch.Tensor) -> torch.Tensor:
+            steps.append(len(tokens))
+            return super().step(tokens)
+
+    monkeypatch.setattr(loop, "DecoderBatch", CountingBatch)
+    recorder = _Recorder()
+    rows = decode(DECODERS[name](), model, tokenizer, PROMPTS, [recorder], max_length=6)
+    assert len(rows) == len(PROMPTS) and all(isinstance(c, Candidate) for r in rows for c in r)
+    assert len(steps) == len(recorder.seen) > 0  # every step went through the loop's batch
+    for step, (at, rows_seen, prefix_length, carried) in enumerate(recorder.seen):
+        assert (at, prefix_length, rows_seen) == (step, step, steps[step])
+        assert carried == (step < 2)  # the typed language-model stream, for the steps asked
+    assert recorder.carried_equals_recomputed
+
+
+def test_greedy_and_sampling_share_one_search_and_beam_one_finds_the_same(tiny) -> None:
+    model, tokenizer = tiny
+    greedy = decode(GreedyDecoder(), model, tokenizer, PROMPTS)
+    beam_one = decode(BeamSearch(beam_size=1), model, tokenizer, PROMPTS)
+    top_one = decode(Sampling(top_k=1, seed=0), model, tokenizer, PROMPTS)
+    ids = [[row[0].token_ids for row in rows] for rows in (greedy, beam_one, top_one)]
+    assert ids[0] == ids[1] == ids[2]
+    for (g,), (b,) in zip(greedy, beam_one):
+        assert g.scores == pytest.approx(b.scores, abs=1e-4)
+
+
+def test_the_anti_lm_reads_the_stream_the_loop_carries(tiny) -> None:
+    model, tokenizer = tiny
+    antilm = named(AntiLanguageModel(weight=0.5, first_tokens=2), "antilm")
+    for make in DECODERS.values():
+        rows = decode(make(), model, tokenizer, PROMPTS, [antilm])
+        assert all(c.scores["antilm"] != 0 for row in rows for c in row)
+
+
+class _ArgmaxSearch:
+    """A third-party decoder's choice on the public loop: the best token, until EOS."""
+
+    def __init__(self, ctx: ScoringContext) -> None:
+        size = ctx.batch_size
+        self.row_inputs = torch.arange(size)
+        self.tokens = torch.full((size,), ctx.tokenizer.bos_id)
+        self.prefixes = torch.empty((size, 0), dtype=torch.long)
+        self.replies: dict[int, list[int]] = {}
+        self.eos = ctx.tokenizer.eos_id
+
+    def extend(self, outputs: list[torch.Tensor], step: int, last: bool) -> torch.Tensor:
+        self.tokens = outputs[-1].argmax(dim=1)
+        self.prefixes = torch.cat([self.prefixes, self.tokens[:, None]], dim=1)
+        ended = (self.tokens == self.eos) | last
+        for row in ended.nonzero().view(-1).tolist():
+            ids = self.prefixes[row].tolist()
+            self.replies[int(self.row_inputs[row])] = ids[:-1] if ids[-1] == self.eos else ids
+        kept = (~ended).nonzero().view(-1)
+        self.row_inputs, self.tokens = self.row_inputs[kept], self.tokens[kept]
+        self.prefixes = self.prefixes[kept]
+        return kept
+
+
+def test_a_third_party_search_on_the_loop_equals_greedy(tiny) -> None:
+    model, tokenizer = tiny
+    ctx = context(model, tokenizer, PROMPTS)
+    search = _ArgmaxSearch(ctx)
+    with torch.inference_mode():
+        loop.run_search(ctx, [], search, rows_per_input=1, max_length=12)
+    greedy = decode(GreedyDecoder(), model, tokenizer, PROMPTS)
+    assert [search.replies[i] for i in range(len(PROMPTS))] == [r[0].token_ids for r in greedy]
+
+
+def test_copies_of_a_row_are_computed_once_until_they_part_ways(tiny) -> None:
+    model, tokenizer = tiny
+    ctx = context(model, tokenizer, PROMPTS[:2])
+    bos = tokenizer.bos_id
+    with torch.inference_mode():
+        alone = DecoderBatch(ctx, [], rows_per_input=1).step(torch.tensor([bos, bos]))
+        same = DecoderBatch(ctx, [], rows_per_input=3).step(torch.full((6,), bos))
+        other = tokenizer.encode("hello")[0]
+        mixed = DecoderBatch(ctx, [], rows_per_input=2).step(torch.tensor([bos, other] * 2))
+        fed_other = DecoderBatch(ctx, [], rows_per_input=1).step(torch.tensor([other, other]))
+    torch.testing.assert_close(same, alone.repeat_interleave(3, dim=0))
+    torch.testing.assert_close(mixed[0::2], alone)  # copies fed different tokens part ways
+    torch.testing.assert_close(mixed[1::2], fed_other)
