@@ -74,6 +74,7 @@ def test_a_word_is_never_said_twice_in_a_row(tokenizer) -> None:
     assert "am" in banned_after(rescorer, tokenizer, "i am")
     assert "no" not in banned_after(rescorer, tokenizer, "no")  # "no no" is how people talk
     assert "?" not in banned_after(rescorer, tokenizer, "where do you live ?")
+    assert "live" in banned_after(rescorer, tokenizer, "where do you live ?")  # not "live? live"
 
 
 @pytest.mark.parametrize("value", [-1, 1.5, True, "3"])

@@ -27,8 +27,8 @@ class WellFormed(StepRescorer):
       sentence (a determiner, possessive, conjunction, or an auxiliary with no subject before it:
       "I like the", "I have"), or holds fewer than ``min_words`` words; after a preposition only a
       question may end ("Where are you from?", not "I come from");
-    * the token just chosen, again, when it is a word ("robots are are"; "no no", "haha haha" and
-      the other :data:`~botframework.REPEATABLE_WORDS` excepted).
+    * the last word token chosen, again, even after punctuation ("robots are are", "bored, bored";
+      "no no", "haha haha" and the other :data:`~botframework.REPEATABLE_WORDS` excepted).
     """
 
     def __init__(self, min_words: int = 1) -> None:
@@ -43,10 +43,9 @@ class WellFormed(StepRescorer):
         banned = torch.zeros_like(log_probs, dtype=torch.bool)
         for row, prefix in enumerate(prefixes.tolist()):
             banned[row] = self._endings_banned(ctx.tokenizer.decode(prefix), tokens)
-        if prefixes.shape[1]:
-            last = prefixes[:, -1]
-            stutters = tokens.stutter[last].nonzero().flatten()
-            banned[stutters, last[stutters]] = True
+            last_word = next((token for token in reversed(prefix) if tokens.is_word[token]), None)
+            if last_word is not None and tokens.may_not_repeat[last_word]:
+                banned[row, last_word] = True  # "bored, bored" counts as twice in a row
         return log_probs.masked_fill(banned, float("-inf"))
 
     def _endings_banned(self, text: str, tokens: _TokenKinds) -> torch.Tensor:
@@ -70,10 +69,12 @@ class _TokenKinds:
         self.ends_any = torch.tensor([bool(_SENTENCE_END.fullmatch(text)) for text in texts])
         self.question_mark = torch.tensor(["?" in text for text in texts]) & self.ends_any
         self.ends_any[tokenizer.eos_id] = True
-        self.stutter = torch.tensor(
-            [bool(words(text)) and text.lower() not in REPEATABLE_WORDS for text in texts]
-        )
-        self.stutter[: tokenizer.sep_id + 1] = False
+        special = range(tokenizer.sep_id + 1)
+        self.is_word = [bool(words(text)) and i not in special for i, text in enumerate(texts)]
+        self.may_not_repeat = [
+            is_word and text.lower() not in REPEATABLE_WORDS
+            for is_word, text in zip(self.is_word, texts)
+        ]
 
 
 @lru_cache(maxsize=8)
