@@ -117,7 +117,7 @@ def test_anti_lm_share_is_minus_lambda_log_u_of_the_first_g_tokens(tiny) -> None
 
 
 def test_carried_language_model_rows_equal_the_recomputed_ones(tiny) -> None:
-    # Beam search carries the LM as extra rows; greedy (a decoder that does not) recomputes it.
+    # Greedy and a beam of 1 carry the LM through the one loop the same way: same tokens and shares.
     model, tokenizer = tiny
     antilm = named(AntiLanguageModel(weight=0.4, first_tokens=3), "antilm")
     greedy = decode(GreedyDecoder(), model, tokenizer, PROMPTS, [antilm])
