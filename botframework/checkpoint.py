@@ -20,6 +20,7 @@ from safetensors.torch import load_file, save_file
 
 from botframework.config.loader import BotDefinition, ConfigError, validate
 from botframework.config.schema import BotConfig, without_moved_keys
+from botframework.config.storing import settings_to_store
 from botframework.data.tokenizer import Tokenizer
 from botframework.version import CHECKPOINT_FORMAT_VERSION, __version__
 
@@ -63,7 +64,7 @@ def save_checkpoint(
         "format": "botframework",
         "format_version": str(CHECKPOINT_FORMAT_VERSION),
         "botframework_version": __version__,
-        "config": config.model_dump_json(),
+        "config": json.dumps(settings_to_store(config)),
         "tokenizer_name": config.tokenizer.name,
         "tokenizer": tokenizer.to_json(),
         "step": str(step),

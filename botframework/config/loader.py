@@ -67,7 +67,9 @@ def load_definition(path: str | Path, overrides: Iterable[str] = ()) -> BotDefin
         apply_override(raw, override, path)
     from_env: set[str] = set()
     raw = substitute_env(raw, path, (), from_env)
-    return BotDefinition(validate(raw, path, from_env), path, frozenset(from_env))
+    config = validate(raw, path, from_env)
+    config._from_env = frozenset(from_env)
+    return BotDefinition(config, path, frozenset(from_env))
 
 
 def read_yaml(path: Path) -> Any:

@@ -16,7 +16,15 @@ from __future__ import annotations
 import copy
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveInt,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
 
 from botframework.config.objective import check_weights
 
@@ -364,3 +372,10 @@ class BotConfig(Section):
         default_factory=dict,
         description="plugins' own sections (register_settings), validated when plugins load",
     )
+    #: The environment's values that ``${VAR}`` put into these settings: never stored or shown.
+    _from_env: frozenset[str] = PrivateAttr(default_factory=frozenset)
+
+    @property
+    def environment_values(self) -> frozenset[str]:
+        """The values ``${VAR}`` took from the environment when the YAML was loaded."""
+        return self._from_env

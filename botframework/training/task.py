@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch.optim.lr_scheduler import ReduceLROnPlateau
 
 from botframework.config.schema import BotConfig
+from botframework.config.storing import settings_to_store
 from botframework.data.batch import Batch
 from botframework.data.tokenizer import Tokenizer
 from botframework.model.sampled_softmax import SampledSoftmaxLoss
@@ -41,7 +42,7 @@ class Seq2SeqTask(pl.LightningModule):
             config = BotConfig.model_validate(config)
         # Plain primitives only, so Lightning's .ckpt loads with ``weights_only=True``.
         self.save_hyperparameters(
-            {"config": config.model_dump(mode="json"), "vocab_size": vocab_size}
+            {"config": settings_to_store(config), "vocab_size": vocab_size}
         )
         self.config = config
         self.model = Seq2Seq(
