@@ -11,10 +11,11 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from botframework.cli.decoding_options import add_decoding_options, configure_decoding
+from botframework.cli.decoding_options import add_decoding_options
 from botframework.cli.errors import CommandError, input_path
 from botframework.cli.options import add_override_options
 from botframework.cli.page_admin import add_page_admin_commands, configure_logging
+from botframework.cli.served_bots import close_all, load_bot, serve_bots
 
 if TYPE_CHECKING:
     from botframework.messenger.served import ServedBot, ServerSettings
@@ -57,6 +58,12 @@ def add_serve_commands(subparsers: argparse._SubParsersAction) -> None:
         default=30.0,
         help="seconds before a dead process's users pass to the others (PostgreSQL; default 30)",
     )
+    serve.add_argument(
+        "--no-decode-process",
+        action="store_true",
+        help="decode in a thread of the server process instead of a child process of its own "
+        "(saves the child's memory; webhook acknowledgements then wait behind the decode)",
+    )
     add_decoding_options(serve)
     serve.add_argument("--ssl-cert", type=Path, help="serve HTTPS with this certificate (PEM)")
     serve.add_argument("--ssl-key", type=Path, help="and this private key (PEM)")
@@ -78,8 +85,7 @@ def add_serve_commands(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from botframework.bot import Bot
-    from botframework.messenger.served import BODY_TIMEOUT_S, ServedBot, ServerSettings
+    from botframework.messenger.served import BODY_TIMEOUT_S, ServerSettings
 
     configure_logging()
     if args.body_timeout is not None and args.body_timeout <= 0:
@@ -94,11 +100,7 @@ def run_serve(args: argparse.Namespace) -> int:
         from botframework.cli.workers import serve_workers
 
         return serve_workers(args, args.workers)
-    bots = []
-    for path in args.bots:
-        bot = Bot.load(path, args.overrides, args.checkpoint)
-        configure_decoding(bot, args)
-        bots.append(bot)
+    bots = [load_bot(path, args) for path in args.bots]
     state_dir = args.state_dir or bots[0].definition.workspace / "messenger"
     settings = ServerSettings.from_env(
         state_dir,
@@ -109,7 +111,19 @@ def run_serve(args: argparse.Namespace) -> int:
         store_url=store_url,
         claim_timeout=args.claim_timeout,
     )
-    served = [ServedBot.from_bot(bot) for bot in bots]
+    served, decode_processes = serve_bots(bots, args)
+    try:
+        return _serve(served, settings, args, context)
+    finally:
+        close_all(decode_processes)
+
+
+def _serve(
+    served: list[ServedBot],
+    settings: ServerSettings,
+    args: argparse.Namespace,
+    context: ssl.SSLContext | None,
+) -> int:
     missing = settings.missing(served)
     if missing:
         print(
