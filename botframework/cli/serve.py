@@ -8,6 +8,8 @@ import asyncio
 import errno
 import ssl
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +21,7 @@ from botframework.cli.served_bots import close_all, load_bot, serve_bots
 
 if TYPE_CHECKING:
     from botframework.messenger.served import ServedBot, ServerSettings
+    from botframework.messenger.store import Store
 
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8080
 
@@ -111,39 +114,33 @@ def run_serve(args: argparse.Namespace) -> int:
         store_url=store_url,
         claim_timeout=args.claim_timeout,
     )
-    served, decode_processes = serve_bots(bots, args)
-    try:
-        return _serve(served, settings, args, context)
-    finally:
-        close_all(decode_processes)
+    with _start_errors_in_one_line(args):
+        store = open_serving_store(settings)  # a damaged store fails before the decode starts
+        served, decode_processes = serve_bots(bots, args)
+        try:
+            _say_what_is_off(settings, served, args.host)
+            run_server(
+                served,
+                settings,
+                args.host,
+                args.port,
+                context,
+                args.shutdown_timeout,
+                getattr(args, "reuse_port", False),
+                store,
+            )
+        finally:
+            close_all(decode_processes)
+    return 0
 
 
-def _serve(
-    served: list[ServedBot],
-    settings: ServerSettings,
-    args: argparse.Namespace,
-    context: ssl.SSLContext | None,
-) -> int:
-    missing = settings.missing(served)
-    if missing:
-        print(
-            f"Messenger is off until these environment variables are set: {', '.join(missing)}. "
-            "The web chat works without them.",
-            file=sys.stderr,
-        )
-    _warn_if_open(settings, args.host)
+@contextmanager
+def _start_errors_in_one_line(args: argparse.Namespace) -> Iterator[None]:
+    """An unusable store or a busy port as a :class:`CommandError`."""
     from botframework.messenger.sqlite_open import UnusableDatabase
 
     try:
-        run_server(
-            served,
-            settings,
-            args.host,
-            args.port,
-            context,
-            args.shutdown_timeout,
-            getattr(args, "reuse_port", False),
-        )
+        yield
     except UnusableDatabase as error:
         raise CommandError(str(error)) from None
     except OSError as error:
@@ -153,7 +150,17 @@ def _serve(
             f"--host {args.host} --port {args.port}: address already in use (is another server "
             "running? pick another --port)"
         ) from None
-    return 0
+
+
+def _say_what_is_off(settings: ServerSettings, served: list[ServedBot], host: str) -> None:
+    missing = settings.missing(served)
+    if missing:
+        print(
+            f"Messenger is off until these environment variables are set: {', '.join(missing)}. "
+            "The web chat works without them.",
+            file=sys.stderr,
+        )
+    _warn_if_open(settings, host)
 
 
 def _store_url(args: argparse.Namespace) -> str | None:
@@ -230,27 +237,22 @@ def run_server(
     ssl_context: ssl.SSLContext | None = None,
     shutdown_timeout: float = 10.0,
     reuse_port: bool = False,
+    store: Store | None = None,
 ) -> None:
     """Run the server until SIGINT/SIGTERM: stop accepting, finish or keep in flight, clean up.
 
-    Raises :class:`~botframework.messenger.sqlite_open.UnusableDatabase` before listening when the
-    store cannot be opened.
+    ``store`` defaults to :func:`open_serving_store`'s, which raises
+    :class:`~botframework.messenger.sqlite_open.UnusableDatabase` before listening when the store
+    cannot be opened.
     """
     from aiohttp import web
 
     from botframework.messenger.app import create_app
     from botframework.messenger.logs import ScrubbingAccessLogger, install_scrubbing
-    from botframework.messenger.store_url import open_store
 
     configure_logging()
     install_scrubbing()
-    # Opened (PostgreSQL: reached and migrated) before listening, so a damaged or unreachable
-    # database stops the start with one line.
-    store = open_store(settings.store_url, settings.state_dir, settings.claim_timeout)
-    if store.shared:
-        from botframework.messenger.postgres_store import check_reachable
-
-        asyncio.run(check_reachable(settings.store_url or ""))
+    store = store or open_serving_store(settings)
     web.run_app(
         create_app(served, settings, store=store),
         host=host,
@@ -261,6 +263,19 @@ def run_server(
         reuse_port=reuse_port or None,
         print=lambda text: print(text, file=sys.stderr, flush=True),
     )
+
+
+def open_serving_store(settings: ServerSettings) -> Store:
+    """The server's store, opened (PostgreSQL: reached and migrated) before listening, so a
+    damaged or unreachable database stops the start with one line."""
+    from botframework.messenger.store_url import open_store
+
+    store = open_store(settings.store_url, settings.state_dir, settings.claim_timeout)
+    if store.shared:
+        from botframework.messenger.postgres_store import check_reachable
+
+        asyncio.run(check_reachable(settings.store_url or ""))
+    return store
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -58,11 +58,9 @@ class DecodeProcess:
 
     def start(self) -> int:
         """Start the child and wait until it has loaded the bot; its process id."""
-        with self._lock:
-            if self._pool is None:
-                self._spawn()
-            assert self._loaded is not None
-            loaded = self._loaded
+        self._running_pool()
+        loaded = self._loaded
+        assert loaded is not None
         try:
             return loaded.result()
         except BrokenProcessPool:
@@ -77,13 +75,15 @@ class DecodeProcess:
         return loaded.result()
 
     def __call__(self, dialogues: list[list[str]]) -> list[list[Candidate]]:
-        with self._lock:
-            if self._pool is None:
-                self._spawn()
-            pool = self._pool
-            assert pool is not None
+        pool = self._running_pool()
         try:
-            return pool.submit(_generate, self.load_bot, dialogues).result()
+            answer = pool.submit(_generate, self.load_bot, dialogues)
+        except BrokenProcessPool:  # it died while idle: nothing was lost, the next child answers
+            self._replace(pool)
+            pool = self._running_pool()
+            answer = pool.submit(_generate, self.load_bot, dialogues)
+        try:
+            return answer.result()
         except BrokenProcessPool:
             self._replace(pool)
             raise DecodeProcessDied(
@@ -97,6 +97,13 @@ class DecodeProcess:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+
+    def _running_pool(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                self._spawn()
+            assert self._pool is not None
+            return self._pool
 
     def _spawn(self) -> None:
         self._pool = ProcessPoolExecutor(

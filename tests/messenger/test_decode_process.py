@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import time
 from functools import partial
 
 import pytest
@@ -67,5 +68,16 @@ def test_start_raises_the_childs_error_when_it_cannot_load() -> None:
     try:
         with pytest.raises(ValueError, match="no such checkpoint"):
             decode.start()
+    finally:
+        decode.close()
+
+
+def test_a_child_killed_while_idle_is_replaced_without_failing_the_next_batch() -> None:
+    decode = DecodeProcess(PidBot)
+    child = decode.start()
+    try:
+        os.kill(child, signal.SIGKILL)
+        time.sleep(1.0)  # the pool notices the death (at once; a margin for a busy machine)
+        assert decode([["hi"]])[0][0].text == f"pid {decode.pid}" != f"pid {child}"
     finally:
         decode.close()
