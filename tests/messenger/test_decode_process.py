@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import signal
@@ -10,6 +11,7 @@ from functools import partial
 
 import pytest
 
+from botframework.cli.served_bots import serve_bots
 from botframework.messenger.decode_process import DecodeProcess, DecodeProcessDied
 from botframework.messenger.testing import text_event
 
@@ -81,3 +83,9 @@ def test_a_child_killed_while_idle_is_replaced_without_failing_the_next_batch() 
         assert decode([["hi"]])[0][0].text == f"pid {decode.pid}" != f"pid {child}"
     finally:
         decode.close()
+
+
+def test_no_decode_process_keeps_the_decode_in_the_server_process(tiny_bot) -> None:
+    options = argparse.Namespace(bots=["tiny.yaml"], no_decode_process=True)
+    served, processes = serve_bots([tiny_bot], options)
+    assert processes == [] and served[0].generate == tiny_bot.generate

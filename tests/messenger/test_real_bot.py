@@ -114,6 +114,13 @@ def _spawned_children(parent: int) -> list[int]:
     return workers
 
 
+def _running(pid: int) -> bool:
+    try:
+        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
 async def test_serve_workers_share_the_port_and_a_postgresql_store(
     aiohttp_server, tiny_bot_yaml, tmp_path, postgres_url
 ) -> None:
@@ -137,8 +144,10 @@ async def test_serve_workers_share_the_port_and_a_postgresql_store(
             async with session.get(url + "/metrics") as response:  # either worker: the sum
                 metrics = await response.text()
             workers = _spawned_children(process.pid)
+            [orphan] = _spawned_children(workers[0])  # its decode process
             os.kill(workers[0], signal.SIGKILL)  # a crashed worker is replaced
             await wait_for(lambda: workers[0] not in _spawned_children(process.pid), timeout=30)
+            await wait_for(lambda: not _running(orphan), timeout=10)  # and its decode ends
             await wait_for(lambda: len(_spawned_children(process.pid)) == 2, timeout=30)
     finally:
         workers = _spawned_children(process.pid)
