@@ -19,6 +19,7 @@ import asyncio
 import json
 import signal
 import tempfile
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -33,8 +34,8 @@ from botframework.messenger.testing_postgres import ThrowAwayCluster, postgres_b
 CLAIM_TIMEOUT_S = 3.0
 #: Seconds the stand-in holds sends before the kill, for replies already accepted to be recorded.
 HOLD_BEFORE_KILL_S = 0.2
-#: Seconds given to ``--workers`` to have every worker listening before the clock starts.
-WORKERS_SETTLE_S = 5.0
+#: Seconds ``--workers`` may take to have every worker listening before the clock starts.
+WORKERS_START_S = 120.0
 
 #: (name, server processes, --workers of each, SIGKILL the first one mid-way)
 SETUPS = (
@@ -94,7 +95,7 @@ async def run_setup(
             for i in range(processes)
         ]
         if workers > 1:
-            await asyncio.sleep(WORKERS_SETTLE_S)
+            await _all_listening(Path(tmp) / "server-0.log", workers)
         urls = [url for _, url in servers]
         killer = (
             asyncio.create_task(_kill_midway(args, fake, servers[0][0], urls, arrivals))
@@ -116,6 +117,15 @@ async def run_setup(
     exactly_once = counts == [args.messages] * args.users and len(arrivals) == args.users
     wrong = {f"user{i}": n for i, n in enumerate(counts) if n != args.messages}
     return {"setup": name, **result, "answered_exactly_once": exactly_once, "wrong_counts": wrong}
+
+
+async def _all_listening(log: Path, workers: int) -> None:
+    """Wait until each of ``workers`` has said it listens (its model and decode process loaded)."""
+    deadline = time.monotonic() + WORKERS_START_S
+    while log.read_text(errors="replace").count("Running on") < workers:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{workers} workers did not start within {WORKERS_START_S:g} s")
+        await asyncio.sleep(0.1)
 
 
 async def _kill_midway(args, fake: FakeGraphApi, process, urls: list[str], arrivals) -> None:
