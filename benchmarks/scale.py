@@ -25,7 +25,8 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from load import drive, stand_in, start_server
+import aiohttp
+from load import drive, server_ack_quantile, stand_in, start_server
 
 from botframework.messenger.testing import FakeGraphApi
 from botframework.messenger.testing_postgres import ThrowAwayCluster, postgres_bindir
@@ -105,6 +106,8 @@ async def run_setup(
         try:
             result = await drive(args, urls, arrivals, events)
             await asyncio.sleep(1.0 + (CLAIM_TIMEOUT_S if kill else 0))  # late duplicates
+            if processes == 1:  # its /metrics covers every worker
+                result.update(await _server_ack(urls[0]))
         finally:
             if killer is not None:
                 killer.cancel()
@@ -117,6 +120,15 @@ async def run_setup(
     exactly_once = counts == [args.messages] * args.users and len(arrivals) == args.users
     wrong = {f"user{i}": n for i, n in enumerate(counts) if n != args.messages}
     return {"setup": name, **result, "answered_exactly_once": exactly_once, "wrong_counts": wrong}
+
+
+async def _server_ack(url: str) -> dict[str, str | None]:
+    """The server's own ack time (its histogram's buckets holding p50 and p99), without the
+    client's and the network's share."""
+    async with aiohttp.ClientSession() as session:
+        async with session.get(url + "/metrics") as response:
+            metrics = await response.text()
+    return {f"server_ack_p{q}": server_ack_quantile(metrics, q) for q in (50, 99)}
 
 
 async def _all_listening(log: Path, workers: int) -> None:

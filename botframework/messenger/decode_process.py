@@ -55,6 +55,7 @@ class DecodeProcess:
         self._lock = threading.Lock()
         self._pool: ProcessPoolExecutor | None = None
         self._loaded: Future[int] | None = None
+        self._closed = False
 
     def start(self) -> int:
         """Start the child and wait until it has loaded the bot; its process id."""
@@ -75,6 +76,7 @@ class DecodeProcess:
         return loaded.result()
 
     def __call__(self, dialogues: list[list[str]]) -> list[list[Candidate]]:
+        """The child's ``generate(dialogues)``; :class:`DecodeProcessDied` if it dies meanwhile."""
         pool = self._running_pool()
         try:
             answer = pool.submit(_generate, self.load_bot, dialogues)
@@ -94,12 +96,14 @@ class DecodeProcess:
     def close(self) -> None:
         """Stop the child once it has finished the batch it is decoding."""
         with self._lock:
-            pool, self._pool = self._pool, None
+            pool, self._pool, self._closed = self._pool, None, True
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
 
     def _running_pool(self) -> ProcessPoolExecutor:
         with self._lock:
+            if self._closed:
+                raise RuntimeError(f"{self.name}: the decode process was closed")
             if self._pool is None:
                 self._spawn()
             assert self._pool is not None
@@ -116,7 +120,7 @@ class DecodeProcess:
 
     def _replace(self, broken: ProcessPoolExecutor) -> None:
         with self._lock:
-            if self._pool is not broken:  # another thread replaced it already
+            if self._pool is not broken or self._closed:  # replaced already, or closing
                 return
             log.error("%s: the decode process died; starting another", self.name)
             broken.shutdown(wait=False, cancel_futures=True)
