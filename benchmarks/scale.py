@@ -19,12 +19,14 @@ import asyncio
 import json
 import signal
 import tempfile
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from load import drive, stand_in, start_server
+import aiohttp
+from load import drive, server_ack_quantile, stand_in, start_server
 
 from botframework.messenger.testing import FakeGraphApi
 from botframework.messenger.testing_postgres import ThrowAwayCluster, postgres_bindir
@@ -33,8 +35,8 @@ from botframework.messenger.testing_postgres import ThrowAwayCluster, postgres_b
 CLAIM_TIMEOUT_S = 3.0
 #: Seconds the stand-in holds sends before the kill, for replies already accepted to be recorded.
 HOLD_BEFORE_KILL_S = 0.2
-#: Seconds given to ``--workers`` to have every worker listening before the clock starts.
-WORKERS_SETTLE_S = 5.0
+#: Seconds ``--workers`` may take to have every worker listening before the clock starts.
+WORKERS_START_S = 120.0
 
 #: (name, server processes, --workers of each, SIGKILL the first one mid-way)
 SETUPS = (
@@ -94,7 +96,7 @@ async def run_setup(
             for i in range(processes)
         ]
         if workers > 1:
-            await asyncio.sleep(WORKERS_SETTLE_S)
+            await _all_listening(Path(tmp) / "server-0.log", workers)
         urls = [url for _, url in servers]
         killer = (
             asyncio.create_task(_kill_midway(args, fake, servers[0][0], urls, arrivals))
@@ -104,6 +106,8 @@ async def run_setup(
         try:
             result = await drive(args, urls, arrivals, events)
             await asyncio.sleep(1.0 + (CLAIM_TIMEOUT_S if kill else 0))  # late duplicates
+            if processes == 1:  # its /metrics covers every worker
+                result.update(await _server_ack(urls[0]))
         finally:
             if killer is not None:
                 killer.cancel()
@@ -116,6 +120,24 @@ async def run_setup(
     exactly_once = counts == [args.messages] * args.users and len(arrivals) == args.users
     wrong = {f"user{i}": n for i, n in enumerate(counts) if n != args.messages}
     return {"setup": name, **result, "answered_exactly_once": exactly_once, "wrong_counts": wrong}
+
+
+async def _server_ack(url: str) -> dict[str, str | None]:
+    """The server's own ack time (its histogram's buckets holding p50 and p99), without the
+    client's and the network's share."""
+    async with aiohttp.ClientSession() as session:
+        async with session.get(url + "/metrics") as response:
+            metrics = await response.text()
+    return {f"server_ack_p{q}": server_ack_quantile(metrics, q) for q in (50, 99)}
+
+
+async def _all_listening(log: Path, workers: int) -> None:
+    """Wait until each of ``workers`` has said it listens (its model and decode process loaded)."""
+    deadline = time.monotonic() + WORKERS_START_S
+    while log.read_text(errors="replace").count("Running on") < workers:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{workers} workers did not start within {WORKERS_START_S:g} s")
+        await asyncio.sleep(0.1)
 
 
 async def _kill_midway(args, fake: FakeGraphApi, process, urls: list[str], arrivals) -> None:

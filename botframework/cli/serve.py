@@ -8,16 +8,20 @@ import asyncio
 import errno
 import ssl
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from botframework.cli.decoding_options import add_decoding_options, configure_decoding
+from botframework.cli.decoding_options import add_decoding_options
 from botframework.cli.errors import CommandError, input_path
 from botframework.cli.options import add_override_options
 from botframework.cli.page_admin import add_page_admin_commands, configure_logging
+from botframework.cli.served_bots import close_all, load_bot, serve_bots
 
 if TYPE_CHECKING:
     from botframework.messenger.served import ServedBot, ServerSettings
+    from botframework.messenger.store import Store
 
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8080
 
@@ -57,6 +61,12 @@ def add_serve_commands(subparsers: argparse._SubParsersAction) -> None:
         default=30.0,
         help="seconds before a dead process's users pass to the others (PostgreSQL; default 30)",
     )
+    serve.add_argument(
+        "--no-decode-process",
+        action="store_true",
+        help="decode in a thread of the server process instead of a child process of its own "
+        "(saves the child's memory; webhook acknowledgements then wait behind the decode)",
+    )
     add_decoding_options(serve)
     serve.add_argument("--ssl-cert", type=Path, help="serve HTTPS with this certificate (PEM)")
     serve.add_argument("--ssl-key", type=Path, help="and this private key (PEM)")
@@ -78,8 +88,7 @@ def add_serve_commands(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from botframework.bot import Bot
-    from botframework.messenger.served import BODY_TIMEOUT_S, ServedBot, ServerSettings
+    from botframework.messenger.served import BODY_TIMEOUT_S, ServerSettings
 
     configure_logging()
     if args.body_timeout is not None and args.body_timeout <= 0:
@@ -94,11 +103,7 @@ def run_serve(args: argparse.Namespace) -> int:
         from botframework.cli.workers import serve_workers
 
         return serve_workers(args, args.workers)
-    bots = []
-    for path in args.bots:
-        bot = Bot.load(path, args.overrides, args.checkpoint)
-        configure_decoding(bot, args)
-        bots.append(bot)
+    bots = [load_bot(path, args) for path in args.bots]
     state_dir = args.state_dir or bots[0].definition.workspace / "messenger"
     settings = ServerSettings.from_env(
         state_dir,
@@ -109,27 +114,33 @@ def run_serve(args: argparse.Namespace) -> int:
         store_url=store_url,
         claim_timeout=args.claim_timeout,
     )
-    served = [ServedBot.from_bot(bot) for bot in bots]
-    missing = settings.missing(served)
-    if missing:
-        print(
-            f"Messenger is off until these environment variables are set: {', '.join(missing)}. "
-            "The web chat works without them.",
-            file=sys.stderr,
-        )
-    _warn_if_open(settings, args.host)
+    with _start_errors_in_one_line(args):
+        store = open_serving_store(settings)  # a damaged store fails before the decode starts
+        served, decode_processes = serve_bots(bots, args)
+        try:
+            _say_what_is_off(settings, served, args.host)
+            run_server(
+                served,
+                settings,
+                args.host,
+                args.port,
+                context,
+                args.shutdown_timeout,
+                getattr(args, "reuse_port", False),
+                store,
+            )
+        finally:
+            close_all(decode_processes)
+    return 0
+
+
+@contextmanager
+def _start_errors_in_one_line(args: argparse.Namespace) -> Iterator[None]:
+    """An unusable store or a busy port as a :class:`CommandError`."""
     from botframework.messenger.sqlite_open import UnusableDatabase
 
     try:
-        run_server(
-            served,
-            settings,
-            args.host,
-            args.port,
-            context,
-            args.shutdown_timeout,
-            getattr(args, "reuse_port", False),
-        )
+        yield
     except UnusableDatabase as error:
         raise CommandError(str(error)) from None
     except OSError as error:
@@ -139,7 +150,17 @@ def run_serve(args: argparse.Namespace) -> int:
             f"--host {args.host} --port {args.port}: address already in use (is another server "
             "running? pick another --port)"
         ) from None
-    return 0
+
+
+def _say_what_is_off(settings: ServerSettings, served: list[ServedBot], host: str) -> None:
+    missing = settings.missing(served)
+    if missing:
+        print(
+            f"Messenger is off until these environment variables are set: {', '.join(missing)}. "
+            "The web chat works without them.",
+            file=sys.stderr,
+        )
+    _warn_if_open(settings, host)
 
 
 def _store_url(args: argparse.Namespace) -> str | None:
@@ -216,27 +237,22 @@ def run_server(
     ssl_context: ssl.SSLContext | None = None,
     shutdown_timeout: float = 10.0,
     reuse_port: bool = False,
+    store: Store | None = None,
 ) -> None:
     """Run the server until SIGINT/SIGTERM: stop accepting, finish or keep in flight, clean up.
 
-    Raises :class:`~botframework.messenger.sqlite_open.UnusableDatabase` before listening when the
-    store cannot be opened.
+    ``store`` defaults to :func:`open_serving_store`'s, which raises
+    :class:`~botframework.messenger.sqlite_open.UnusableDatabase` before listening when the store
+    cannot be opened.
     """
     from aiohttp import web
 
     from botframework.messenger.app import create_app
     from botframework.messenger.logs import ScrubbingAccessLogger, install_scrubbing
-    from botframework.messenger.store_url import open_store
 
     configure_logging()
     install_scrubbing()
-    # Opened (PostgreSQL: reached and migrated) before listening, so a damaged or unreachable
-    # database stops the start with one line.
-    store = open_store(settings.store_url, settings.state_dir, settings.claim_timeout)
-    if store.shared:
-        from botframework.messenger.postgres_store import check_reachable
-
-        asyncio.run(check_reachable(settings.store_url or ""))
+    store = store or open_serving_store(settings)
     web.run_app(
         create_app(served, settings, store=store),
         host=host,
@@ -247,6 +263,19 @@ def run_server(
         reuse_port=reuse_port or None,
         print=lambda text: print(text, file=sys.stderr, flush=True),
     )
+
+
+def open_serving_store(settings: ServerSettings) -> Store:
+    """The server's store, opened (PostgreSQL: reached and migrated) before listening, so a
+    damaged or unreachable database stops the start with one line."""
+    from botframework.messenger.store_url import open_store
+
+    store = open_store(settings.store_url, settings.state_dir, settings.claim_timeout)
+    if store.shared:
+        from botframework.messenger.postgres_store import check_reachable
+
+        asyncio.run(check_reachable(settings.store_url or ""))
+    return store
 
 
 def main(argv: list[str] | None = None) -> int:

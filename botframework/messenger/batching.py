@@ -22,7 +22,8 @@ class Batcher:
     The first waiting request opens a batch; the batch closes when it is full or ``max_wait``
     seconds later, whichever comes first. Requests that arrive while a batch is generating wait for
     the next one, so under load batches fill up without waiting. ``generate`` runs in one worker
-    thread (the model is serialised anyway), never on the event loop.
+    thread (the model is serialised anyway), never on the event loop; ``serve`` makes it a
+    :class:`~botframework.messenger.decode_process.DecodeProcess`, so the thread only waits.
     """
 
     def __init__(

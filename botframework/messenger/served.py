@@ -32,7 +32,8 @@ class ServedBot:
     """One bot as the server sees it.
 
     ``hook`` runs the message-pipeline hooks; ``generate`` has :meth:`Bot.generate`'s shape and is
-    called from a worker thread with a batch of dialogues. ``settings`` are the plugins' validated
+    called from a worker thread with a batch of dialogues (``serve`` hands it a
+    :class:`~botframework.messenger.decode_process.DecodeProcess`, so torch runs in a child process). ``settings`` are the plugins' validated
     ``settings`` sections, handed to the hooks with every conversation.
     """
 
@@ -44,7 +45,8 @@ class ServedBot:
     settings: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_bot(cls, bot: Bot) -> ServedBot:
+    def from_bot(cls, bot: Bot, generate: BatchGenerate | None = None) -> ServedBot:
+        """``bot`` as served; ``generate`` replaces ``bot.generate`` (e.g. a decode process)."""
         channel = bot.definition.config.channel
         privacy = channel.privacy_policy
         if channel.privacy_policy_file:
@@ -52,7 +54,9 @@ class ServedBot:
                 encoding="utf-8"
             )
         name = bot.definition.config.name
-        return cls(name, bot.plugin_manager.hook, bot.generate, channel, privacy, bot.settings)
+        return cls(
+            name, bot.plugin_manager.hook, generate or bot.generate, channel, privacy, bot.settings
+        )
 
 
 @dataclass

@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 import sys
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -76,17 +77,33 @@ async def test_serve_command_with_a_trained_bot(aiohttp_server, tiny_bot_yaml, t
             events = [text_event("u1", "hi", "m1"), text_event("u2", "do you like music ?", "m2")]
             assert await post(session, url, *events) == 200
             await wait_for(lambda: len(fake.messages) == 2, timeout=30)
+            [decode] = _spawned_children(process.pid)  # the model decodes in a child process
+            os.kill(decode, signal.SIGKILL)
+            # reaped: the server has seen it die (a message in the same instant would fail)
+            await wait_for(lambda: not os.path.exists(f"/proc/{decode}"), timeout=10)
+            assert await post(session, url, text_event("u3", "bye", "m3")) == 200
+            await wait_for(lambda: len(fake.messages) == 3, timeout=60)
+            [replacement] = _spawned_children(process.pid)
     finally:
         process.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(process.wait(), 20) == 0
     assert fake.texts("u1") == ["hello there"]
     assert fake.texts("u2") == ["Let's talk about something else."]  # "yes i love jazz", vetoed
+    assert fake.texts("u3") == ["see you later"] and replacement != decode
+    assert not os.path.exists(f"/proc/{replacement}")
 
 
-def _worker_processes(parent: int) -> list[int]:
-    """The live ``serve --workers`` processes under ``parent`` (not multiprocessing's helpers)."""
+def _spawned_children(parent: int) -> list[int]:
+    """The live processes multiprocessing spawned under ``parent`` (not its helpers): the
+    ``serve --workers`` processes, or a server process's decode processes."""
     workers = []
-    for pid in open(f"/proc/{parent}/task/{parent}/children").read().split():
+    children = []
+    for task in Path(f"/proc/{parent}/task").iterdir():  # a thread's children are listed there
+        try:
+            children += (task / "children").read_text().split()
+        except OSError:  # the thread ended meanwhile
+            continue
+    for pid in children:
         try:
             command = open(f"/proc/{pid}/cmdline", "rb").read()
             state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
@@ -95,6 +112,13 @@ def _worker_processes(parent: int) -> list[int]:
         if b"spawn_main" in command and b"resource_tracker" not in command and state != "Z":
             workers.append(int(pid))
     return workers
+
+
+def _running(pid: int) -> bool:
+    try:
+        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 async def test_serve_workers_share_the_port_and_a_postgresql_store(
@@ -109,7 +133,7 @@ async def test_serve_workers_share_the_port_and_a_postgresql_store(
     prompts = ["hi", "how are you ?", "bye"]
     try:
         async with aiohttp.ClientSession() as session:
-            await wait_for(lambda: len(_worker_processes(process.pid)) == 2, timeout=20)
+            await wait_for(lambda: len(_spawned_children(process.pid)) == 2, timeout=20)
             for i, prompt in enumerate(prompts):
                 for u in range(8):  # new connections, spread over both workers by the kernel
                     async with aiohttp.ClientSession() as fresh:
@@ -119,12 +143,14 @@ async def test_serve_workers_share_the_port_and_a_postgresql_store(
             await asyncio.sleep(0.5)
             async with session.get(url + "/metrics") as response:  # either worker: the sum
                 metrics = await response.text()
-            workers = _worker_processes(process.pid)
+            workers = _spawned_children(process.pid)
+            [orphan] = _spawned_children(workers[0])  # its decode process
             os.kill(workers[0], signal.SIGKILL)  # a crashed worker is replaced
-            await wait_for(lambda: workers[0] not in _worker_processes(process.pid), timeout=30)
-            await wait_for(lambda: len(_worker_processes(process.pid)) == 2, timeout=30)
+            await wait_for(lambda: workers[0] not in _spawned_children(process.pid), timeout=30)
+            await wait_for(lambda: not _running(orphan), timeout=10)  # and its decode ends
+            await wait_for(lambda: len(_spawned_children(process.pid)) == 2, timeout=30)
     finally:
-        workers = _worker_processes(process.pid)
+        workers = _spawned_children(process.pid)
         process.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(process.wait(), 30) == 0, log.read_text()
     assert len(workers) == 2 and not any(os.path.exists(f"/proc/{pid}") for pid in workers)
