@@ -88,6 +88,8 @@ async def start_server(
         value = getattr(args, option)
         if value is not None:
             command += ["--" + option.replace("_", "-"), str(value)]
+    if getattr(args, "no_decode_process", False):
+        command.append("--no-decode-process")
     for override in [*args.overrides, f"channel.batching={str(batching).lower()}"]:
         command += ["--set", override]
     env = {
@@ -261,6 +263,11 @@ def main() -> int:
         "--compare-batching", action="store_true", help="also run with batching off"
     )
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for one reply")
+    parser.add_argument(
+        "--no-decode-process",
+        action="store_true",
+        help="serve with --no-decode-process (the decode in a thread of each server process)",
+    )
     parser.add_argument(
         "--scale",
         action="store_true",
