@@ -17,7 +17,7 @@ from botframework.config.schema import ModelConfig
 from botframework.model import source_cache
 from botframework.model.attention import build_attention
 from botframework.model.fused_step import fusable, gru_step
-from botframework.model.projection import project
+from botframework.model.projection import linear, project
 
 RnnState = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
 
@@ -243,9 +243,15 @@ class Seq2Seq(nn.Module):
         rnn_state: RnnState = state.hidden if state.cell is None else (state.hidden, state.cell)
         run = self._luong if self.config.attention == "luong" else self._bahdanau
         outputs, context, rnn_state = run(self.dropout(embedded), rnn_state, state, fused)
-        features = self.dropout(torch.tanh(self.combine(torch.cat([outputs, context], dim=-1))))
+        features = self.dropout(torch.tanh(self._combine(torch.cat([outputs, context], dim=-1), fused)))
         hidden, cell = rnn_state if isinstance(rnn_state, tuple) else (rnn_state, None)
         return features, replace(state, hidden=hidden, cell=cell)
+
+    def _combine(self, joined: torch.Tensor, fused: bool) -> torch.Tensor:
+        """``self.combine(joined)``; with ``fused``, one position's product on the packed weight."""
+        if not fused or torch.is_grad_enabled() or joined.shape[1] != 1:
+            return self.combine(joined)
+        return linear(self.combine, "weight", self.combine.bias, joined.squeeze(1)).unsqueeze(1)
 
     def _decoder_rnn(
         self, embedded: torch.Tensor, rnn_state: RnnState, fused: bool
