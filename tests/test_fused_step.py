@@ -98,3 +98,15 @@ def test_with_onednn_the_weight_is_packed() -> None:
     with torch.inference_mode():
         projection.project(layer, torch.randn(2, 16))
     assert projection._COPIES[layer]["weight"][1] == "packed"
+
+
+def test_bfloat16_output_on_its_packed_weight_equals_f_linear_in_bfloat16() -> None:
+    from botframework.decoding.precision import Bfloat16Linear
+
+    torch.manual_seed(0)
+    layer = Bfloat16Linear(nn.Linear(32, 100))
+    features = torch.randn(6, 32)
+    with torch.inference_mode():
+        stepped = layer(features)
+    expected = nn.functional.linear(features.to(torch.bfloat16), layer.weight, layer.bias)
+    torch.testing.assert_close(stepped, expected.float(), atol=1e-2, rtol=1e-2)

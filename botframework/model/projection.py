@@ -12,6 +12,8 @@ copy of the weight made once per weight version:
   for ``addmm``.
 
 Both give the same numbers as ``nn.Linear`` up to float rounding (a few 1e-6 on the logits).
+The opt-in bfloat16 output layer (:mod:`botframework.decoding.precision`) packs its bfloat16
+weight the same way.
 """
 
 from __future__ import annotations
@@ -74,7 +76,7 @@ def _may_pack(weight: torch.Tensor) -> bool:
     return (
         not _packing_failed
         and weight.device.type == "cpu"
-        and weight.dtype == torch.float32
+        and weight.dtype in (torch.float32, torch.bfloat16)
         and torch.backends.mkldnn.enabled
         and torch.backends.mkldnn.is_available()
     )
