@@ -119,8 +119,13 @@ class Seq2Seq(nn.Module):
         embedded = self.embedding(tokens).unsqueeze(1)
         features, state = self._decode(embedded, state, fused=transposed_output)
         features = features.squeeze(1)
-        logits = project(self.output, features) if transposed_output else self.output(features)
-        log_probs = torch.log_softmax(logits, dim=-1)
+        if transposed_output and not torch.is_grad_enabled():
+            # In place: a batch's (rows, vocabulary) tensor is tens of MB, and a fresh one is
+            # mapped from the system (page faults) at every step.
+            logits = project(self.output, features)
+            log_probs = torch.log_softmax(logits, dim=-1, out=logits)
+        else:
+            log_probs = torch.log_softmax(self.output(features), dim=-1)
         if self.config.source_cache and state.source_ids is not None:
             if state.prompt_cache is None:
                 state = self._with_prompt_cache(state)
