@@ -59,7 +59,8 @@ def linear(
 def _weight_copy(owner: nn.Module, name: str) -> tuple[str, torch.Tensor]:
     """``owner``'s copy of its weight ``name`` ("packed" or "transposed"), remade when stale."""
     weight = getattr(owner, name)
-    version = (weight._version, weight.data_ptr(), weight.dtype, weight.device, _packing_failed)
+    changes = -1 if weight.is_inference() else weight._version  # inference tensors keep no count
+    version = (changes, weight.data_ptr(), weight.dtype, weight.device, _packing_failed)
     copies = _COPIES.setdefault(owner, {})
     cached = copies.get(name)
     if cached is None or cached[0] != version:
