@@ -92,7 +92,8 @@ def run_decode_benchmark(
     load_at_start = os.getloadavg()[0]  # other processes on the machine skew every number
     hardware = measure_hardware()
     # The timings first, the emulated bfloat16 (the slowest, least telling) last.
-    timed = {dtype: timings.measure(dtype, batch_size) for dtype in ("float32", "int8", "shortlist")}
+    fast = ("float32", "int8", "shortlist")
+    timed = {dtype: timings.measure(dtype, batch_size) for dtype in fast}
     float32 = timed["float32"]
     floors = _floors(hardware, timings, batch_size, language_model_steps([antilm]))
     seed_style = SeedStyleBeamSearch(model, tokenizer, beam_size, antilm.weight, reply_length)

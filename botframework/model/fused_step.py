@@ -35,8 +35,9 @@ def gru_step(
     layer_input, states = inputs.squeeze(1), []
     for layer in range(rnn.num_layers):
         previous = hidden[layer]
-        from_input = linear(rnn, f"weight_ih_l{layer}", getattr(rnn, f"bias_ih_l{layer}"), layer_input)
-        from_hidden = linear(rnn, f"weight_hh_l{layer}", getattr(rnn, f"bias_hh_l{layer}"), previous)
+        input_bias, hidden_bias = getattr(rnn, f"bias_ih_l{layer}"), getattr(rnn, f"bias_hh_l{layer}")
+        from_input = linear(rnn, f"weight_ih_l{layer}", input_bias, layer_input)
+        from_hidden = linear(rnn, f"weight_hh_l{layer}", hidden_bias, previous)
         input_reset, input_update, input_new = from_input.chunk(3, dim=1)
         hidden_reset, hidden_update, hidden_new = from_hidden.chunk(3, dim=1)
         reset = torch.sigmoid(input_reset + hidden_reset)

@@ -248,7 +248,8 @@ class Seq2Seq(nn.Module):
         rnn_state: RnnState = state.hidden if state.cell is None else (state.hidden, state.cell)
         run = self._luong if self.config.attention == "luong" else self._bahdanau
         outputs, context, rnn_state = run(self.dropout(embedded), rnn_state, state, fused)
-        features = self.dropout(torch.tanh(self._combine(torch.cat([outputs, context], dim=-1), fused)))
+        joined = torch.cat([outputs, context], dim=-1)
+        features = self.dropout(torch.tanh(self._combine(joined, fused)))
         hidden, cell = rnn_state if isinstance(rnn_state, tuple) else (rnn_state, None)
         return features, replace(state, hidden=hidden, cell=cell)
 
