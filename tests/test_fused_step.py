@@ -110,3 +110,26 @@ def test_bfloat16_output_on_its_packed_weight_equals_f_linear_in_bfloat16() -> N
         stepped = layer(features)
     expected = nn.functional.linear(features.to(torch.bfloat16), layer.weight, layer.bias)
     torch.testing.assert_close(stepped, expected.float(), atol=1e-2, rtol=1e-2)
+
+
+def test_the_decoders_run_the_fused_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    from botframework_plugins.decoders.beam import BeamSearch
+    from botframework_plugins.decoders.greedy import GreedyDecoder
+
+    from botframework.model import seq2seq
+    from tests.conftest import TINY_PAIRS
+    from tests.test_beam import decode, train_toy
+
+    model, tokenizer = train_toy(TINY_PAIRS, steps=5)
+    calls: list[int] = []
+
+    def counted(rnn: nn.GRU, inputs: torch.Tensor, hidden: torch.Tensor):
+        calls.append(len(inputs))
+        return gru_step(rnn, inputs, hidden)
+
+    monkeypatch.setattr(seq2seq, "gru_step", counted)
+    prompts = [prompt for prompt, _ in TINY_PAIRS[:3]]
+    decode(GreedyDecoder(max_length=4), model, tokenizer, prompts)
+    assert calls and calls[0] == len(prompts)
+    decode(BeamSearch(beam_size=3, max_length=4), model, tokenizer, prompts)
+    assert len(calls) > 4 and max(calls) == 3 * len(prompts)
