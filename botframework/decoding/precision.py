@@ -11,9 +11,8 @@ dominates a decoding step.
   it), the weight packed by oneDNN as float32's is (:mod:`botframework.model.projection`): 2-3×
   faster than the packed float32 product for the rows of a decoding step; elsewhere it is
   emulated and slower.
-
 - ``shortlist``: only the common words and the prompts' words are scored
-  (:mod:`botframework.decoding.shortlist`): about ten times less projection at 20,000 words.
+  (:mod:`botframework.decoding.shortlist`): under a third of the projection at 20,000 words.
 
 Their log-probabilities differ slightly from float32 ones, so check the chosen replies before
 turning one on: ``botframework bench decode`` reports the share of held-out prompts whose best
