@@ -6,7 +6,8 @@ length, after a warm-up, and reports the median over the inputs. The baseline
 (:class:`~botframework.bench.seed_style.SeedStyleBeamSearch`) is the original project's beam
 search ported faithfully; being slow, it is timed on a few inputs. The floor
 (:mod:`botframework.bench.hardware`) comes from this machine's GEMM rate and memory bandwidth,
-measured in the same run. Each opt-in output precision is timed too, with its agreement: the
+measured in the same run. Each opt-in output layer (bfloat16, int8, the vocabulary shortlist) is
+timed too, with its agreement: the
 share of held-out prompts (random sources for a model without a corpus) whose best reply under
 beam search with the anti-LM is the same as at full precision. The decoders and the anti-LM are
 built through the plugin registry, like a bot YAML's.
@@ -35,7 +36,7 @@ from botframework.plugins import Parts, build_plugin_manager, collect_parts
 
 WHERE = "bench decode"
 #: The opt-in output precisions timed after float32.
-OPT_INS = ("bfloat16", "int8")
+OPT_INS = ("bfloat16", "int8", "shortlist")
 
 
 class _NoEnd(StepRescorer):
@@ -91,7 +92,8 @@ def run_decode_benchmark(
     load_at_start = os.getloadavg()[0]  # other processes on the machine skew every number
     hardware = measure_hardware()
     # The timings first, the emulated bfloat16 (the slowest, least telling) last.
-    timed = {dtype: timings.measure(dtype, batch_size) for dtype in ("float32", "int8")}
+    fast = ("float32", "int8", "shortlist")
+    timed = {dtype: timings.measure(dtype, batch_size) for dtype in fast}
     float32 = timed["float32"]
     floors = _floors(hardware, timings, batch_size, language_model_steps([antilm]))
     seed_style = SeedStyleBeamSearch(model, tokenizer, beam_size, antilm.weight, reply_length)
@@ -196,11 +198,12 @@ class _Timings:
         def decode(ids: torch.Tensor) -> float:
             lengths = torch.full((len(ids),), ids.shape[1])
             ctx = _context(self.model, self.tokenizer, Sources(ids, lengths), self.length)
-            # The beam decoder switches precision itself; this puts greedy in the same one.
-            with torch.inference_mode(), output_precision(self.model, dtype):
-                start = time.perf_counter()
+            # The beam decoder switches precision itself; this puts greedy in the same one, the
+            # switch timed too (a shortlist is made for each batch of prompts).
+            start = time.perf_counter()
+            with torch.inference_mode(), output_precision(self.model, dtype, ids):
                 decoder(ctx, rescorers)
-                return time.perf_counter() - start
+            return time.perf_counter() - start
 
         return decode
 

@@ -7,8 +7,12 @@ dominates a decoding step.
   in float32 (as a shortlist), so the words a search picks from keep nearly exact scores. On the
   shipped model's 200 first held-out prompts, 197 best replies stay the same (200 with 64 words,
   193 with 24; more words cost more, most in large batches).
-- ``bfloat16``: 2-4× faster only on CPUs with AVX-512 bf16 (:func:`native_bfloat16` says whether
-  this one has it); elsewhere it is emulated and slower.
+- ``bfloat16``: on CPUs with AVX-512 bf16 (:func:`native_bfloat16` says whether this one has
+  it), the weight packed by oneDNN as float32's is (:mod:`botframework.model.projection`): 2-3×
+  faster than the packed float32 product for the rows of a decoding step; elsewhere it is
+  emulated and slower.
+- ``shortlist``: only the common words and the prompts' words are scored
+  (:mod:`botframework.decoding.shortlist`): under a third of the projection at 20,000 words.
 
 Their log-probabilities differ slightly from float32 ones, so check the chosen replies before
 turning one on: ``botframework bench decode`` reports the share of held-out prompts whose best
@@ -28,8 +32,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from botframework.decoding.shortlist import ShortlistLinear, shortlist_words
+from botframework.model.projection import linear
+
 #: The decoding precisions of the output layer.
-OUTPUT_DTYPES = ("float32", "bfloat16", "int8")
+OUTPUT_DTYPES = ("float32", "bfloat16", "int8", "shortlist")
 
 #: The converted copy of each output layer by precision, remade when its weights change.
 _COPIES: weakref.WeakKeyDictionary[nn.Linear, dict[str, tuple[tuple, nn.Module]]] = (
@@ -47,7 +54,10 @@ class Bfloat16Linear(nn.Module):
         self.bias = None if bias is None else bias.detach().to(torch.bfloat16)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        return F.linear(features.to(torch.bfloat16), self.weight, self.bias).float()
+        features = features.to(torch.bfloat16)
+        if features.dim() == 2 and not torch.is_grad_enabled():  # a decoding step: packed weight
+            return linear(self, "weight", self.bias, features).float()
+        return F.linear(features, self.weight, self.bias).float()
 
 
 def int8_linear(linear: nn.Linear) -> nn.Module:
@@ -86,29 +96,39 @@ _CONVERTERS = {"bfloat16": Bfloat16Linear, "int8": Int8Linear}
 
 
 @contextmanager
-def _converted_output(model: nn.Module, dtype: str) -> Iterator[nn.Module]:
+def _converted_output(
+    model: nn.Module, dtype: str, source_ids: torch.Tensor | None
+) -> Iterator[nn.Module]:
     original = model.output
     if not isinstance(original, nn.Linear):  # already inside such a block
         yield model
         return
-    version = (original.weight._version, original.weight.data_ptr())
-    copies = _COPIES.setdefault(original, {})
-    if dtype not in copies or copies[dtype][0] != version:
+    if dtype == "shortlist":  # made for these prompts, so never kept
         with torch.inference_mode(False), torch.no_grad():
-            copies[dtype] = (version, _CONVERTERS[dtype](original))
-    model.output = copies[dtype][1]
+            words = shortlist_words(original, source_ids)
+            model.output = ShortlistLinear(original, words)
+    else:
+        version = (original.weight._version, original.weight.data_ptr())
+        copies = _COPIES.setdefault(original, {})
+        if dtype not in copies or copies[dtype][0] != version:
+            with torch.inference_mode(False), torch.no_grad():
+                copies[dtype] = (version, _CONVERTERS[dtype](original))
+        model.output = copies[dtype][1]
     try:
         yield model
     finally:
         model.output = original
 
 
-def output_precision(model: nn.Module, dtype: str) -> ContextManager[nn.Module]:
+def output_precision(
+    model: nn.Module, dtype: str, source_ids: torch.Tensor | None = None
+) -> ContextManager[nn.Module]:
     """Inside the block, ``model.output`` (the vocabulary projection) runs in ``dtype``, one of
-    :data:`OUTPUT_DTYPES` (``float32`` leaves it alone)."""
+    :data:`OUTPUT_DTYPES` (``float32`` leaves it alone); ``shortlist``
+    (:mod:`botframework.decoding.shortlist`) keeps the words of the prompts ``source_ids``."""
     if dtype not in OUTPUT_DTYPES:
         raise ValueError(f"output dtype must be one of {', '.join(OUTPUT_DTYPES)}, got {dtype!r}")
-    return nullcontext(model) if dtype == "float32" else _converted_output(model, dtype)
+    return nullcontext(model) if dtype == "float32" else _converted_output(model, dtype, source_ids)
 
 
 def bfloat16_output(model: nn.Module) -> ContextManager[nn.Module]:

@@ -16,7 +16,8 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from botframework.config.schema import ModelConfig
 from botframework.model import source_cache
 from botframework.model.attention import build_attention
-from botframework.model.projection import project
+from botframework.model.fused_step import fusable, gru_step
+from botframework.model.projection import linear, project
 
 RnnState = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
 
@@ -109,14 +110,22 @@ class Seq2Seq(nn.Module):
     ) -> tuple[torch.Tensor, DecoderState]:
         """Feed one token per row (N,); return next-token log-probabilities (N, V) and the state.
 
-        With ``transposed_output`` (decoders set it; no gradients) the vocabulary projection runs
-        on a transposed copy of its weight (:mod:`botframework.model.projection`): faster for the
-        few rows of a decoding step, the same numbers up to float rounding.
+        With ``transposed_output`` (decoders set it; no gradients) the step runs on copies of the
+        weights laid out for few rows: the vocabulary projection
+        (:mod:`botframework.model.projection`) and, for a GRU, the recurrent step
+        (:mod:`botframework.model.fused_step`). Faster for the few rows of a decoding step, the
+        same numbers up to float rounding.
         """
-        features, state = self._decode(self.embedding(tokens).unsqueeze(1), state)
+        embedded = self.embedding(tokens).unsqueeze(1)
+        features, state = self._decode(embedded, state, fused=transposed_output)
         features = features.squeeze(1)
-        logits = project(self.output, features) if transposed_output else self.output(features)
-        log_probs = torch.log_softmax(logits, dim=-1)
+        if transposed_output and not torch.is_grad_enabled():
+            # In place: a batch's (rows, vocabulary) tensor is tens of MB, and a fresh one is
+            # mapped from the system (page faults) at every step.
+            logits = project(self.output, features)
+            log_probs = torch.log_softmax(logits, dim=-1, out=logits)
+        else:
+            log_probs = torch.log_softmax(self.output(features), dim=-1)
         if self.config.source_cache and state.source_ids is not None:
             if state.prompt_cache is None:
                 state = self._with_prompt_cache(state)
@@ -230,28 +239,44 @@ class Seq2Seq(nn.Module):
         return EncoderOutput(memory, mask, final)
 
     def _decode(
-        self, embedded: torch.Tensor, state: DecoderState
+        self, embedded: torch.Tensor, state: DecoderState, fused: bool = False
     ) -> tuple[torch.Tensor, DecoderState]:
-        """Decoder features (N, T, H) for embedded inputs (N, T, E) continuing from ``state``."""
+        """Decoder features (N, T, H) for embedded inputs (N, T, E) continuing from ``state``;
+        ``fused``: a GRU's step may run fused (:meth:`_decoder_rnn`)."""
         if state.keys is None:
             state = replace(state, keys=self.attention.keys(state.memory))
         rnn_state: RnnState = state.hidden if state.cell is None else (state.hidden, state.cell)
         run = self._luong if self.config.attention == "luong" else self._bahdanau
-        outputs, context, rnn_state = run(self.dropout(embedded), rnn_state, state)
-        features = self.dropout(torch.tanh(self.combine(torch.cat([outputs, context], dim=-1))))
+        outputs, context, rnn_state = run(self.dropout(embedded), rnn_state, state, fused)
+        joined = torch.cat([outputs, context], dim=-1)
+        features = self.dropout(torch.tanh(self._combine(joined, fused)))
         hidden, cell = rnn_state if isinstance(rnn_state, tuple) else (rnn_state, None)
         return features, replace(state, hidden=hidden, cell=cell)
 
+    def _combine(self, joined: torch.Tensor, fused: bool) -> torch.Tensor:
+        """``self.combine(joined)``; with ``fused``, one position's product on the packed weight."""
+        if not fused or torch.is_grad_enabled() or joined.shape[1] != 1:
+            return self.combine(joined)
+        return linear(self.combine, "weight", self.combine.bias, joined.squeeze(1)).unsqueeze(1)
+
+    def _decoder_rnn(
+        self, embedded: torch.Tensor, rnn_state: RnnState, fused: bool
+    ) -> tuple[torch.Tensor, RnnState]:
+        """``self.decoder(embedded, rnn_state)``; with ``fused``, a GRU's step runs fused."""
+        if fused and isinstance(rnn_state, torch.Tensor) and fusable(self.decoder, embedded):
+            return gru_step(self.decoder, embedded, rnn_state)
+        return self.decoder(embedded, rnn_state)
+
     def _luong(
-        self, embedded: torch.Tensor, rnn_state: RnnState, state: DecoderState
+        self, embedded: torch.Tensor, rnn_state: RnnState, state: DecoderState, fused: bool
     ) -> tuple[torch.Tensor, torch.Tensor, RnnState]:
         """One RNN call over every position, then attention queried by its outputs."""
-        outputs, rnn_state = self.decoder(embedded, rnn_state)
+        outputs, rnn_state = self._decoder_rnn(embedded, rnn_state, fused)
         context = self.attention(outputs, state.keys, state.memory, state.memory_mask)
         return outputs, context, rnn_state
 
     def _bahdanau(
-        self, embedded: torch.Tensor, rnn_state: RnnState, state: DecoderState
+        self, embedded: torch.Tensor, rnn_state: RnnState, state: DecoderState, fused: bool
     ) -> tuple[torch.Tensor, torch.Tensor, RnnState]:
         """Position by position: attention queried by the previous top hidden state, whose
         context joins the input of the RNN step."""
@@ -260,7 +285,7 @@ class Seq2Seq(nn.Module):
             top = (rnn_state[0] if isinstance(rnn_state, tuple) else rnn_state)[-1]
             context = self.attention(top.unsqueeze(1), state.keys, state.memory, state.memory_mask)
             step_input = torch.cat([embedded[:, position : position + 1], context], dim=-1)
-            output, rnn_state = self.decoder(step_input, rnn_state)
+            output, rnn_state = self._decoder_rnn(step_input, rnn_state, fused)
             outputs.append(output)
             contexts.append(context)
         return torch.cat(outputs, dim=1), torch.cat(contexts, dim=1), rnn_state

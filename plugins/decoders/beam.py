@@ -31,7 +31,9 @@ class BeamSearch:
     not allowed. Returns each input's ``n_best`` finished replies, best first, each score broken
     down by part. ``output_dtype: int8`` computes the vocabulary projection with int8 weights
     (several times faster on CPU), ``bfloat16`` in bfloat16 (faster only on CPUs with AVX-512
-    bf16); ``botframework bench decode`` reports how many best replies stay the same.
+    bf16), ``shortlist`` only for the common words and the prompts' words
+    (:mod:`botframework.decoding.shortlist`); ``botframework bench decode`` reports how many best
+    replies stay the same.
 
     ``length_penalty_alpha`` (GNMT, Wu et al. 2016) divides a finished reply's score by
     ((5 + |Y|) / 6) ** α, |Y| its tokens with EOS: 0 (the default) leaves scores alone, larger
@@ -92,7 +94,7 @@ class BeamSearch:
 
     @torch.inference_mode()
     def __call__(self, ctx: ScoringContext, rescorers: list[StepRescorer]) -> list[list[Candidate]]:
-        with output_precision(ctx.model, self.output_dtype):
+        with output_precision(ctx.model, self.output_dtype, ctx.source_ids):
             return self.search(ctx, rescorers)
 
     def search(self, ctx: ScoringContext, rescorers: list[StepRescorer]) -> list[list[Candidate]]:

@@ -31,7 +31,7 @@ class GreedyDecoder:
     @torch.inference_mode()
     def __call__(self, ctx: ScoringContext, rescorers: list[StepRescorer]) -> list[list[Candidate]]:
         run = RowSearch(ctx, rescorers, 1, lambda scores: scores.argmax(dim=1))
-        with output_precision(ctx.model, self.output_dtype):
+        with output_precision(ctx.model, self.output_dtype, ctx.source_ids):
             run_search(ctx, rescorers, run, 1, self.max_length or ctx.max_length)
         return [[reply] for reply in run.replies]
 
