@@ -86,7 +86,7 @@ async def test_serve_command_with_a_trained_bot(aiohttp_server, tiny_bot_yaml, t
             [replacement] = _spawned_children(process.pid)
     finally:
         process.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(process.wait(), 20) == 0
+        assert await asyncio.wait_for(process.wait(), 60) == 0
     assert fake.texts("u1") == ["hello there"]
     assert fake.texts("u2") == ["Let's talk about something else."]  # "yes i love jazz", vetoed
     assert fake.texts("u3") == ["see you later"] and replacement != decode
