@@ -29,8 +29,8 @@ class BeamSearch:
     ``beam_size`` finished replies (or none left alive); done inputs leave the batch. At
     ``max_length`` the live prefixes are finished as they are; before ``min_length`` tokens EOS is
     not allowed. Returns each input's ``n_best`` finished replies, best first, each score broken
-    down by part. ``output_dtype: int8`` computes the vocabulary projection with int8 weights
-    (several times faster on CPU), ``bfloat16`` in bfloat16 (faster only on CPUs with AVX-512
+    down by part. ``output_dtype: int8`` computes the vocabulary projection with int8 weights,
+    ``bfloat16`` in bfloat16 (faster only on CPUs with AVX-512
     bf16), ``shortlist`` only for the common words and the prompts' words
     (:mod:`botframework.decoding.shortlist`); ``botframework bench decode`` reports how many best
     replies stay the same.
