@@ -2,9 +2,10 @@
 
 The kernel spreads new connections over the processes; each loads the bots, batches its own
 decodes (run in its own decode process) and claims users in the shared store, so any of them may
-answer any user. A worker that fails to start (exit code 2: a busy port, an unusable store) stops them all; one that crashes
-later is replaced. Their metrics meet in a ``PROMETHEUS_MULTIPROC_DIR`` (a fresh temporary
-folder unless the environment names one, which is emptied first).
+answer any user. A worker that fails to start (exit code 2: a busy port, an unusable store)
+stops them all; one that crashes later is replaced. Their metrics meet in a
+``PROMETHEUS_MULTIPROC_DIR`` (a fresh temporary folder unless the environment names one, which is
+emptied first).
 """
 
 from __future__ import annotations
