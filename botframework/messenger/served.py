@@ -34,7 +34,8 @@ class ServedBot:
     ``hook`` runs the message-pipeline hooks; ``generate`` has :meth:`Bot.generate`'s shape and is
     called from a worker thread with a batch of dialogues (``serve`` hands it a
     :class:`~botframework.messenger.decode_process.DecodeProcess`, so torch runs in a child
-    process). ``settings`` are the plugins' validated ``settings`` sections, handed to the hooks with every conversation.
+    process). ``settings`` are the plugins' validated ``settings`` sections, handed to the hooks
+    with every conversation.
     """
 
     name: str
