@@ -224,3 +224,42 @@ def test_turn_bounds_are_validated(tmp_path: Path) -> None:
     path.write_text("reinforce:\n  min_turns: 6\n")
     with pytest.raises(ConfigError, match=r"min_turns \(6\) must not exceed max_turns \(5\)"):
         load_definition(path)
+
+
+def test_sequence_entropy_is_the_summed_entropy_of_each_next_token_softmax(
+    weak_bot: tuple[Path, Path],
+) -> None:
+    yaml, start = weak_bot
+    model = Bot.load(yaml, checkpoint=start).model
+    sources = pad_sequences([[5, 6, 7], [8, 9]])
+    targets = pad_sequences([[10, 11, 2], [12, 2]])
+    log_probs, entropies = model.sequence_log_probs_and_entropy(*sources, *targets)
+    with torch.no_grad():
+        assert torch.allclose(log_probs, model.sequence_log_probs(*sources, *targets), atol=1e-5)
+        for row, length in enumerate(targets[1].tolist()):
+            target = targets[0][row : row + 1, :length]
+            target_in = torch.cat([torch.tensor([[model.bos_id]]), target[:, :-1]], dim=1)
+            features = model.features(sources[0][row : row + 1], sources[1][row : row + 1], target_in)
+            expected = 0.0
+            for position in range(length):  # H = -sum_w p(w) log p(w), one position at a time
+                p = torch.softmax(model.output(features[0, position]), dim=-1)
+                expected += float(-(p * p.log()).sum())
+            assert entropies[row].item() == pytest.approx(expected, rel=1e-4)
+
+
+def test_an_entropy_bonus_keeps_the_policy_spread_out(
+    weak_bot: tuple[Path, Path], word_bonus_installed: None, tmp_path: Path
+) -> None:
+    yaml, start = weak_bot
+    entropy = {}
+    for weight in (0.0, 1.0):
+        workspace = tmp_path / f"entropy-{weight}"
+        overrides = [*TOY, f"workspace={workspace}", "reinforce.mle_weight=0"]
+        overrides.append(f"reinforce.entropy_weight={weight}")
+        reinforce(yaml, overrides, start, steps=30, progress_bar=False)
+        rows = [r for r in logged(workspace) if r.get("entropy")]
+        entropy[weight] = [float(r["entropy"]) for r in rows]
+    without, with_bonus = entropy[0.0], entropy[1.0]  # logged every 10 steps
+    assert without[-1] < without[0] - 1.0, without  # chasing the reward sharpens the policy ...
+    assert with_bonus[-1] > with_bonus[0] - 0.1, with_bonus  # ... the bonus keeps it spread out
+    assert with_bonus[-1] > without[-1] + 1.0, (without, with_bonus)

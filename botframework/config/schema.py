@@ -196,6 +196,13 @@ class ReinforceConfig(Section):
         description="KL guard: each reply's return loses this times log p_policy - log p_start "
         "of its tokens, so the policy cannot drift far from the starting model",
     )
+    entropy_weight: float = Field(
+        0.0,
+        ge=0.0,
+        description="entropy bonus: the loss loses this times the entropy of the policy's "
+        "next-token distributions over each sampled reply, so the policy does not sharpen onto "
+        "a few replies",
+    )
     learning_rate: float = Field(0.0001, gt=0.0)
     gradient_clip: float = Field(5.0, ge=0.0)
     temperature: float = Field(1.0, gt=0.0, description="of the sampled turns")

@@ -180,12 +180,9 @@ class Seq2Seq(nn.Module):
         a chunk of them at a time, and each needs only its token's logit and the log-normaliser:
         no (B, T, vocabulary) tensor is made.
         """
-        target_in = torch.cat(
-            [torch.full_like(target_out[:, :1], self.bos_id), target_out[:, :-1]], dim=1
+        features, padding = self._teacher_forced(
+            source_ids, source_lengths, target_out, target_lengths
         )
-        features = self.features(source_ids, source_lengths, target_in)
-        positions = torch.arange(target_out.shape[1], device=target_out.device)
-        padding = positions.unsqueeze(0) >= target_lengths.to(target_out.device).unsqueeze(1)
         if torch.is_grad_enabled():
             log_probs = torch.log_softmax(self.output(features), dim=-1)
             token_log_probs = log_probs.gather(-1, target_out.unsqueeze(-1)).squeeze(-1)
@@ -193,6 +190,45 @@ class Seq2Seq(nn.Module):
             token_log_probs = self._token_log_probs(features, target_out, ~padding)
         token_log_probs = self.with_source_cache(token_log_probs, source_ids, target_out)
         return token_log_probs.masked_fill(padding, 0.0).sum(dim=1)
+
+    def sequence_log_probs_and_entropy(
+        self,
+        source_ids: torch.Tensor,
+        source_lengths: torch.Tensor,
+        target_out: torch.Tensor,
+        target_lengths: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`sequence_log_probs` (B,) and, from the same forward pass, the entropy of the
+        model's next-token softmax summed over each target's positions (B,). The entropy is that of
+        the network's own distribution, before the source cache mixes in the prompt's words. Makes
+        the (B, T, vocabulary) tensor: meant for training."""
+        features, padding = self._teacher_forced(
+            source_ids, source_lengths, target_out, target_lengths
+        )
+        log_probs = torch.log_softmax(self.output(features), dim=-1)
+        token_log_probs = log_probs.gather(-1, target_out.unsqueeze(-1)).squeeze(-1)
+        token_log_probs = self.with_source_cache(token_log_probs, source_ids, target_out)
+        entropies = -(log_probs.exp() * log_probs).sum(dim=-1)
+        return (
+            token_log_probs.masked_fill(padding, 0.0).sum(dim=1),
+            entropies.masked_fill(padding, 0.0).sum(dim=1),
+        )
+
+    def _teacher_forced(
+        self,
+        source_ids: torch.Tensor,
+        source_lengths: torch.Tensor,
+        target_out: torch.Tensor,
+        target_lengths: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Decoder features (B, T, H) with the targets fed in after BOS, and the padding (B, T)."""
+        target_in = torch.cat(
+            [torch.full_like(target_out[:, :1], self.bos_id), target_out[:, :-1]], dim=1
+        )
+        features = self.features(source_ids, source_lengths, target_in)
+        positions = torch.arange(target_out.shape[1], device=target_out.device)
+        padding = positions.unsqueeze(0) >= target_lengths.to(target_out.device).unsqueeze(1)
+        return features, padding
 
     def _token_log_probs(
         self, features: torch.Tensor, targets: torch.Tensor, real: torch.Tensor, chunk: int = 128

@@ -15,7 +15,6 @@ from botframework.data.corpus import Pair
 from botframework.data.encoding import encode_source, encode_target
 from botframework.data.tokenizer import Tokenizer
 from botframework.data.turns import last_turns
-from botframework.tensors import pad_sequences
 from botframework.model.seq2seq import Seq2Seq
 from botframework.reinforce.rewards import RewardScorer
 from botframework.reinforce.sampling import SampledReply, sample_tokens
@@ -57,7 +56,11 @@ class ReinforceTask(pl.LightningModule):
     encoder state and the turn, or a running mean per turn), optionally divided by its standard
     deviation. With ``kl_weight`` > 0 the return first loses ``kl_weight * (log p(action) -
     log p_start(action))``, p_start being the scorer's frozen judge (the starting model): without
-    that guard the policy can collapse onto the few replies the rules like best. Dropout stays off
+    that guard the policy can collapse onto the few replies the rules like best. With
+    ``entropy_weight`` > 0 the policy-gradient loss also loses that weight times the entropy of the
+    policy's next-token distributions summed over each action's tokens (an entropy bonus, as in
+    A3C): it pays the policy to stay as spread out as it was, which the KL guard alone does not do
+    for the replies it never samples. Dropout stays off
     so the log-probabilities are those of the policy that sampled.
     """
 
@@ -108,8 +111,8 @@ class ReinforceTask(pl.LightningModule):
         actions = self.score(dialogues)
         mle_weight = self.settings.mle_weight
         zero = torch.zeros((), device=self.device)
-        pg_loss, value_loss, divergence = (
-            self.policy_gradient_loss(actions) if mle_weight < 1 else (zero, zero, zero)
+        pg_loss, value_loss, divergence, entropy = (
+            self.policy_gradient_loss(actions) if mle_weight < 1 else (zero, zero, zero, zero)
         )
         mle_loss = self.mle_loss(batch) if mle_weight > 0 else zero
         loss = (1 - mle_weight) * pg_loss + mle_weight * mle_loss + value_loss
@@ -119,7 +122,7 @@ class ReinforceTask(pl.LightningModule):
         if self.settings.gradient_clip:
             self.clip_gradients(optimizer, self.settings.gradient_clip, "norm")
         optimizer.step()
-        losses = (pg_loss, mle_loss, value_loss, divergence)
+        losses = (pg_loss, mle_loss, value_loss, divergence, entropy)
         self.log_step(dialogues, actions, losses, limit, len(batch))
         return loss.detach()
 
@@ -170,14 +173,15 @@ class ReinforceTask(pl.LightningModule):
 
     def policy_gradient_loss(
         self, actions: list[Action]
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The REINFORCE loss, the learned baseline's squared error (0 for the running mean) and
-        the mean log-probability ratio of the actions to the starting model (their KL estimate)."""
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The REINFORCE loss (with the entropy bonus), the learned baseline's squared error (0 for
+        the running mean), the mean log-probability ratio of the actions to the starting model
+        (their KL estimate) and the policy's mean entropy per generated token."""
         sources = self.padded([a.reply.source_ids for a in actions])
         targets = self.padded([a.reply.target_ids for a in actions])
         returns = torch.tensor([a.ret for a in actions], device=self.device)
         turns = torch.tensor([a.turn for a in actions], device=self.device)
-        log_probs = self.model.sequence_log_probs(*sources, *targets)
+        log_probs, entropies = self.model.sequence_log_probs_and_entropy(*sources, *targets)
         with torch.no_grad():
             divergence = log_probs.detach() - self.scorer.judge.sequence_log_probs(
                 *sources, *targets
@@ -195,7 +199,9 @@ class ReinforceTask(pl.LightningModule):
         advantage = returns - baseline
         if self.settings.normalize_advantage and len(actions) > 1:
             advantage = advantage / (advantage.std() + 1e-6)
-        return -(advantage * log_probs).mean(), value_loss, divergence.mean()
+        pg_loss = -(advantage * log_probs).mean() - self.settings.entropy_weight * entropies.mean()
+        entropy = entropies.detach().sum() / targets[1].sum()
+        return pg_loss, value_loss, divergence.mean(), entropy
 
     def running_mean(self, turns: torch.Tensor, returns: torch.Tensor) -> torch.Tensor:
         """Each action's turn's running mean return (before this batch), then updated with it."""
@@ -228,13 +234,13 @@ class ReinforceTask(pl.LightningModule):
         self,
         dialogues: Sequence[SimulatedDialogue[SampledReply]],
         actions: list[Action],
-        losses: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor],
+        losses: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor],
         turn_limit: int,
         batch_size: int,
     ) -> None:
         """Logged each step: mean reward (total and per rule), turns, dull endings, losses and
         the KL estimate to the starting model."""
-        pg_loss, mle_loss, value_loss, divergence = losses
+        pg_loss, mle_loss, value_loss, divergence, entropy = losses
         mean = lambda xs: sum(xs) / len(xs) if xs else 0.0  # noqa: E731
         metrics = {
             "reward": mean([a.reward for a in actions]),
@@ -244,6 +250,7 @@ class ReinforceTask(pl.LightningModule):
             "loss_pg": float(pg_loss.detach()),
             "loss_mle": float(mle_loss.detach()),
             "kl": float(divergence),
+            "entropy": float(entropy),
         }
         if self.value is not None:
             metrics["loss_value"] = float(value_loss.detach())
