@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from botframework.decoding.decoder_batch import DecoderBatch, language_model_log_probs
     from botframework.decoding.loop import Search, chosen_parts, rescore, run_search
     from botframework.decoding.precision import OUTPUT_DTYPES, bfloat16_output, output_precision
+    from botframework.decoding.row_topk import row_topk
     from botframework.decoding.rescorer import (
         CandidateRescorer,
         StepRescorer,
@@ -73,6 +74,7 @@ _LAZY: dict[str, str] = {
     "bfloat16_output": "botframework.decoding.precision",
     "output_precision": "botframework.decoding.precision",
     "OUTPUT_DTYPES": "botframework.decoding.precision",
+    "row_topk": "botframework.decoding.row_topk",
     "CandidateRescorer": "botframework.decoding.rescorer",
     "StepRescorer": "botframework.decoding.rescorer",
     "apply_candidate_rescorers": "botframework.decoding.rescorer",

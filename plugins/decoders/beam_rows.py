@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import torch
 
-from botframework import Candidate, candidate_from_parts, chosen_parts
+from botframework import Candidate, candidate_from_parts, chosen_parts, row_topk
 
 
 def best_extensions(
@@ -16,7 +16,7 @@ def best_extensions(
     """The 2k best one-token extensions of each input's k beams, by one top-k per input."""
     groups = len(beams.inputs)
     # The best 2k of beam × vocabulary are among the best 2k of each row: a cheaper top-k.
-    row_best, row_words = outputs[-1].topk(min(2 * k, outputs[-1].shape[1]), dim=1)
+    row_best, row_words = row_topk(outputs[-1], min(2 * k, outputs[-1].shape[1]))
     width = row_best.shape[1]
     totals = (beams.scores[:, None] + row_best).view(groups, k * width)
     scores, flat = totals.topk(min(2 * k, k * width), dim=1)
