@@ -140,3 +140,28 @@ def test_copies_of_a_row_are_computed_once_until_they_part_ways(tiny) -> None:
     torch.testing.assert_close(same, alone.repeat_interleave(3, dim=0))
     torch.testing.assert_close(mixed[0::2], alone)  # copies fed different tokens part ways
     torch.testing.assert_close(mixed[1::2], fed_other)
+
+
+def test_language_model_rows_are_decoded_once_per_distinct_prefix(tiny, monkeypatch) -> None:
+    model, tokenizer = tiny
+    fed: list[int] = []
+    step = type(model).step
+
+    def counting_step(self, tokens, state, transposed_output=False):
+        fed.append(len(tokens))
+        return step(self, tokens, state, transposed_output)
+
+    antilm = named(AntiLanguageModel(weight=0.5, first_tokens=3), "antilm")
+    alone = decode(BeamSearch(beam_size=3), model, tokenizer, PROMPTS[:1], [antilm])
+    monkeypatch.setattr(type(model), "step", counting_step)
+    four = decode(BeamSearch(beam_size=3), model, tokenizer, PROMPTS[:1] * 4, [antilm])
+    # four copies of one prompt: 4 real rows at the first step (the beam's copies once) and one
+    # language-model row for all; then 12 real rows, and the language-model rows of the 3
+    # distinct prefixes of one input, not 12
+    assert fed[0] == 4 + 1
+    assert fed[1] == fed[2] == 12 + 3
+    assert fed[3] <= 12
+    for row in four:
+        assert [c.token_ids for c in row] == [c.token_ids for c in alone[0]]
+        for mine, single in zip(row, alone[0]):
+            assert mine.scores == pytest.approx(single.scores, abs=1e-4)

@@ -4,8 +4,9 @@ MMI-antiLM (Li et al., 2016) subtracts λ·log U(t), where U is the same decoder
 source, for the first g tokens of a reply. :class:`DecoderBatch` runs that language-model stream as
 extra rows of the same batched decoder step, so the anti-LM costs no second decoding pass: the
 empty source (:func:`botframework.data.encoding.empty_source`, which training also feeds when
-``training.empty_source_rate`` is set) is encoded once with the real sources, its rows follow the
-real rows through every reorder, and they are dropped as soon as no rescorer needs them. A step rescorer asks for the stream with a
+``training.empty_source_rate`` is set) is encoded once with the real sources, one row per distinct
+prefix follows the real rows through every reorder, and they are dropped as soon as no rescorer
+needs them. A step rescorer asks for the stream with a
 ``language_model_steps`` attribute (how many first steps it needs) and reads it with
 :func:`language_model_log_probs`.
 """
@@ -30,9 +31,12 @@ class DecoderBatch:
     Rows start as ``rows_per_input`` copies of each input's encoder state (input-major); until the
     first :meth:`reorder`, copies fed the same token are computed once and their
     log-probabilities repeated. While ``ctx.step`` is below the rescorers'
-    :func:`language_model_steps`, every row has a twin decoded from the empty source in the same
-    ``model.step`` call; its next-token log-probabilities are ``ctx.language_model`` for
-    :func:`language_model_log_probs` (None once no rescorer needs them).
+    :func:`language_model_steps`, the state also holds language-model rows decoded from the empty
+    source in the same ``model.step`` call; their next-token log-probabilities are
+    ``ctx.language_model`` for :func:`language_model_log_probs` (None once no rescorer needs
+    them). A language-model row depends on its prefix alone, so rows with the same prefix share
+    one: at the first step all the inputs of a batch share a single row, and later only the
+    distinct prefixes are decoded.
     """
 
     def __init__(
@@ -49,33 +53,48 @@ class DecoderBatch:
             empty[0, : len(empty_ids)] = torch.tensor(empty_ids)
             source_ids = torch.cat([source_ids, empty])
             lengths = torch.cat([lengths, lengths.new_full((1,), len(empty_ids))])
-        state = model.start(model.encode(source_ids, lengths))
+        self.state = model.start(model.encode(source_ids, lengths))
         self.copies = rows_per_input  # rows per state row, until the first reorder
-        self.rows = size  # real rows of the state; their language-model twins follow them
-        index = torch.arange(size)
-        if self.lm_steps:
-            index = torch.cat([index, torch.full_like(index, size)])
-        self.state = model.reorder(state, index)
+        self.rows = size  # real rows of the state; the language-model rows follow them
         self.with_lm = bool(self.lm_steps)
+        # each real row's language-model row (all share the empty source's to begin with)
+        self.lm_rows = torch.zeros(size, dtype=torch.long)
+        self.pending: torch.Tensor | None = None  # the real rows the next step continues
 
     def step(self, tokens: torch.Tensor) -> torch.Tensor:
         """Feed one token per row; return the next-token log-probabilities (rows, vocab)."""
         if self.with_lm and self.ctx.step >= self.lm_steps:
-            self.state = self.ctx.model.reorder(self.state, torch.arange(self.rows))
             self.with_lm = False
             self.ctx.language_model = None
+            self.pending = self._kept() if self.pending is None else self.pending
         copies = self._copies(tokens)
         tokens = tokens[::copies]
-        if self.with_lm:
-            tokens = torch.cat([tokens, tokens])
-        log_probs, self.state = self.ctx.model.step(tokens, self.state, transposed_output=True)
+        real = self._kept()
+        if not self.with_lm:
+            if self.pending is not None:
+                self.state = self.ctx.model.reorder(self.state, self.pending)
+            log_probs, self.state = self.ctx.model.step(tokens, self.state, transposed_output=True)
+            self.rows, self.pending = len(tokens), None
+            return log_probs.repeat_interleave(copies, dim=0) if copies > 1 else log_probs
+        # one language-model row per distinct (prefix row, token) pair
+        vocabulary = self.ctx.model.vocab_size
+        pairs, shared = torch.unique(self.lm_rows[real] * vocabulary + tokens, return_inverse=True)
+        index = torch.cat([real, self.rows + pairs // vocabulary])
+        self.state = self.ctx.model.reorder(self.state, index)
+        fed = torch.cat([tokens, pairs % vocabulary])
+        log_probs, self.state = self.ctx.model.step(fed, self.state, transposed_output=True)
+        self.rows, self.pending, self.lm_rows = len(tokens), None, shared
+        language_model = log_probs[len(tokens) :].index_select(0, shared)
+        log_probs = log_probs[: len(tokens)]
         if copies > 1:
             log_probs = log_probs.repeat_interleave(copies, dim=0)
-        if not self.with_lm:
-            return log_probs
-        real = self.rows * copies
-        self.ctx.language_model = log_probs[real:]
-        return log_probs[:real]
+            language_model = language_model.repeat_interleave(copies, dim=0)
+        self.ctx.language_model = language_model
+        return log_probs
+
+    def _kept(self) -> torch.Tensor:
+        """The real rows of the state that the next step continues, in their order."""
+        return torch.arange(self.rows) if self.pending is None else self.pending
 
     def _copies(self, tokens: torch.Tensor) -> int:
         """How many consecutive rows share each state row and are fed the same token."""
@@ -84,23 +103,19 @@ class DecoderBatch:
         grouped = tokens.view(-1, self.copies)
         if bool((grouped == grouped[:, :1]).all()):
             return self.copies
-        self.state = self._expand(self.state)  # the copies part ways at once
+        self._continue(torch.arange(self.rows).repeat_interleave(self.copies))  # copies part ways
+        self.copies = 1
         return 1
 
-    def _expand(self, state):
-        index = torch.arange(self.rows).repeat_interleave(self.copies)
-        if self.with_lm:
-            index = torch.cat([index, index + self.rows])
-        self.rows, self.copies = len(index) // (2 if self.with_lm else 1), 1
-        return self.ctx.model.reorder(state, index)
+    def _continue(self, index: torch.Tensor) -> None:
+        """Continue the real rows ``index`` (repeats allowed) at the next step."""
+        self.lm_rows = self.lm_rows[index]
+        self.pending = index if self.pending is None else self.pending[index]
 
     def reorder(self, index: torch.Tensor) -> None:
-        """Keep (or repeat) the rows ``index``; their language-model twins follow them."""
-        index = index // self.copies  # while rows are copies, row r is state row r // copies
-        if self.with_lm:
-            index = torch.cat([index, index + self.rows])
-        self.state = self.ctx.model.reorder(self.state, index)
-        self.rows, self.copies = len(index) // (2 if self.with_lm else 1), 1
+        """Keep (or repeat) the rows ``index``; their language-model rows follow them."""
+        self._continue(index // self.copies)  # while rows are copies, row r is state row r // copies
+        self.copies = 1
 
 
 def language_model_log_probs(ctx: ScoringContext, prefixes: torch.Tensor) -> torch.Tensor:
