@@ -114,8 +114,11 @@ class DecoderBatch:
 
     def reorder(self, index: torch.Tensor) -> None:
         """Keep (or repeat) the rows ``index``; their language-model rows follow them."""
-        self._continue(index // self.copies)  # while rows are copies, row r is state row r // copies
+        index = index // self.copies  # while rows are copies, row r is state row r // copies
         self.copies = 1
+        if self.pending is None and len(index) == self.rows and bool((index == self._kept()).all()):
+            return  # every row goes on where it was (greedy and sampling, until a reply ends)
+        self._continue(index)
 
 
 def language_model_log_probs(ctx: ScoringContext, prefixes: torch.Tensor) -> torch.Tensor:
