@@ -33,6 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from botframework.decoding.row_topk import row_topk
 from botframework.decoding.shortlist import ShortlistLinear, shortlist_words
 from botframework.model.projection import linear
 
@@ -86,7 +87,7 @@ class Int8Linear(nn.Module):
         logits = self.quantised(features)
         if features.dim() != 2:
             return logits
-        best = logits.topk(min(self.exact, logits.shape[1]), dim=1).indices
+        best = row_topk(logits, min(self.exact, logits.shape[1]))[1]
         exact = torch.bmm(self.weight[best], features.unsqueeze(2)).squeeze(2)
         if self.bias is not None:
             exact += self.bias[best]
