@@ -85,6 +85,20 @@ class ModelConfig(Section):
         lt=1.0,
         description="λ: the share of every next-token probability given to the prompt's words",
     )
+    tie_embeddings: bool = Field(
+        False,
+        description="the output layer reuses the embedding table as its weight (one table of "
+        "vocabulary × size instead of two); needs embedding_size equal to hidden_size",
+    )
+
+    @model_validator(mode="after")
+    def _check_tying(self) -> ModelConfig:
+        if self.tie_embeddings and self.embedding_size != self.hidden_size:
+            raise ValueError(
+                f"tie_embeddings needs embedding_size ({self.embedding_size}) equal to "
+                f"hidden_size ({self.hidden_size})"
+            )
+        return self
 
 
 class TrainingConfig(Section):

@@ -85,6 +85,10 @@ class Seq2Seq(nn.Module):
         self.combine = nn.Linear(2 * hidden, hidden)
         self.dropout = nn.Dropout(config.dropout)
         self.output = nn.Linear(hidden, vocab_size)
+        if config.tie_embeddings:
+            self.output.weight = self.embedding.weight
+            self.register_state_dict_post_hook(_without_tied_output)
+            self.register_load_state_dict_pre_hook(_with_tied_output)
 
     def encode(self, source_ids: torch.Tensor, source_lengths: torch.Tensor) -> EncoderOutput:
         """Run the encoder over padded ``source_ids`` (B, S) of ``source_lengths`` (B,)."""
@@ -325,6 +329,19 @@ class Seq2Seq(nn.Module):
             outputs.append(output)
             contexts.append(context)
         return torch.cat(outputs, dim=1), torch.cat(contexts, dim=1), rnn_state
+
+
+def _without_tied_output(module: nn.Module, state_dict: dict, prefix: str, metadata) -> None:
+    """A tied model's state dict holds its one table once, as the embedding."""
+    state_dict.pop(prefix + "output.weight", None)
+
+
+def _with_tied_output(
+    module: nn.Module, state_dict: dict, prefix: str, metadata, strict, missing, unexpected, errors
+) -> None:
+    """Loading a tied model: the output weight is the embedding table."""
+    if prefix + "embedding.weight" in state_dict:
+        state_dict.setdefault(prefix + "output.weight", state_dict[prefix + "embedding.weight"])
 
 
 def reverse_within_lengths(ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
