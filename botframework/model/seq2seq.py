@@ -41,7 +41,8 @@ class DecoderState:
 
     ``hidden``/``cell`` are (layers, N, H); ``memory``, ``memory_mask`` and ``keys`` (the memory
     projected for attention) are batch-first. With a source cache, ``prompt_cache`` (N, S) holds
-    c(w) at each source position and ``cache_lams`` (N,) each row's λ, computed once per source.
+    log(λ c(w)) at each source position and ``cache_keep`` (N, 1) each row's log(1 - λ), computed
+    once per source (:func:`botframework.model.source_cache.prompt_cache_terms`).
     """
 
     hidden: torch.Tensor
@@ -51,7 +52,7 @@ class DecoderState:
     keys: torch.Tensor | None = None
     source_ids: torch.Tensor | None = None
     prompt_cache: torch.Tensor | None = None
-    cache_lams: torch.Tensor | None = None
+    cache_keep: torch.Tensor | None = None
 
 
 _STATE_FIELDS = tuple(field.name for field in fields(DecoderState))
@@ -134,7 +135,7 @@ class Seq2Seq(nn.Module):
             if state.prompt_cache is None:
                 state = self._with_prompt_cache(state)
             log_probs = source_cache.mix_prompt_cache(
-                log_probs.float(), state.source_ids, state.prompt_cache, state.cache_lams
+                log_probs.float(), state.source_ids, state.prompt_cache, state.cache_keep
             )
         return log_probs, state
 
@@ -143,9 +144,10 @@ class Seq2Seq(nn.Module):
         if state.source_ids is None:
             return state
         weights = source_cache.cache_weights(state.source_ids)
-        prompt = source_cache.target_cache_probs(state.source_ids, weights, state.source_ids)
-        lams = source_cache.row_weights(weights, self.config.source_cache)
-        return replace(state, prompt_cache=prompt, cache_lams=lams)
+        terms, keep = source_cache.prompt_cache_terms(
+            state.source_ids, weights, self.config.source_cache
+        )
+        return replace(state, prompt_cache=terms, cache_keep=keep)
 
     def reorder(self, state: DecoderState, index: torch.Tensor) -> DecoderState:
         """Keep (or repeat) the rows ``index`` of every tensor in ``state``."""

@@ -41,21 +41,31 @@ def mix_vocabulary(
     The cache is sparse: a word outside the prompt only gets log(1 - λ) added, so the exact mixture
     is computed at the prompt's ids alone rather than over the whole vocabulary.
     """
-    prompt_probs = target_cache_probs(source_ids, weights, source_ids)
-    return mix_prompt_cache(log_probs.to(torch.float32, copy=True), source_ids, prompt_probs, row_weights(weights, lam))
+    cache_terms, keep = prompt_cache_terms(source_ids, weights, lam)
+    return mix_prompt_cache(log_probs.to(torch.float32, copy=True), source_ids, cache_terms, keep)
+
+
+def prompt_cache_terms(
+    source_ids: torch.Tensor, weights: torch.Tensor, lam: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """What a source gives every step of :func:`mix_prompt_cache`, computed once: log(λ c) at
+    each of its positions (N, S) and log(1 - λ) for each row (N, 1)."""
+    lams = row_weights(weights, lam).unsqueeze(1)
+    # log(0) = -inf where the cache gives nothing; logaddexp then returns the model's term.
+    cache_terms = torch.log(lams * target_cache_probs(source_ids, weights, source_ids))
+    return cache_terms, torch.log1p(-lams)
 
 
 def mix_prompt_cache(
     log_probs: torch.Tensor,
     source_ids: torch.Tensor,
-    prompt_probs: torch.Tensor,
-    lams: torch.Tensor,
+    cache_terms: torch.Tensor,
+    keep: torch.Tensor,
 ) -> torch.Tensor:
-    """:func:`mix_vocabulary` from what a source gives once: c at each of its positions
-    (``prompt_probs``, N × S) and each row's λ (N,). ``log_probs`` (N, V, float) is changed in
-    place and returned."""
-    at_prompt = mix(log_probs.gather(1, source_ids), prompt_probs, lams)
-    return log_probs.add_(torch.log1p(-lams).unsqueeze(1)).scatter_(1, source_ids, at_prompt)
+    """:func:`mix_vocabulary` from :func:`prompt_cache_terms` (``cache_terms`` N × S, ``keep``
+    N × 1). ``log_probs`` (N, V, float) is changed in place and returned."""
+    at_prompt = torch.logaddexp(log_probs.gather(1, source_ids).add_(keep), cache_terms)
+    return log_probs.add_(keep).scatter_(1, source_ids, at_prompt)
 
 
 def row_weights(weights: torch.Tensor, lam: float) -> torch.Tensor:
