@@ -69,7 +69,6 @@ class DecoderBatch:
             self.pending = self._kept() if self.pending is None else self.pending
         copies = self._copies(tokens)
         tokens = tokens[::copies]
-        real = self._kept()
         if not self.with_lm:
             if self.pending is not None:
                 self.state = self.ctx.model.reorder(self.state, self.pending)
@@ -77,7 +76,7 @@ class DecoderBatch:
             self.rows, self.pending = len(tokens), None
             return log_probs.repeat_interleave(copies, dim=0) if copies > 1 else log_probs
         # one language-model row per distinct (prefix row, token) pair
-        vocabulary = self.ctx.model.vocab_size
+        real, vocabulary = self._kept(), self.ctx.model.vocab_size
         pairs, shared = torch.unique(self.lm_rows[real] * vocabulary + tokens, return_inverse=True)
         index = torch.cat([real, self.rows + pairs // vocabulary])
         self.state = self.ctx.model.reorder(self.state, index)
@@ -109,7 +108,8 @@ class DecoderBatch:
 
     def _continue(self, index: torch.Tensor) -> None:
         """Continue the real rows ``index`` (repeats allowed) at the next step."""
-        self.lm_rows = self.lm_rows[index]
+        if self.with_lm:
+            self.lm_rows = self.lm_rows[index]
         self.pending = index if self.pending is None else self.pending[index]
 
     def reorder(self, index: torch.Tensor) -> None:
