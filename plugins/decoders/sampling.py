@@ -110,7 +110,11 @@ class RowSearch:
         parts = self.parts + chosen_parts(outputs, torch.arange(len(tokens)), tokens)
         prefixes = torch.cat([self.prefixes, tokens[:, None]], dim=1)
         ended = (tokens == self.eos) | last
-        for row in ended.nonzero().view(-1).tolist():
+        ended_rows = ended.nonzero().view(-1).tolist()
+        if not ended_rows:  # every row goes on: nothing to take out
+            self.tokens, self.prefixes, self.parts = tokens, prefixes, parts
+            return torch.arange(len(tokens))
+        for row in ended_rows:
             reply = candidate_from_parts(prefixes[row].tolist(), self.names, parts[row], self.eos)
             self.replies[int(self.samples[row])] = reply
         kept = (~ended).nonzero().view(-1)
