@@ -34,9 +34,9 @@ class _Recorder(StepRescorer):
     """Records what the loop hands a step rescorer; needs the language model for 2 steps."""
 
     name = "recorder"
-    language_model_steps = 2
 
-    def __init__(self) -> None:
+    def __init__(self, language_model_steps: int = 2) -> None:
+        self.language_model_steps = language_model_steps
         self.seen: list[tuple[int, int, int, bool]] = []
         self.carried_equals_recomputed = True
 
@@ -165,3 +165,11 @@ def test_language_model_rows_are_decoded_once_per_distinct_prefix(tiny, monkeypa
         assert [c.token_ids for c in row] == [c.token_ids for c in alone[0]]
         for mine, single in zip(row, alone[0]):
             assert mine.scores == pytest.approx(single.scores, abs=1e-4)
+
+
+def test_the_carried_language_model_rows_follow_every_reorder(tiny) -> None:
+    model, tokenizer = tiny
+    recorder = _Recorder(language_model_steps=6)
+    decode(BeamSearch(beam_size=4), model, tokenizer, PROMPTS * 2, [recorder], max_length=8)
+    assert sum(carried for *_, carried in recorder.seen) == 6
+    assert recorder.carried_equals_recomputed

@@ -77,7 +77,7 @@ class DecoderBatch:
             return log_probs.repeat_interleave(copies, dim=0) if copies > 1 else log_probs
         # one language-model row per distinct (prefix row, token) pair
         real, vocabulary = self._kept(), self.ctx.model.vocab_size
-        pairs, shared = torch.unique(self.lm_rows[real] * vocabulary + tokens, return_inverse=True)
+        pairs, shared = torch.unique(self.lm_rows * vocabulary + tokens, return_inverse=True)
         index = torch.cat([real, self.rows + pairs // vocabulary])
         self.state = self.ctx.model.reorder(self.state, index)
         fed = torch.cat([tokens, pairs % vocabulary])
@@ -107,7 +107,8 @@ class DecoderBatch:
         return 1
 
     def _continue(self, index: torch.Tensor) -> None:
-        """Continue the real rows ``index`` (repeats allowed) at the next step."""
+        """Continue the real rows ``index`` (repeats allowed) at the next step; ``lm_rows`` then
+        holds the language-model row of each row in that new order."""
         if self.with_lm:
             self.lm_rows = self.lm_rows[index]
         self.pending = index if self.pending is None else self.pending[index]
