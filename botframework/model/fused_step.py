@@ -32,17 +32,16 @@ def gru_step(
     rnn: nn.GRU, inputs: torch.Tensor, hidden: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``rnn(inputs, hidden)`` for inputs (N, 1, E) and hidden (layers, N, H)."""
-    layer_input, states = inputs.squeeze(1), []
+    layer_input, states, size = inputs.squeeze(1), [], rnn.hidden_size
     for layer in range(rnn.num_layers):
         previous = hidden[layer]
         input_bias, hidden_bias = getattr(rnn, f"bias_ih_l{layer}"), getattr(rnn, f"bias_hh_l{layer}")
         from_input = linear(rnn, f"weight_ih_l{layer}", input_bias, layer_input)
         from_hidden = linear(rnn, f"weight_hh_l{layer}", hidden_bias, previous)
-        input_reset, input_update, input_new = from_input.chunk(3, dim=1)
-        hidden_reset, hidden_update, hidden_new = from_hidden.chunk(3, dim=1)
-        reset = torch.sigmoid(input_reset + hidden_reset)
-        update = torch.sigmoid(input_update + hidden_update)
-        new = torch.tanh(torch.addcmul(input_new, reset, hidden_new))
+        # the reset and update gates (the first two thirds) in one sum and one sigmoid
+        gates = torch.sigmoid(from_input[:, : 2 * size] + from_hidden[:, : 2 * size])
+        reset, update = gates[:, :size], gates[:, size:]
+        new = torch.tanh(torch.addcmul(from_input[:, 2 * size :], reset, from_hidden[:, 2 * size :]))
         layer_input = torch.lerp(new, previous, update)  # (1 - z) n + z h
         states.append(layer_input)
     return layer_input.unsqueeze(1), torch.stack(states)
