@@ -58,7 +58,8 @@ def chosen_parts(
 ) -> torch.Tensor:
     """What the model and each rescorer added to the score of choosing ``words`` on ``rows``
     (any shape, the same for both): a tensor of that shape with one more dimension, the parts."""
-    picked = torch.stack([output[rows, words] for output in outputs], dim=-1)
+    flat = rows * outputs[0].shape[1] + words  # one index into each (rows, vocab) output
+    picked = torch.stack([output.take(flat) for output in outputs], dim=-1)
     return torch.cat([picked[..., :1], picked[..., 1:] - picked[..., :-1]], dim=-1)
 
 

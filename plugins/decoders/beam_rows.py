@@ -94,19 +94,28 @@ class Extensions:
     def live(self, beams: Beams, searching_if: torch.Tensor) -> tuple[Beams, torch.Tensor]:
         """The next beams: each input's first k extensions that did not end, for the inputs
         ``searching_if`` selects and that have one alive; and the rows they extend."""
-        rank = torch.arange(self.scores.shape[1], dtype=torch.float)
-        order = torch.where(self.ended, -rank - 1, len(rank) - rank).topk(self.k, dim=1).indices
-        scores = self.scores.gather(1, order).masked_fill(
-            self.ended.gather(1, order), float("-inf")
-        )
+        k, width = self.k, self.parts.shape[2]
+        if not bool(self.ended[:, :k].any()):  # the usual step: the first k all go on
+            scores, rows, words = self.scores[:, :k], self.rows[:, :k], self.words[:, :k]
+            parts = self.parts[:, :k]
+        else:
+            rank = torch.arange(self.scores.shape[1], dtype=torch.float)
+            order = torch.where(self.ended, -rank - 1, len(rank) - rank).topk(k, dim=1).indices
+            scores = self.scores.gather(1, order).masked_fill(
+                self.ended.gather(1, order), float("-inf")
+            )
+            rows, words = self.rows.gather(1, order), self.words.gather(1, order)
+            parts = self.parts.gather(1, order[..., None].expand(-1, -1, width))
         searching = searching_if & torch.isfinite(scores).any(dim=1)
-        rows = self.rows.gather(1, order)[searching].view(-1)
-        tokens = self.words.gather(1, order)[searching].view(-1)
-        parts = self.parts.gather(1, order[..., None].expand(-1, -1, self.parts.shape[2]))
+        inputs = beams.inputs
+        if not bool(searching.all()):
+            inputs, scores, rows = inputs[searching], scores[searching], rows[searching]
+            words, parts = words[searching], parts[searching]
+        rows, tokens = rows.reshape(-1), words.reshape(-1)
         kept = Beams(
-            inputs=beams.inputs[searching],
-            scores=scores[searching].view(-1),
-            parts=parts[searching].view(-1, self.parts.shape[2]),
+            inputs=inputs,
+            scores=scores.reshape(-1),
+            parts=parts.reshape(-1, width),
             prefixes=torch.cat([beams.prefixes[rows], tokens[:, None]], dim=1),
             tokens=tokens,
         )
