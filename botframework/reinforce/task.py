@@ -59,8 +59,8 @@ class ReinforceTask(pl.LightningModule):
     that guard the policy can collapse onto the few replies the rules like best. With
     ``entropy_weight`` > 0 the policy-gradient loss also loses that weight times the entropy of the
     policy's next-token distributions summed over each action's tokens (an entropy bonus, as in
-    A3C): it pays the policy to stay as spread out as it was, which the KL guard alone does not do
-    for the replies it never samples. Dropout stays off
+    A3C): it pays the policy for spreading its probability, against the sharpening that chasing
+    the rewards brings. Dropout stays off
     so the log-probabilities are those of the policy that sampled.
     """
 
