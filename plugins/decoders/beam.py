@@ -126,8 +126,9 @@ class BeamSearch:
             best = self._best_extensions(group_beams, group_outputs, chosen, eos, last)
             for index, candidate in best.finished(group_beams, eos, names):
                 finished[index].append(self.normalised(candidate, beams.prefixes.shape[1] + 1))
-            counts = torch.tensor([len(finished[i]) for i in group_beams.inputs.tolist()])
-            live, kept_rows = best.live(group_beams, searching_if=counts < width)
+            counts = [len(finished[i]) for i in group_beams.inputs.tolist()]
+            searching = torch.tensor(counts) < width if max(counts) >= width else None
+            live, kept_rows = best.live(group_beams, searching_if=searching)
             kept.append((live, rows[kept_rows]))
         return Beams.concat([live for live, _ in kept]), torch.cat([rows for _, rows in kept])
 

@@ -84,6 +84,8 @@ class Extensions:
         self, beams: Beams, eos: int, names: list[str]
     ) -> Iterator[tuple[int, Candidate]]:
         """(input, candidate) for the ended extensions among each input's first k."""
+        if not bool(self.ended[:, : self.k].any()):
+            return
         taken = self.ended[:, : self.k] & torch.isfinite(self.scores[:, : self.k])
         for i, j in taken.nonzero().tolist():
             ids = beams.prefixes[self.rows[i, j]].tolist()
@@ -91,9 +93,11 @@ class Extensions:
                 ids.append(int(self.words[i, j]))
             yield int(beams.inputs[i]), candidate_from_parts(ids, names, self.parts[i, j])
 
-    def live(self, beams: Beams, searching_if: torch.Tensor) -> tuple[Beams, torch.Tensor]:
+    def live(
+        self, beams: Beams, searching_if: torch.Tensor | None
+    ) -> tuple[Beams, torch.Tensor]:
         """The next beams: each input's first k extensions that did not end, for the inputs
-        ``searching_if`` selects and that have one alive; and the rows they extend."""
+        ``searching_if`` selects (None: all) and that have one alive; and the rows they extend."""
         k, width = self.k, self.parts.shape[2]
         if not bool(self.ended[:, :k].any()):  # the usual step: the first k all go on
             scores, rows, words = self.scores[:, :k], self.rows[:, :k], self.words[:, :k]
@@ -106,7 +110,9 @@ class Extensions:
             )
             rows, words = self.rows.gather(1, order), self.words.gather(1, order)
             parts = self.parts.gather(1, order[..., None].expand(-1, -1, width))
-        searching = searching_if & torch.isfinite(scores).any(dim=1)
+        searching = torch.isfinite(scores).any(dim=1)
+        if searching_if is not None:
+            searching &= searching_if
         inputs = beams.inputs
         if not bool(searching.all()):
             inputs, scores, rows = inputs[searching], scores[searching], rows[searching]
