@@ -41,7 +41,8 @@ def gru_step(
         # the reset and update gates (the first two thirds) in one sum and one sigmoid
         gates = torch.sigmoid(from_input[:, : 2 * size] + from_hidden[:, : 2 * size])
         reset, update = gates[:, :size], gates[:, size:]
-        new = torch.tanh(torch.addcmul(from_input[:, 2 * size :], reset, from_hidden[:, 2 * size :]))
+        candidate = torch.addcmul(from_input[:, 2 * size :], reset, from_hidden[:, 2 * size :])
+        new = torch.tanh(candidate)
         layer_input = torch.lerp(new, previous, update)  # (1 - z) n + z h
         states.append(layer_input)
     return layer_input.unsqueeze(1), torch.stack(states)
