@@ -5,9 +5,9 @@ dominates a decoding step.
   (``torch.ao`` dynamic quantisation, fbgemm on x86): several times faster than an unpacked
   float32 product for the few rows of a decoding step on any AVX2 CPU, but not than the packed
   float32 step (:mod:`botframework.model.projection`). Each row's 32 best words by the int8
-  logits are then recomputed in float32 (as a shortlist), so the words a search picks from keep nearly exact scores. On the
-  shipped model's 200 first held-out prompts, 197 best replies stay the same (200 with 64 words,
-  193 with 24; more words cost more, most in large batches).
+  logits are then recomputed in float32 (as a shortlist), so the words a search picks from keep
+  nearly exact scores. On the shipped model's 200 first held-out prompts, 197 best replies stay
+  the same (200 with 64 words, 193 with 24; more words cost more, most in large batches).
 - ``bfloat16``: on CPUs with AVX-512 bf16 (:func:`native_bfloat16` says whether this one has
   it), the weight packed by oneDNN as float32's is (:mod:`botframework.model.projection`): 2-3×
   faster than the packed float32 product for the rows of a decoding step; elsewhere it is

@@ -190,10 +190,8 @@ class Seq2Seq(nn.Module):
             source_ids, source_lengths, target_out, target_lengths
         )
         if torch.is_grad_enabled():
-            log_probs = torch.log_softmax(self.output(features), dim=-1)
-            token_log_probs = log_probs.gather(-1, target_out.unsqueeze(-1)).squeeze(-1)
-        else:
-            token_log_probs = self._token_log_probs(features, target_out, ~padding)
+            return self._full_softmax(features, padding, source_ids, target_out)[0]
+        token_log_probs = self._token_log_probs(features, target_out, ~padding)
         token_log_probs = self.with_source_cache(token_log_probs, source_ids, target_out)
         return token_log_probs.masked_fill(padding, 0.0).sum(dim=1)
 
@@ -211,14 +209,23 @@ class Seq2Seq(nn.Module):
         features, padding = self._teacher_forced(
             source_ids, source_lengths, target_out, target_lengths
         )
+        summed, log_probs = self._full_softmax(features, padding, source_ids, target_out)
+        entropies = -(log_probs.exp() * log_probs).sum(dim=-1)
+        return summed, entropies.masked_fill(padding, 0.0).sum(dim=1)
+
+    def _full_softmax(
+        self,
+        features: torch.Tensor,
+        padding: torch.Tensor,
+        source_ids: torch.Tensor,
+        target_out: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """log p(target | source) (B,) with the source cache, and the network's own next-token
+        log-probabilities (B, T, vocabulary) it came from."""
         log_probs = torch.log_softmax(self.output(features), dim=-1)
         token_log_probs = log_probs.gather(-1, target_out.unsqueeze(-1)).squeeze(-1)
         token_log_probs = self.with_source_cache(token_log_probs, source_ids, target_out)
-        entropies = -(log_probs.exp() * log_probs).sum(dim=-1)
-        return (
-            token_log_probs.masked_fill(padding, 0.0).sum(dim=1),
-            entropies.masked_fill(padding, 0.0).sum(dim=1),
-        )
+        return token_log_probs.masked_fill(padding, 0.0).sum(dim=1), log_probs
 
     def _teacher_forced(
         self,

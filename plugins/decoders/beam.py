@@ -30,10 +30,9 @@ class BeamSearch:
     ``max_length`` the live prefixes are finished as they are; before ``min_length`` tokens EOS is
     not allowed. Returns each input's ``n_best`` finished replies, best first, each score broken
     down by part. ``output_dtype: int8`` computes the vocabulary projection with int8 weights,
-    ``bfloat16`` in bfloat16 (faster only on CPUs with AVX-512
-    bf16), ``shortlist`` only for the common words and the prompts' words
-    (:mod:`botframework.decoding.shortlist`); ``botframework bench decode`` reports how many best
-    replies stay the same.
+    ``bfloat16`` in bfloat16 (faster only on CPUs with AVX-512 bf16), ``shortlist`` only for the
+    common words and the prompts' words (:mod:`botframework.decoding.shortlist`);
+    ``botframework bench decode`` reports how many best replies stay the same.
 
     ``length_penalty_alpha`` (GNMT, Wu et al. 2016) divides a finished reply's score by
     ((5 + |Y|) / 6) ** α, |Y| its tokens with EOS: 0 (the default) leaves scores alone, larger

@@ -24,7 +24,8 @@ def best_extensions(
     words = row_words.view(groups, k * width).gather(1, flat)
     gained = chosen_parts(outputs, rows, words)
     ended = (words == eos) | last
-    return Extensions(k, scores, rows, words, beams.parts[rows] + gained, ended)
+    any_ended = bool(ended[:, :k].any())
+    return Extensions(k, scores, rows, words, beams.parts[rows] + gained, ended, any_ended)
 
 
 @dataclass
@@ -79,12 +80,13 @@ class Extensions:
     words: torch.Tensor
     parts: torch.Tensor
     ended: torch.Tensor  # EOS, or the maximum length reached
+    any_ended: bool  # whether any of each input's first k extensions ended
 
     def finished(
         self, beams: Beams, eos: int, names: list[str]
     ) -> Iterator[tuple[int, Candidate]]:
         """(input, candidate) for the ended extensions among each input's first k."""
-        if not bool(self.ended[:, : self.k].any()):
+        if not self.any_ended:
             return
         taken = self.ended[:, : self.k] & torch.isfinite(self.scores[:, : self.k])
         for i, j in taken.nonzero().tolist():
@@ -99,7 +101,7 @@ class Extensions:
         """The next beams: each input's first k extensions that did not end, for the inputs
         ``searching_if`` selects (None: all) and that have one alive; and the rows they extend."""
         k, width = self.k, self.parts.shape[2]
-        if not bool(self.ended[:, :k].any()):  # the usual step: the first k all go on
+        if not self.any_ended:  # the usual step: the first k all go on
             scores, rows, words = self.scores[:, :k], self.rows[:, :k], self.words[:, :k]
             parts = self.parts[:, :k]
         else:
