@@ -303,6 +303,17 @@ def test_decode_benchmark_reports_every_number() -> None:
     ):
         assert result[key] > 0
     assert set(result["bfloat16_output"]) >= {"greedy_ms", "same_best_replies", "ratios"}
+    floors = result["floor_ms"]
+    assert floors["batch4_without_lm_ms_per_reply"] <= floors["batch4_ms_per_reply"]
+    assert result["ratios"]["batch_over_sequential_ceiling"] > 0
+
+
+def test_the_batching_ceiling_is_one_at_a_time_over_the_cheapest_batch_floor() -> None:
+    from botframework.bench.decode import _batch_ceiling
+
+    timings = {"beam3_antilm_ms": 30.0}
+    floors = {"batch4_without_lm_ms_per_reply": 12.0, "batch4_ms_per_reply": 15.0}
+    assert _batch_ceiling(timings, floors, beam_size=3, batch_size=4) == 2.5
 
 
 def test_test_command_with_beam_and_anti_lm_shorthands(tiny_bot_yaml, tmp_path) -> None:

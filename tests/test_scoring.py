@@ -29,6 +29,19 @@ def test_scoring_without_gradients_equals_the_full_softmax(source_cache: float) 
     torch.testing.assert_close(without, full.detach(), atol=1e-5, rtol=1e-5)
 
 
+def test_scoring_in_buckets_of_similar_length_keeps_each_row_its_own_score() -> None:
+    torch.manual_seed(0)
+    model = Seq2Seq(VOCAB, tiny_config()).eval()
+    args = _scoring_args(collate(random_pairs(9, seed=7)))
+    assert len(set(args[3].tolist())) > 3  # targets of many lengths, so buckets cut padding
+    with torch.inference_mode():
+        whole = model.sequence_log_probs(*args, bucket=len(args[0]))
+        bucketed = model.sequence_log_probs(*args, bucket=2)
+        alone = torch.cat([model.sequence_log_probs(*(a[i : i + 1] for a in args)) for i in range(9)])
+    torch.testing.assert_close(bucketed, whole, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(bucketed, alone, atol=1e-5, rtol=1e-5)
+
+
 def test_decoding_steps_equal_the_plain_projection() -> None:
     torch.manual_seed(0)
     model = Seq2Seq(VOCAB, tiny_config()).eval()

@@ -179,18 +179,45 @@ class Seq2Seq(nn.Module):
         source_lengths: torch.Tensor,
         target_out: torch.Tensor,
         target_lengths: torch.Tensor,
+        bucket: int = 64,
     ) -> torch.Tensor:
         """log p(target | source) (B,) under the full softmax, EOS included, padding excluded.
 
-        Without gradients (scoring, MMI re-ranking) only the real target positions are projected,
-        a chunk of them at a time, and each needs only its token's logit and the log-normaliser:
-        no (B, T, vocabulary) tensor is made.
+        Without gradients (scoring, MMI re-ranking) the rows go in buckets of ``bucket`` with
+        similar target lengths, each cut to its own longest source and target, so that a few long
+        rows do not make every row pay for their padding. Only the real target positions are
+        projected, a chunk of them at a time, and each needs only its token's logit and the
+        log-normaliser: no (B, T, vocabulary) tensor is made.
         """
+        if torch.is_grad_enabled():
+            features, padding = self._teacher_forced(
+                source_ids, source_lengths, target_out, target_lengths
+            )
+            return self._full_softmax(features, padding, source_ids, target_out)[0]
+        order, scored = target_lengths.argsort(stable=True), []
+        for rows in order.split(bucket):
+            source_rows, target_rows = source_lengths[rows], target_lengths[rows]
+            sources, targets = max(1, int(source_rows.max())), max(1, int(target_rows.max()))
+            rows = rows.to(target_out.device)
+            scored.append(
+                self._scored_without_gradients(
+                    source_ids[rows, :sources], source_rows, target_out[rows, :targets], target_rows
+                )
+            )
+        scores = torch.cat(scored)
+        return torch.empty_like(scores).index_copy_(0, order.to(scores.device), scores)
+
+    def _scored_without_gradients(
+        self,
+        source_ids: torch.Tensor,
+        source_lengths: torch.Tensor,
+        target_out: torch.Tensor,
+        target_lengths: torch.Tensor,
+    ) -> torch.Tensor:
+        """:meth:`sequence_log_probs` of one bucket of rows, projecting real positions only."""
         features, padding = self._teacher_forced(
             source_ids, source_lengths, target_out, target_lengths
         )
-        if torch.is_grad_enabled():
-            return self._full_softmax(features, padding, source_ids, target_out)[0]
         token_log_probs = self._token_log_probs(features, target_out, ~padding)
         token_log_probs = self.with_source_cache(token_log_probs, source_ids, target_out)
         return token_log_probs.masked_fill(padding, 0.0).sum(dim=1)
