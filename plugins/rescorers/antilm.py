@@ -56,7 +56,7 @@ class AntiLanguageModel(StepRescorer):
         rescored = torch.add(log_probs, language_model, alpha=-self.weight)
         if self.log_plausibility is None:
             return rescored
-        floor = log_probs.max(dim=-1, keepdim=True).values + self.log_plausibility
+        floor = log_probs.amax(dim=-1, keepdim=True) + self.log_plausibility
         return rescored.masked_fill_(log_probs < floor, -math.inf)
 
 
