@@ -37,7 +37,8 @@ def test_scoring_in_buckets_of_similar_length_keeps_each_row_its_own_score() -> 
     with torch.inference_mode():
         whole = model.sequence_log_probs(*args, bucket=len(args[0]))
         bucketed = model.sequence_log_probs(*args, bucket=2)
-        alone = torch.cat([model.sequence_log_probs(*(a[i : i + 1] for a in args)) for i in range(9)])
+        rows = [[a[i : i + 1] for a in args] for i in range(9)]
+        alone = torch.cat([model.sequence_log_probs(*row) for row in rows])
     torch.testing.assert_close(bucketed, whole, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(bucketed, alone, atol=1e-5, rtol=1e-5)
 
