@@ -23,7 +23,8 @@ class Batcher:
     seconds later, whichever comes first. Requests that arrive while a batch is generating wait for
     the next one, so under load batches fill up without waiting. ``generate`` runs in one worker
     thread (the model is serialised anyway), never on the event loop; ``serve`` makes it a
-    :class:`~botframework.messenger.decode_process.DecodeProcess`, so the thread only waits.
+    :class:`~botframework.messenger.decode_process.DecodeProcess`, so the thread only waits. A
+    failed call fails no request by itself: see :meth:`_generate`.
     """
 
     def __init__(
@@ -93,13 +94,17 @@ class Batcher:
                     batch.append(await asyncio.wait_for(self._queue.get(), remaining))
                 except asyncio.TimeoutError:
                     break
-            batch = [(dialogue, future) for dialogue, future in batch if not future.cancelled()]
-            if batch:
-                await self._generate(batch)
+            await self._generate(batch)
 
     async def _generate(
         self, batch: list[tuple[list[str], asyncio.Future[list[Candidate]]]]
     ) -> None:
+        """Generate for ``batch`` and hand each request its candidates. When the call fails, the
+        batch's halves are generated again, down to single dialogues, so that a dialogue that
+        cannot be answered (or that kills a decode process) fails alone, not its batch-mates."""
+        batch = [(dialogue, future) for dialogue, future in batch if not future.done()]
+        if not batch:
+            return
         dialogues = [dialogue for dialogue, _ in batch]
         started = time.perf_counter()
         try:
@@ -110,11 +115,19 @@ class Batcher:
                 raise RuntimeError(
                     f"generate returned {len(results)} results for {len(dialogues)} dialogues"
                 )
-        except Exception as error:  # noqa: BLE001 - handed to every waiting request
-            log.exception("generating a batch of %d failed", len(batch))
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(error)
+        except Exception as error:  # noqa: BLE001 - handed to the one request it belongs to
+            if len(batch) > 1:
+                log.warning(
+                    "generating a batch of %d failed (%s); generating its halves again",
+                    len(batch),
+                    type(error).__name__,
+                )
+                middle = len(batch) // 2
+                await self._generate(batch[:middle])
+                await self._generate(batch[middle:])
+                return
+            log.exception("generating a reply failed")
+            batch[0][1].set_exception(error)
             return
         self._record(len(batch), time.perf_counter() - started)
         for (_, future), candidates in zip(batch, results, strict=True):

@@ -12,6 +12,7 @@ from functools import partial
 import pytest
 
 from botframework.cli.served_bots import serve_bots
+from botframework.messenger.batching import Batcher
 from botframework.messenger.decode_process import DecodeProcess, DecodeProcessDied
 from botframework.messenger.testing import text_event
 
@@ -63,6 +64,22 @@ async def _kill_while_decoding(decode: DecodeProcess, child: int) -> asyncio.Fut
     os.kill(child, signal.SIGKILL)
     await asyncio.wait([waiting])
     return waiting
+
+
+async def test_a_batch_whose_child_was_killed_is_decoded_again_in_halves(tmp_path) -> None:
+    started = tmp_path / "started"
+    decode = DecodeProcess(partial(PidBot, started, slow_s=2.0))
+    child = decode.start()
+    batcher = Batcher(decode, max_size=2, max_wait=0.5)
+    try:
+        both = asyncio.gather(batcher.submit(["slow"]), batcher.submit(["hi"]))
+        await wait_for(started.exists, timeout=10)
+        os.kill(child, signal.SIGKILL)
+        replies = [candidates[0].text for candidates in await asyncio.wait_for(both, 30)]
+        assert replies == [f"pid {decode.pid}"] * 2 != [f"pid {child}"] * 2
+    finally:
+        await batcher.close()
+        decode.close()
 
 
 def test_start_raises_the_childs_error_when_it_cannot_load() -> None:

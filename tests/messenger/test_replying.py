@@ -8,6 +8,7 @@ import asyncio
 import logging
 import threading
 
+from botframework.decoding.candidate import Candidate
 from botframework.messenger.send_api import (
     AiohttpTransport,
     RetryPolicy,
@@ -236,3 +237,33 @@ async def test_pymessenger_transport_sends_and_is_retried(make_server, graph) ->
     await wait_for(lambda: fake.texts("u1") == ["echo: via requests"])
     assert fake.attempts == 3
     assert fake.rejected == []  # appsecret_proof and the body were right
+
+
+async def test_a_dialogue_that_fails_generation_fails_alone_not_its_batch(
+    make_server, graph
+) -> None:
+    class PoisonedModel(EchoModel):
+        def __call__(self, dialogues: list[list[str]]) -> list[list[Candidate]]:
+            if any(dialogue[-1] == "poison" for dialogue in dialogues):
+                self.batches.append([list(d) for d in dialogues])
+                raise ValueError("this dialogue cannot be decoded")
+            return super().__call__(dialogues)
+
+    model = PoisonedModel()
+    model.gate = threading.Event()
+    client = await make_server([echo_bot(model=model, batch_max_size=32, batch_max_wait_ms=5)])
+    await post_events(client, text_event("first", "go", "m-first"))
+    await asyncio.sleep(0.1)  # the first batch is now blocked inside generate
+    texts = [f"hi {i}" for i in range(19)] + ["poison"]
+    await asyncio.gather(
+        *(post_events(client, text_event(f"u{i}", text, f"m{i}")) for i, text in enumerate(texts))
+    )
+    await asyncio.sleep(0.1)
+    model.gate.set()
+    await wait_for(lambda: len(graph[0].messages) == 20)
+    await asyncio.sleep(0.2)
+    assert sorted(graph[0].texts()) == sorted(["echo: go", *(f"echo: {t}" for t in texts[:19])])
+    assert len(model.batches[1]) == 20  # the 20 went together, and failed together
+    assert [d[-1] for d in model.batches[-1]] == ["poison"]  # at last it failed alone
+    metrics = await (await client.get("/metrics")).text()
+    assert 'botframework_reply_failures_total{reason="ValueError"} 1' in metrics
