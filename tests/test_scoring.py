@@ -29,9 +29,12 @@ def test_scoring_without_gradients_equals_the_full_softmax(source_cache: float) 
     torch.testing.assert_close(without, full.detach(), atol=1e-5, rtol=1e-5)
 
 
-def test_scoring_in_buckets_of_similar_length_keeps_each_row_its_own_score() -> None:
+@pytest.mark.parametrize("source_cache", [0.0, 0.1])
+def test_scoring_in_buckets_of_similar_length_keeps_each_row_its_own_score(
+    source_cache: float,
+) -> None:
     torch.manual_seed(0)
-    model = Seq2Seq(VOCAB, tiny_config()).eval()
+    model = Seq2Seq(VOCAB, tiny_config(source_cache=source_cache)).eval()
     args = _scoring_args(collate(random_pairs(9, seed=7)))
     assert len(set(args[3].tolist())) > 3  # targets of many lengths, so buckets cut padding
     with torch.inference_mode():
