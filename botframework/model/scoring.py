@@ -73,8 +73,7 @@ class SequenceScoring:
             source_ids, source_lengths, target_out, target_lengths
         )
         token_log_probs = self._token_log_probs(features, target_out, ~padding)
-        token_log_probs = self.with_source_cache(token_log_probs, source_ids, target_out)
-        return token_log_probs.masked_fill(padding, 0.0).sum(dim=1)
+        return self._summed(token_log_probs, padding, source_ids, target_out)
 
     def sequence_log_probs_and_entropy(
         self,
@@ -105,8 +104,19 @@ class SequenceScoring:
         log-probabilities (B, T, vocabulary) it came from."""
         log_probs = torch.log_softmax(self.output(features), dim=-1)
         token_log_probs = log_probs.gather(-1, target_out.unsqueeze(-1)).squeeze(-1)
+        return self._summed(token_log_probs, padding, source_ids, target_out), log_probs
+
+    def _summed(
+        self,
+        token_log_probs: torch.Tensor,
+        padding: torch.Tensor,
+        source_ids: torch.Tensor,
+        target_out: torch.Tensor,
+    ) -> torch.Tensor:
+        """Each row's log p(target | source) (B,): the tokens' log-probabilities (B, T) mixed with
+        the source cache and summed over the real positions."""
         token_log_probs = self.with_source_cache(token_log_probs, source_ids, target_out)
-        return token_log_probs.masked_fill(padding, 0.0).sum(dim=1), log_probs
+        return token_log_probs.masked_fill(padding, 0.0).sum(dim=1)
 
     def _teacher_forced(
         self,
