@@ -25,10 +25,11 @@ from botframework.checkpoint import (
     default_checkpoint,
     describe_choice,
     load_checkpoint,
+    model_settings,
     newest_trained_checkpoint,
 )
 from botframework.config.loader import BotDefinition, ConfigError, load_definition
-from botframework.config.schema import BotConfig
+from botframework.config.schema import BotConfig, ModelConfig
 from botframework.data.encoding import encode_source
 from botframework.data.prepare import tokenizer_from_json
 from botframework.data.tokenizer import Tokenizer
@@ -125,7 +126,7 @@ class Bot(LoadedPlugins):
         self.checkpoint = checkpoint
         self.trained_config = checkpoint.config
         self.tokenizer: Tokenizer = self._tokenizer_of(checkpoint)
-        self.model = self._build_model(checkpoint)
+        self.model = self._build_model(checkpoint, model_settings(checkpoint, definition))
         logger.info("%s", describe_choice(definition, checkpoint))
         self.decoding = self.build_decoding(definition.config)
         self.extra_models: dict[str, Seq2Seq] = {}
@@ -172,12 +173,12 @@ class Bot(LoadedPlugins):
                 self.checkpoint.path,
             )
             return
-        self.extra_models["reverse"] = self._build_model(reverse)
+        self.extra_models["reverse"] = self._build_model(reverse, reverse.config.model)
         logger.info("%s: backward model %s (step %d)", self.config.name, path, reverse.step)
 
-    def _build_model(self, checkpoint: Checkpoint) -> Seq2Seq:
+    def _build_model(self, checkpoint: Checkpoint, settings: ModelConfig) -> Seq2Seq:
         check_tensor_shapes(checkpoint, self.tokenizer.vocab_size)
-        model = Seq2Seq(self.tokenizer.vocab_size, checkpoint.config.model)
+        model = Seq2Seq(self.tokenizer.vocab_size, settings)
         model.load_state_dict(checkpoint.state_dict)
         return model.eval()
 

@@ -19,7 +19,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from botframework.config.loader import BotDefinition, ConfigError, validate
-from botframework.config.schema import BotConfig, without_moved_keys
+from botframework.config.schema import BotConfig, ModelConfig, without_moved_keys
 from botframework.config.storing import settings_to_store
 from botframework.data.tokenizer import Tokenizer
 from botframework.version import CHECKPOINT_FORMAT_VERSION, __version__
@@ -28,6 +28,9 @@ from botframework.version import CHECKPOINT_FORMAT_VERSION, __version__
 T = TypeVar("T")
 #: The model file a bot ships with, in ``bots/<name>/`` beside its YAML.
 SHIPPED_MODEL = "model.safetensors"
+#: Model settings that leave the weights' shapes alone: a trained model can be used or trained
+#: further with other values (``--set model.source_cache=0.02``); the others are its shape.
+SHAPE_FREE_SETTINGS = frozenset({"dropout", "sampled_softmax", "source_cache"})
 
 
 class CheckpointError(ValueError):
@@ -167,6 +170,30 @@ def check_tensor_shapes(checkpoint: Checkpoint, vocab_size: int) -> None:
                 f"{path}: tensor {name!r} has shape {tuple(found[name].shape)}, but the stored "
                 f"config and its {vocab_size}-word vocabulary need {tuple(tensor.shape)}"
             )
+
+
+def model_settings(checkpoint: Checkpoint, definition: BotDefinition) -> ModelConfig:
+    """The checkpoint's model settings, with the shape-free ones that ``--set`` gave a value.
+
+    A checkpoint keeps the settings it was trained with, whatever the YAML's model section says;
+    ``--set model.source_cache=0.02`` still changes them for this run (or, with ``export``, in the
+    exported file). ``--set`` of a shape setting is an error unless it matches the checkpoint.
+    """
+    trained = checkpoint.config.model
+    asked = definition.config.model
+    changed = {}
+    for key_path in sorted(definition.overridden):
+        section, _, key = key_path.partition(".")
+        if section != "model" or getattr(trained, key, None) == getattr(asked, key, None):
+            continue
+        if key not in SHAPE_FREE_SETTINGS:
+            raise ConfigError(
+                f"--set {key_path}: {checkpoint.path} was trained with {key} "
+                f"{getattr(trained, key, None)!r}; only {', '.join(sorted(SHAPE_FREE_SETTINGS))} "
+                "can change without training again"
+            )
+        changed[key] = getattr(asked, key)
+    return trained.model_copy(update=changed)
 
 
 def newest_trained_checkpoint(workspace: Path) -> Path | None:

@@ -134,6 +134,36 @@ def test_export_ships_a_half_precision_copy_that_answers_the_same(tiny_bot_yaml:
     assert main(["export", str(yaml)]) == 2  # nothing left to export
 
 
+def test_set_changes_a_trained_models_shape_free_settings_and_export_keeps_them(
+    tiny_bot_yaml: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from botframework import Bot
+    from botframework.checkpoint import load_checkpoint
+
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_bot_yaml.parent, copy)
+    yaml = copy / tiny_bot_yaml.name
+    trained = Bot.load(yaml)
+    assert trained.model.config.source_cache == 0
+    cached = Bot.load(yaml, ["model.source_cache=0.05", "model.hidden_size=64"])
+    assert cached.model.config.source_cache == 0.05
+    assert cached.trained_config.model.source_cache == 0  # the checkpoint itself is unchanged
+    for name, tensor in trained.model.state_dict().items():
+        assert torch.equal(cached.model.state_dict()[name], tensor)
+
+    assert main(["export", str(yaml), "--set", "model.source_cache=0.05"]) == 0
+    shipped = load_checkpoint(copy / "tiny" / "model.safetensors")
+    assert shipped.config.model.source_cache == 0.05
+    assert shipped.config.model.hidden_size == 64
+    capsys.readouterr()
+
+    assert main(["export", str(yaml), "--set", "model.hidden_size=32"]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and "--set model.hidden_size:" in error[0]
+    assert "trained with hidden_size 64" in error[0] and "source_cache" in error[0]
+    assert load_checkpoint(copy / "tiny" / "model.safetensors").config.model.source_cache == 0.05
+
+
 def test_training_can_start_from_a_shipped_model(tiny_bot_yaml: Path, tmp_path: Path) -> None:
     from botframework import Bot
 

@@ -16,7 +16,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="write a checkpoint to the bot's shipped model file (bots/<name>/model.safetensors)",
         description="Copy a trained checkpoint (default: the newest in the workspace) to the file "
         "that ships with the bot, optionally with half-precision weights. Loading converts them back "
-        "to float32.",
+        "to float32. --set model.source_cache (or dropout, sampled_softmax) changes that setting in "
+        "the exported file.",
     )
     add_bot_options(parser)
     parser.add_argument("--to", type=Path, help="default: bots/<name>/model.safetensors")
@@ -30,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
     from botframework.checkpoint import (
         CheckpointError,
         load_checkpoint,
+        model_settings,
         newest_trained_checkpoint,
         save_checkpoint,
     )
@@ -46,10 +48,11 @@ def run(args: argparse.Namespace) -> int:
     tokenizer = tokenizer_from_json(parts, checkpoint.tokenizer_name, checkpoint.tokenizer_json)
     target = args.to or definition.shipped_dir / "model.safetensors"
     dtype = DTYPES[args.dtype]
+    settings = model_settings(checkpoint, definition)
     save_checkpoint(
         target,
         checkpoint.state_dict,
-        checkpoint.config,
+        checkpoint.config.model_copy(update={"model": settings}),
         tokenizer,
         checkpoint.step,
         dtype=getattr(torch, dtype) if dtype else None,

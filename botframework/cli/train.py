@@ -89,19 +89,14 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-#: Model settings that leave the weights' shapes alone: --init-from may change them (e.g. more
-#: dropout, or a source cache, when continuing from a shipped model).
-SHAPE_FREE = {"dropout", "sampled_softmax", "source_cache"}
-
-
 def load_initial_checkpoint(path: str, loaded):
     """The checkpoint to start from; its model section must be the YAML's."""
-    from botframework.checkpoint import load_checkpoint
+    from botframework.checkpoint import SHAPE_FREE_SETTINGS, load_checkpoint
     from botframework.config.loader import ConfigError
 
     checkpoint = load_checkpoint(Path(path))
-    trained = checkpoint.config.model.model_dump(exclude=SHAPE_FREE)
-    if trained != loaded.config.model.model_dump(exclude=SHAPE_FREE):
+    trained = checkpoint.config.model.model_dump(exclude=SHAPE_FREE_SETTINGS)
+    if trained != loaded.config.model.model_dump(exclude=SHAPE_FREE_SETTINGS):
         raise ConfigError(
             f"{loaded.definition.path}: model: differs from the model section {path} was trained "
             f"with ({trained}); --init-from needs the same shape"
@@ -126,4 +121,4 @@ def reverse_definition(definition):
 
     workspace = str((definition.workspace / "reverse").resolve())
     config = definition.config.model_copy(update={"workspace": workspace})
-    return BotDefinition(config, definition.path, definition.from_env)
+    return BotDefinition(config, definition.path, definition.from_env, definition.overridden)

@@ -31,6 +31,8 @@ class BotDefinition:
     path: Path
     #: The environment's values that ``${VAR}`` put into the file: errors never show them.
     from_env: frozenset[str] = frozenset()
+    #: The key paths ``--set`` gave a value (``"model.source_cache"``), as written.
+    overridden: frozenset[str] = frozenset()
 
     @property
     def directory(self) -> Path:
@@ -63,13 +65,14 @@ def load_definition(path: str | Path, overrides: Iterable[str] = ()) -> BotDefin
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of sections at the top level")
     raw.setdefault("name", path.stem)
+    overridden = set()
     for override in overrides:
-        apply_override(raw, override, path)
+        overridden.add(apply_override(raw, override, path))
     from_env: set[str] = set()
     raw = substitute_env(raw, path, (), from_env)
     config = validate(raw, path, from_env)
     config._from_env = frozenset(from_env)
-    return BotDefinition(config, path, frozenset(from_env))
+    return BotDefinition(config, path, frozenset(from_env), frozenset(overridden))
 
 
 def read_yaml(path: Path) -> Any:
@@ -229,8 +232,9 @@ def substitute_env(
     return _ENV_PATTERN.sub(lookup, value)
 
 
-def apply_override(raw: dict[str, Any], override: str, path: Path) -> None:
-    """Apply one ``key.path=value`` (the value is read as YAML: numbers, booleans, lists)."""
+def apply_override(raw: dict[str, Any], override: str, path: Path) -> str:
+    """Apply one ``key.path=value`` (the value is read as YAML: numbers, booleans, lists); return
+    the key path."""
     key_path, sep, text = override.partition("=")
     if not sep or not key_path:
         raise ConfigError(f"--set {override!r}: expected KEY.PATH=VALUE")
@@ -255,3 +259,4 @@ def apply_override(raw: dict[str, Any], override: str, path: Path) -> None:
             if isinstance(node, dict) and not isinstance(node.get(key), (dict, list)):
                 node[key] = {}
             node = node[key]
+    return key_path
