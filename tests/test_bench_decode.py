@@ -55,3 +55,19 @@ def test_bench_decode_uses_the_rescorer_a_plugin_registers_as_antilm(
 
     assert sys.modules.pop("my_antilm").Mine.calls > 0
     assert json.loads(capsys.readouterr().out)["antilm"] == {"weight": 0.25, "first_tokens": None}
+
+
+def test_the_gemm_rate_is_the_fastest_product_measured(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The floor takes the best rate among a square GEMM and the decoder's own product on each
+    layer, so a kernel faster than the square GEMM (oneDNN's packed weights) cannot beat it."""
+    from torch import nn
+
+    from botframework.bench import hardware
+
+    # seconds for: the square GEMM, the generic layer, the model's layer, the copy
+    seconds = iter([1.0, 10.0, 0.1, 2.0])
+    monkeypatch.setattr(hardware, "_best_seconds", lambda run, repeats: next(seconds))
+    layer = nn.Linear(8, 30)
+    measured = hardware.measure_hardware(size=16, megabytes=1, layers=[layer])
+    assert measured.gemm_flops == pytest.approx(2 * 512 * 8 * 30 / 0.1)
+    assert measured.bandwidth == pytest.approx(2 * 2**20 / 2.0)

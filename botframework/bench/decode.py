@@ -90,7 +90,7 @@ def run_decode_benchmark(
     antilm = parts.rescorers.create(SHORTHAND_RESCORERS["antilm"], dict(antilm_args or {}), WHERE)
     timings = _Timings(model, tokenizer, sources, inputs, beam_size, reply_length, antilm, parts)
     load_at_start = os.getloadavg()[0]  # other processes on the machine skew every number
-    hardware = measure_hardware()
+    hardware = measure_hardware(layers=[model.output])
     # The timings first, the emulated bfloat16 (the slowest, least telling) last.
     fast = ("float32", "int8", "shortlist")
     timed = {dtype: timings.measure(dtype, batch_size) for dtype in fast}

@@ -9,11 +9,13 @@ threads torch uses now.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
+from torch import nn
 
+from botframework.model.projection import linear
 from botframework.model.seq2seq import Seq2Seq
 
 
@@ -41,14 +43,24 @@ def _best_seconds(run: Callable[[], object], repeats: int) -> float:
     return best
 
 
-def measure_hardware(size: int = 1024, megabytes: int = 256) -> Hardware:
-    """The best of a few runs: a ``size``³ float32 GEMM; copying ``megabytes`` (read + write)."""
+def measure_hardware(
+    size: int = 1024, megabytes: int = 256, layers: Sequence[nn.Linear] = ()
+) -> Hardware:
+    """The best of a few runs: copying ``megabytes`` (read + write), and the fastest of a
+    ``size``³ float32 GEMM and the product the decoder itself runs
+    (:func:`botframework.model.projection.linear`, oneDNN's packed weights where it can) on 512
+    rows of a ``size`` → 16 × ``size`` layer and of each of ``layers`` (e.g. the model's output)."""
     a, b = torch.randn(size, size), torch.randn(size, size)
-    gemm = 2 * size**3 / _best_seconds(lambda: torch.mm(a, b), 5)
+    rates = [2 * size**3 / _best_seconds(lambda: torch.mm(a, b), 5)]
+    for layer in [nn.Linear(size, 16 * size), *layers]:
+        rows = torch.randn(512, layer.in_features)
+        with torch.inference_mode():
+            seconds = _best_seconds(lambda: linear(layer, "weight", layer.bias, rows), 5)
+        rates.append(2 * len(rows) * layer.weight.numel() / seconds)
     source = torch.ones(megabytes * 2**20 // 4)
     target = torch.empty_like(source)
     copy = 2 * source.numel() * 4 / _best_seconds(lambda: target.copy_(source), 5)
-    return Hardware(gemm, copy)
+    return Hardware(max(rates), copy)
 
 
 @dataclass

@@ -37,8 +37,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from botframework.allocator import keep_freed_memory
     from botframework.cli.errors import USAGE_ERROR, run_handler
 
+    keep_freed_memory()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):

@@ -19,6 +19,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Protocol
 
+from botframework.allocator import keep_freed_memory
 from botframework.decoding.candidate import Candidate
 
 log = logging.getLogger(__name__)
@@ -133,10 +134,12 @@ _bot: Generates | None = None
 
 
 def _prepare_child(parent_pid: int) -> None:
-    """Leave stopping to the server (it closes the child after its graceful shutdown), and exit
-    when the server process is gone (even after ``kill -9``)."""
+    """Leave stopping to the server (it closes the child after its graceful shutdown), keep freed
+    memory for the decoding steps, and exit when the server process is gone (even after
+    ``kill -9``)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    keep_freed_memory()
     threading.Thread(target=_exit_when_orphaned, args=(parent_pid,), daemon=True).start()
 
 
