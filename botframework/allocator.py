@@ -19,16 +19,29 @@ _M_MMAP_THRESHOLD = -3
 MIB = 1 << 20
 
 
+def _glibc() -> ctypes.CDLL | None:
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return None
+    try:
+        return ctypes.CDLL("libc.so.6")
+    except OSError:
+        return None
+
+
 def keep_freed_memory(mmap_threshold: int = 64 * MIB, trim_threshold: int = 256 * MIB) -> bool:
     """Serve blocks up to ``mmap_threshold`` bytes from the heap and keep up to ``trim_threshold``
     of free heap; whether it took effect (False where the C library is not glibc)."""
-    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
-        return False
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
+    libc = _glibc()
+    if libc is None:
         return False
     # mallopt returns 1 on success
     mapped = libc.mallopt(_M_MMAP_THRESHOLD, ctypes.c_int(mmap_threshold))
     trimmed = libc.mallopt(_M_TRIM_THRESHOLD, ctypes.c_int(trim_threshold))
     return mapped == 1 and trimmed == 1
+
+
+def return_freed_memory() -> bool:
+    """Give the free memory the process kept back to the system now (after freeing something
+    large for good, such as a model's weights); False where the C library is not glibc."""
+    libc = _glibc()
+    return libc is not None and libc.malloc_trim(0) in (0, 1)

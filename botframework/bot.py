@@ -17,6 +17,7 @@ import pluggy
 import torch
 from pydantic import BaseModel
 
+from botframework.allocator import return_freed_memory
 from botframework.checkpoint import (
     SHIPPED_MODEL,
     Checkpoint,
@@ -41,6 +42,7 @@ from botframework.decoding.rescorer import (
     StepRescorer,
     apply_candidate_rescorers,
 )
+from botframework.model.projection import forget_weight_copies
 from botframework.model.seq2seq import Seq2Seq
 from botframework.pipeline import Conversation, IncomingMessage, MessagePipeline, Reply
 from botframework.plugin_settings import validate_settings
@@ -132,6 +134,7 @@ class Bot(LoadedPlugins):
         self.extra_models: dict[str, Seq2Seq] = {}
         self._load_reverse_model()
         self._model_lock = threading.Lock()
+        self._released = False
 
     def _tokenizer_of(self, checkpoint: Checkpoint) -> Tokenizer:
         where = f"{checkpoint.path}: tokenizer_name"
@@ -218,6 +221,11 @@ class Bot(LoadedPlugins):
         """Candidates, best first, for a batch of dialogues (each a list of turns, newest last)."""
         if not dialogues:
             return []
+        if self._released:
+            raise RuntimeError(
+                f"{self.config.name}: its models were released (another process decodes for it); "
+                "load the bot again to decode here"
+            )
         decoding = decoding or self.decoding
         with self._model_lock, torch.inference_mode():
             ctx = self.scoring_context(dialogues)
@@ -229,6 +237,17 @@ class Bot(LoadedPlugins):
                     if decoding.written:
                         candidate.text = self.tokenizer.written(candidate.text)
             return apply_candidate_rescorers(ctx, decoding.candidate_rescorers, candidates)
+
+    def release_models(self) -> None:
+        """Free the weights of the model and the extra models, when another process decodes for
+        this bot (``serve``'s decode process); :meth:`generate` refuses to run afterwards."""
+        with self._model_lock:
+            for model in (self.model, *self.extra_models.values()):
+                forget_weight_copies(model)
+                model.to("meta")
+            self.checkpoint.state_dict.clear()
+            self._released = True
+        return_freed_memory()
 
     def best_candidates(
         self,

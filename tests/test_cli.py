@@ -87,13 +87,17 @@ def test_train_resumes_from_the_last_checkpoint(tiny_bot_yaml: Path, tmp_path: P
 
 
 def test_checkpoint_option_and_shape_from_checkpoint(tiny_bot_yaml: Path) -> None:
-    """Model-shape overrides at test time cannot break a trained model: the shape comes from it."""
+    """The shape comes from the trained model; a --set that asks for another one is an error
+    rather than silently ignored."""
     from botframework import Bot
+    from botframework.config.loader import ConfigError
 
     checkpoint = sorted((tiny_bot_yaml.parent / "works" / "tiny" / "checkpoints").glob("*.safetensors"))[-1]
-    bot = Bot.load(tiny_bot_yaml, ["model.hidden_size=999", "model.num_layers=3"], checkpoint)
+    bot = Bot.load(tiny_bot_yaml, ["model.hidden_size=64"], checkpoint)
     assert bot.model.config.hidden_size == 64
     assert bot.reply("hi") == "hello there"
+    with pytest.raises(ConfigError, match="--set model.num_layers: .* was trained with num_layers 1"):
+        Bot.load(tiny_bot_yaml, ["model.hidden_size=64", "model.num_layers=3"], checkpoint)
 
 
 def test_backward_model_is_trained_and_loaded(tiny_bot_yaml: Path, tmp_path: Path) -> None:

@@ -41,7 +41,8 @@ def serve_bots(
     bots: list[Bot], args: argparse.Namespace
 ) -> tuple[list[ServedBot], list[DecodeProcess]]:
     """``bots`` as served, and the decode processes they use (started and loaded; empty with
-    ``--no-decode-process``). The caller closes the processes after serving."""
+    ``--no-decode-process``, else the bots' own weights are released). The caller closes the
+    processes after serving."""
     from botframework.messenger.served import ServedBot
 
     if args.no_decode_process:
@@ -54,6 +55,8 @@ def serve_bots(
         close_all(processes)
         raise
     served = [ServedBot.from_bot(b, p) for b, p in zip(bots, processes, strict=True)]
+    for bot in bots:
+        bot.release_models()  # the decode processes hold their own copies
     return served, processes
 
 

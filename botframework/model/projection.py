@@ -56,6 +56,12 @@ def linear(
     return torch.addmm(bias, features, weight)
 
 
+def forget_weight_copies(model: nn.Module) -> None:
+    """Drop the copies made for ``model``'s layers (e.g. before freeing its weights)."""
+    for module in model.modules():
+        _COPIES.pop(module, None)
+
+
 def _weight_copy(owner: nn.Module, name: str) -> tuple[str, torch.Tensor]:
     """``owner``'s copy of its weight ``name`` ("packed" or "transposed"), remade when stale."""
     weight = getattr(owner, name)

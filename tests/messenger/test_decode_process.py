@@ -106,3 +106,23 @@ def test_no_decode_process_keeps_the_decode_in_the_server_process(tiny_bot) -> N
     options = argparse.Namespace(bots=["tiny.yaml"], no_decode_process=True)
     served, processes = serve_bots([tiny_bot], options)
     assert processes == [] and served[0].generate == tiny_bot.generate
+
+
+def test_with_a_decode_process_the_server_frees_its_own_weights(tiny_bot_yaml, tiny_bot) -> None:
+    from botframework import Bot
+    from botframework.cli.served_bots import close_all
+    from tests.conftest import TINY_PAIRS
+
+    bot = Bot.load(tiny_bot_yaml)
+    options = argparse.Namespace(bots=[str(tiny_bot_yaml)], no_decode_process=False, overrides=[])
+    served, processes = serve_bots([bot], options)
+    try:
+        assert all(parameter.is_meta for parameter in bot.model.parameters())
+        assert bot.checkpoint.state_dict == {}
+        with pytest.raises(RuntimeError, match="released"):
+            bot.generate([["hi"]])
+        prompts = [[prompt] for prompt, _ in TINY_PAIRS]
+        answered = [row[0].text for row in served[0].generate(prompts)]
+        assert answered == [row[0].text for row in tiny_bot.generate(prompts)]
+    finally:
+        close_all(processes)
