@@ -17,8 +17,10 @@ from botframework.evaluation.reply_quality import (
     copy_share,
     default_generic_rate,
     format_rate,
+    greeting_rate,
     is_broken,
     is_well_formatted,
+    opens_with_greeting,
     reply_quality,
 )
 
@@ -97,6 +99,7 @@ def test_reply_quality_gives_every_row_for_prompt_reply_pairs() -> None:
         "generic-reply rate, default list": 0.0,
         "broken-reply rate": 0.5,
         "copy rate": 0.0,
+        "greeting rate (prompts that are not greetings)": 0.0,
         "well-formatted share": 0.5,
     }
     assert format_rate([]) == 0.0
@@ -155,3 +158,28 @@ def test_written_decoding_gives_replies_the_format_metric_accepts(tiny_bot_yaml)
     assert plain == ["i am fine thanks", "my name is bot"]
     assert written == ["I am fine thanks", "My name is bot"]
     assert (format_rate(plain), format_rate(written)) == (0.0, 1.0)
+
+
+@pytest.mark.parametrize(
+    ("text", "greeting"),
+    [
+        ("Hi again friends!", True),
+        ("hey, how are you", True),
+        ("Good morning to you", True),
+        ("Good job!", False),
+        ("Highway to hell", False),
+        ("What's up?", False),
+        ("", False),
+    ],
+)
+def test_opens_with_greeting(text: str, greeting: bool) -> None:
+    assert opens_with_greeting(text) is greeting
+
+
+def test_greeting_rate_counts_only_replies_to_prompts_that_are_not_greetings() -> None:
+    prompts = ["Do you have friends?", "hi", "good morning", "What's up?", "Tell me a joke."]
+    replies = ["Hi again friends!", "Hello!", "Morning!", "Good morning to you", "Why not?"]
+    # prompts 1, 4 and 5 are no greetings; replies 1 and 4 open with one
+    assert greeting_rate(prompts, replies) == pytest.approx(2 / 3)
+    assert greeting_rate(["hi"], ["Hello!"]) == 0.0
+    assert greeting_rate([], []) == 0.0

@@ -22,6 +22,7 @@ TERMS: dict[str, str] = {
     "generic": "share of generic replies (the default dull list)",
     "broken": "share of broken replies (a bad last word, a word said twice in a row)",
     "copy": "mean share of a reply's content words that its prompt holds",
+    "greeting": "share of replies opening with a greeting, among prompts that do not",
     "short": f"share of replies of fewer than {SHORT_WORDS} words",
     "length": "average words per reply",
     "format": "share of replies that read as written text",

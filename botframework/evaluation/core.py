@@ -12,6 +12,7 @@ from botframework.evaluation.reply_quality import (
     copy_rate,
     default_generic_rate,
     format_rate,
+    greeting_rate,
 )
 from botframework.evaluation.run import EvalRun
 from botframework.hookspecs import hookimpl
@@ -53,6 +54,11 @@ def reply_copy_rate(run: EvalRun) -> float:
     return copy_rate([prompt[-1] for prompt in run.prompts], run.replies)
 
 
+def reply_greeting_rate(run: EvalRun) -> float:
+    """The share of replies opening with a greeting, among replies to prompts that are not one."""
+    return greeting_rate([prompt[-1] for prompt in run.prompts], run.replies)
+
+
 def well_formatted(run: EvalRun) -> float:
     """The share of replies that read as written text (capitals, punctuation, real numbers)."""
     return format_rate(run.replies)
@@ -88,5 +94,6 @@ def register_eval_metrics(register) -> None:
     register("average-length", average_length)
     register("broken-rate", broken_reply_rate)
     register("copy-rate", reply_copy_rate)
+    register("greeting-rate", reply_greeting_rate)
     register("well-formatted", well_formatted)
     register("relevance", relevance)

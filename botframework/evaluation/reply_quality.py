@@ -41,6 +41,9 @@ FUNCTION_WORDS = (
                  "not", "no", "yes", "so", "too", "just", "some", "any", "these", "those"})
 )
 
+#: Words a greeting opens with, and the two-word greetings ("good morning").
+GREETING_WORDS = frozenset({"hi", "hey", "hello", "hiya", "howdy", "yo", "sup", "morning", "gm"})
+GREETING_PAIRS = frozenset({("good", "morning"), ("good", "afternoon"), ("good", "evening")})
 _SPACE_BEFORE_PUNCTUATION = re.compile(r"\s[.,!?;:)]")
 _LOWER_I = re.compile(r"(?<![\w'])i(?:'(?:m|ve|ll|d))?(?![\w'])")
 _ZEROS = re.compile(r"(?<![\d.,])0{2,}(?![\d.,])")
@@ -94,6 +97,12 @@ def is_well_formatted(reply: str) -> bool:
     )
 
 
+def opens_with_greeting(text: str) -> bool:
+    """Whether ``text`` starts with a greeting ("Hi again!", "good morning", "hey, how are you")."""
+    said = words(text)
+    return bool(said) and (said[0] in GREETING_WORDS or tuple(said[:2]) in GREETING_PAIRS)
+
+
 def _share(flags: Sequence[bool]) -> float:
     return sum(flags) / len(flags) if flags else 0.0
 
@@ -107,6 +116,13 @@ def copy_rate(prompts: Sequence[str], replies: Sequence[str]) -> float:
     """The mean :func:`copy_share` of each reply to its prompt; 0 for none."""
     shares = [copy_share(p, r) for p, r in zip(prompts, replies, strict=True)]
     return sum(shares) / len(shares) if shares else 0.0
+
+
+def greeting_rate(prompts: Sequence[str], replies: Sequence[str]) -> float:
+    """The share of replies that open with a greeting, among the replies to prompts that do not
+    (a greeting answers a greeting, not a question); 0 for none."""
+    pairs = zip(prompts, replies, strict=True)
+    return _share([opens_with_greeting(r) for p, r in pairs if not opens_with_greeting(p)])
 
 
 def average_words(
@@ -134,5 +150,6 @@ def reply_quality(prompts: Sequence[str], replies: Sequence[str]) -> dict[str, f
         "generic-reply rate, default list": default_generic_rate(replies),
         "broken-reply rate": broken_rate(replies),
         "copy rate": copy_rate(prompts, replies),
+        "greeting rate (prompts that are not greetings)": greeting_rate(prompts, replies),
         "well-formatted share": format_rate(replies),
     }

@@ -29,13 +29,14 @@ from botframework.evaluation.reply_quality import (
     copy_rate,
     default_generic_rate,
     format_rate,
+    greeting_rate,
 )
 from botframework.text import distinct_n, words
 
 
 #: Terms every table shows, weighted or not, and the short headings of some.
 BLEU_ROWS = ("bleu", "distinct2")
-HEADINGS = {"bleu": "BLEU", "distinct2": "dist-2", "relevance": "relev."}
+HEADINGS = {"bleu": "BLEU", "distinct2": "dist-2", "relevance": "relev.", "greeting": "greet."}
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,7 @@ def measure(
         "generic": default_generic_rate(replies),
         "broken": broken_rate(replies),
         "copy": copy_rate(prompts, replies) if prompts is not None else math.nan,
+        "greeting": greeting_rate(prompts, replies) if prompts is not None else math.nan,
         "short": short_rate(replies),
         "length": average_words(replies),
         "format": format_rate(replies),
