@@ -126,6 +126,9 @@ def test_configs_table_has_the_new_rows_for_every_configuration() -> None:
     context = ConfigContext(None, [], prompts=["hi", "robots?"])
     rows = {name: metric(result, context) for name, metric in CONFIG_METRICS.items()}
     assert rows["broken-reply rate"] == 0.5
+    assert rows["greeting rate"] == 0.0  # "robots?" is the one prompt that is no greeting
+    greeted = ConfigResult("beam", "beam 10", ["Hello!", "Hi again robots!"], 1.0)
+    assert CONFIG_METRICS["greeting rate"](greeted, context) == 1.0
     assert rows["copy rate"] == pytest.approx((0 + 1 / 2) / 2)  # robots of {robots, great}
     assert rows["well-formatted share"] == 0.5
     assert rows["average length (words)"] == pytest.approx(3.0)

@@ -20,7 +20,13 @@ from botframework.config.schema import BotConfig, NamedPart
 from botframework.data.tokenizer import SPECIAL_TOKENS
 from botframework.evaluation.bleu import corpus_bleu
 from botframework.evaluation.relevance import relevance_or_nan
-from botframework.evaluation.reply_quality import average_words, broken_rate, copy_rate, format_rate
+from botframework.evaluation.reply_quality import (
+    average_words,
+    broken_rate,
+    copy_rate,
+    format_rate,
+    greeting_rate,
+)
 from botframework.text import distinct_n, dull_rate, generic_replies, words
 
 if TYPE_CHECKING:
@@ -163,6 +169,10 @@ def reply_copy_rate(result: ConfigResult, context: ConfigContext) -> float:
     return copy_rate(context.prompts, result.replies) if context.prompts else math.nan
 
 
+def reply_greeting_rate(result: ConfigResult, context: ConfigContext) -> float:
+    return greeting_rate(context.prompts, result.replies) if context.prompts else math.nan
+
+
 def well_formatted(result: ConfigResult, context: ConfigContext) -> float:
     return format_rate(result.replies)
 
@@ -181,6 +191,7 @@ CONFIG_METRICS: dict[str, ConfigMetric] = {
     "generic-reply rate, default list": default_generic_rate,
     "broken-reply rate": broken_reply_rate,
     "copy rate": reply_copy_rate,
+    "greeting rate": reply_greeting_rate,
     "well-formatted share": well_formatted,
     "relevance": relevance,
     "most frequent reply share": top_reply_share,
