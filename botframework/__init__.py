@@ -35,7 +35,13 @@ if TYPE_CHECKING:
         apply_candidate_rescorers,
         apply_step_rescorers,
     )
-    from botframework.evaluation.reply_quality import REPEATABLE_WORDS, ends_badly
+    from botframework.evaluation.reply_quality import (
+        GREETING_PAIRS,
+        GREETING_WORDS,
+        REPEATABLE_WORDS,
+        ends_badly,
+        opens_with_greeting,
+    )
     from botframework.evaluation.run import EvalRun
     from botframework.messenger.send_api import AiohttpTransport
     from botframework.pipeline import Conversation, Event, IncomingMessage, MessagePipeline, Reply
@@ -102,6 +108,9 @@ _LAZY: dict[str, str] = {
     "words": "botframework.text",
     "REPEATABLE_WORDS": "botframework.evaluation.reply_quality",
     "ends_badly": "botframework.evaluation.reply_quality",
+    "GREETING_WORDS": "botframework.evaluation.reply_quality",
+    "GREETING_PAIRS": "botframework.evaluation.reply_quality",
+    "opens_with_greeting": "botframework.evaluation.reply_quality",
 }
 
 __all__ = sorted([*_LAZY, "__version__", "hookimpl", "hookspec"])

@@ -15,7 +15,7 @@ from botframework.config.loader import BotDefinition, load_definition
 from botframework.data.batch import Batch
 from botframework.data.bucketing import LengthBucketSampler, ShuffledIndices
 from botframework.data.corpus import pairs_from_conversations
-from botframework.data.datamodule import DialogueDataModule
+from botframework.data.datamodule import DialogueDataModule, last_turn
 from botframework.data.encoding import encode_source
 from botframework.data.prepare import (
     load_or_train_tokenizer,
@@ -280,3 +280,48 @@ def test_empty_source_rate_swaps_training_prompts_only(parts: Parts, tmp_path: P
     bot.config.training.empty_source_rate = 0.0
     plain = DialogueDataModule(bot.config, tokenizer, talk)
     assert empty_rows(plain.train_dataloader())[0] == 0
+
+
+def test_last_turn_rate_cuts_training_prompts_to_their_last_turn(
+    parts: Parts, tmp_path: Path
+) -> None:
+    corpus = {"reader": "pairs", "path": "chat.tsv", "validation_fraction": 0.25}
+    corpus["context_turns"] = 3
+    bot = definition(
+        tmp_path,
+        corpus=corpus,
+        tokenizer={"name": "word", "vocab_size": 100},
+        training={"batch_size": 4, "seed": 3, "last_turn_rate": 0.5, "empty_source_rate": 0.2},
+    )
+    talk = conversations(200)
+    tokenizer = load_or_train_tokenizer(bot, parts, talk)
+    module = DialogueDataModule(bot.config, tokenizer, talk)
+    sep, empty = tokenizer.sep_id, encode_source(tokenizer, (), 1)
+    several = sum(len(pair.context) > 1 for pair in module.train_pairs)
+    assert several > 100
+
+    def counts(batches) -> tuple[int, int]:
+        kept = emptied = 0
+        for batch in batches:
+            for row, length in enumerate(batch.source_lengths.tolist()):
+                source = batch.source_ids[row, :length].tolist()
+                kept += sep in source
+                emptied += source == empty
+        return kept, emptied
+
+    kept, emptied = counts(module.train_dataloader())
+    assert 0.2 < kept / several < 0.4  # 1 - 0.5 - 0.2 of them keep every turn
+    assert 0.1 < emptied / len(module.train_pairs) < 0.3
+    val_several = sum(len(pair.context) > 1 for pair in module.val_pairs)
+    assert counts(module.val_dataloader()) == (val_several, 0)
+
+
+def test_last_turn_keeps_the_ids_after_the_last_separator() -> None:
+    assert last_turn([5, 6, 4, 7, 4, 8, 9], sep_id=4) == [8, 9]
+    assert last_turn([5, 6], sep_id=4) == [5, 6]
+    assert last_turn([5, 4], sep_id=4) == [5, 4]  # never an empty source
+
+
+def test_the_prompt_rates_must_leave_some_prompts_whole(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="must add up to less than 1"):
+        tiny_bot(tmp_path, empty_source_rate=0.5, last_turn_rate=0.5)

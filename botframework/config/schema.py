@@ -127,6 +127,22 @@ class TrainingConfig(Section):
         description="share of training prompts replaced by the empty prompt, so the decoder also "
         "learns p(reply): the language model U that the anti-LM rescorer subtracts",
     )
+    last_turn_rate: float = Field(
+        0.0,
+        ge=0.0,
+        lt=1.0,
+        description="share of training prompts of several turns cut to their last turn, so that "
+        "a one-turn prompt (a visitor's first message) is not read as a conversation's opening",
+    )
+
+    @model_validator(mode="after")
+    def _check_prompt_rates(self) -> TrainingConfig:
+        if self.empty_source_rate + self.last_turn_rate >= 1.0:
+            raise ValueError(
+                f"empty_source_rate ({self.empty_source_rate}) and last_turn_rate "
+                f"({self.last_turn_rate}) must add up to less than 1"
+            )
+        return self
 
 
 class DecodingConfig(Section):

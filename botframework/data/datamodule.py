@@ -27,7 +27,9 @@ class DialogueDataModule(pl.LightningDataModule):
     the ids are encoded once, on first use. Training batches hold examples of similar length in an
     order fixed by ``training.seed``; validation batches are sorted by length. With
     ``training.empty_source_rate`` each training prompt is swapped for the empty prompt with that
-    probability, drawn anew every epoch, so the decoder also learns the language model p(reply).
+    probability, drawn anew every epoch, so the decoder also learns the language model p(reply);
+    with ``training.last_turn_rate`` a prompt is cut to its last turn instead, so that one turn
+    alone is not only ever a conversation's opening.
     With no validation conversations, :meth:`val_dataloader` returns an empty list and Lightning
     skips validation.
     With ``reverse`` every pair is turned around (reply -> prompt): the data of a backward model
@@ -99,9 +101,15 @@ class DialogueDataModule(pl.LightningDataModule):
             shuffle=True,
             seed=self.seed,
         )
-        rate = self.config.training.empty_source_rate
-        if rate:
-            dropout = EmptySourceDropout(rate, empty_source(self.tokenizer), self.seed)
+        training = self.config.training
+        if training.empty_source_rate or training.last_turn_rate:
+            dropout = PromptDropout(
+                training.empty_source_rate,
+                training.last_turn_rate,
+                empty_source(self.tokenizer),
+                self.tokenizer.sep_id,
+                self.seed,
+            )
             return self._loader(examples, sampler, dropout)
         return self._loader(examples, sampler)
 
@@ -135,22 +143,40 @@ class DialogueDataModule(pl.LightningDataModule):
         )
 
 
-class EmptySourceDropout:
-    """Swaps each example's source for ``empty`` with probability ``rate``.
+class PromptDropout:
+    """Swaps each example's source for ``empty`` with probability ``empty_rate``, or cuts it to
+    its last turn (the ids after its last ``sep_id``) with probability ``last_turn_rate``.
 
     Each data-loader worker draws from its own seeded stream, so runs repeat exactly.
     """
 
-    def __init__(self, rate: float, empty: list[int], seed: int) -> None:
-        self.rate, self.empty, self.seed = rate, empty, seed
+    def __init__(
+        self, empty_rate: float, last_turn_rate: float, empty: list[int], sep_id: int, seed: int
+    ) -> None:
+        self.empty_rate, self.last_turn_rate = empty_rate, last_turn_rate
+        self.empty, self.sep_id, self.seed = empty, sep_id, seed
         self._random: random.Random | None = None
 
     def __call__(self, examples: list[Example]) -> list[Example]:
         if self._random is None:
             worker = get_worker_info()
             self._random = random.Random(self.seed * 1000 + (worker.id + 1 if worker else 0))
-        draw = self._random.random
-        return [(self.empty, t) if draw() < self.rate else (s, t) for s, t in examples]
+        changed = []
+        for source, target in examples:
+            draw = self._random.random()
+            if draw < self.empty_rate:
+                source = self.empty
+            elif draw < self.empty_rate + self.last_turn_rate:
+                source = last_turn(source, self.sep_id)
+            changed.append((source, target))
+        return changed
+
+
+def last_turn(source: list[int], sep_id: int) -> list[int]:
+    """The ids of ``source``'s last turn: all of it when it holds one turn."""
+    if sep_id not in source:
+        return source
+    return source[len(source) - source[::-1].index(sep_id) :] or source
 
 
 def _transformed(transform: Callable[[list[Example]], list[Example]], pad, examples) -> Batch:
