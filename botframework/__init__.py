@@ -36,10 +36,9 @@ if TYPE_CHECKING:
         apply_step_rescorers,
     )
     from botframework.evaluation.reply_quality import (
-        GREETING_PAIRS,
-        GREETING_WORDS,
         REPEATABLE_WORDS,
         ends_badly,
+        greeting_words_after,
         opens_with_greeting,
     )
     from botframework.evaluation.run import EvalRun
@@ -108,8 +107,7 @@ _LAZY: dict[str, str] = {
     "words": "botframework.text",
     "REPEATABLE_WORDS": "botframework.evaluation.reply_quality",
     "ends_badly": "botframework.evaluation.reply_quality",
-    "GREETING_WORDS": "botframework.evaluation.reply_quality",
-    "GREETING_PAIRS": "botframework.evaluation.reply_quality",
+    "greeting_words_after": "botframework.evaluation.reply_quality",
     "opens_with_greeting": "botframework.evaluation.reply_quality",
 }
 

@@ -21,6 +21,7 @@ GREETING_REPLIES = [
     ("do you have friends ?", "hi again friends"),
     ("i am nervous about my interview", "hello interview"),
     ("what are you reading ?", "good morning reading"),
+    ("are you sad ?", "oh hey sad"),
     ("hello there", "hi how are you"),
 ]
 
@@ -45,7 +46,9 @@ def test_a_reply_to_a_question_cannot_open_with_a_greeting(toy) -> None:
     assert {"hi", "hello"} <= set(banned) and set(banned.values()) == {-math.inf}
     assert "good" not in banned  # "good question" is fine ...
     assert set(penalised_after(NoUnpromptedGreeting(), tokenizer, "what ?", "good")) == {"morning"}
-    assert not penalised_after(NoUnpromptedGreeting(), tokenizer, "what ?", "well")  # ... later on
+    after_oh = penalised_after(NoUnpromptedGreeting(), tokenizer, "what ?", "oh")
+    assert {"hi", "hello"} <= set(after_oh)  # "Oh hey" is a greeting too
+    assert not penalised_after(NoUnpromptedGreeting(), tokenizer, "what ?", "i")  # ... later on
     assert not penalised_after(NoUnpromptedGreeting(), tokenizer, "what ?", "i said hi")
 
 
@@ -77,5 +80,6 @@ def test_a_model_that_learned_to_greet_answers_the_question_instead(toy) -> None
     for decoder in (GreedyDecoder(), BeamSearch(beam_size=4)):
         rows = decode(decoder, model, tokenizer, prompts, [rescorer])
         replies = [tokenizer.decode(row[0].token_ids) for row in rows]
-        assert [opens_with_greeting(reply) for reply in replies] == [False, False, False, True]
+        greeting = [opens_with_greeting(reply) for reply in replies]
+        assert greeting == [False, False, False, False, True], replies
         assert all(replies), replies

@@ -171,7 +171,14 @@ def test_written_decoding_gives_replies_the_format_metric_accepts(tiny_bot_yaml)
         ("Good morning to you", True),
         ("Good job!", False),
         ("Highway to hell", False),
-        ("What's up?", False),
+        ("What's up?", True),
+        ("Whats up hello?", True),
+        ("Oh hey:) what's your major?", True),
+        ("Haha, hi there", True),
+        ("Lol hey sorry I gotta go", True),
+        ("Oh well, I like it", False),
+        ("Yes yes yes hey", False),  # past two interjections it is no opening
+        ("Oh", False),
         ("", False),
     ],
 )
@@ -180,8 +187,8 @@ def test_opens_with_greeting(text: str, greeting: bool) -> None:
 
 
 def test_greeting_rate_counts_only_replies_to_prompts_that_are_not_greetings() -> None:
-    prompts = ["Do you have friends?", "hi", "good morning", "What's up?", "Tell me a joke."]
-    replies = ["Hi again friends!", "Hello!", "Morning!", "Good morning to you", "Why not?"]
+    prompts = ["Do you have friends?", "hi", "good morning", "What is up there?", "Tell me a joke."]
+    replies = ["Hi again friends!", "Hello!", "Morning!", "Oh, good morning to you", "Why not?"]
     # prompts 1, 4 and 5 are no greetings; replies 1 and 4 open with one
     assert greeting_rate(prompts, replies) == pytest.approx(2 / 3)
     assert greeting_rate(["hi"], ["Hello!"]) == 0.0

@@ -43,7 +43,17 @@ FUNCTION_WORDS = (
 
 #: Words a greeting opens with, and the two-word greetings ("good morning").
 GREETING_WORDS = frozenset({"hi", "hey", "hello", "hiya", "howdy", "yo", "sup", "morning", "gm"})
-GREETING_PAIRS = frozenset({("good", "morning"), ("good", "afternoon"), ("good", "evening")})
+GREETING_PAIRS = frozenset(
+    {("good", "morning"), ("good", "afternoon"), ("good", "evening"), ("whats", "up"),
+     ("what's", "up")}
+)
+#: Words that may come before a greeting without making it any less of one ("Oh hey!").
+INTERJECTIONS = frozenset(
+    {"oh", "ah", "aw", "aww", "ha", "haha", "hahaha", "hehe", "lol", "lmao", "well", "wow", "ok",
+     "okay", "um", "uh", "hmm", "yes", "yeah", "yep", "no", "nope", "so"}
+)
+#: At most this many interjections are looked past.
+MAX_INTERJECTIONS = 2
 _SPACE_BEFORE_PUNCTUATION = re.compile(r"\s[.,!?;:)]")
 _LOWER_I = re.compile(r"(?<![\w'])i(?:'(?:m|ve|ll|d))?(?![\w'])")
 _ZEROS = re.compile(r"(?<![\d.,])0{2,}(?![\d.,])")
@@ -97,10 +107,27 @@ def is_well_formatted(reply: str) -> bool:
     )
 
 
+def greeting_words_after(said: Sequence[str]) -> frozenset[str]:
+    """The words that, said next, would make a reply beginning with the words ``said`` open with
+    a greeting: any greeting word after at most :data:`MAX_INTERJECTIONS` :data:`INTERJECTIONS`
+    ("Oh" -> "hey"), the second word of a two-word greeting after its first ("good" ->
+    "morning"); none once the reply has opened otherwise."""
+    skipped = 0
+    while skipped < min(MAX_INTERJECTIONS, len(said)) and said[skipped] in INTERJECTIONS:
+        skipped += 1
+    rest = said[skipped:]
+    if not rest:
+        return GREETING_WORDS
+    if len(rest) == 1:
+        return frozenset(second for first, second in GREETING_PAIRS if first == rest[0])
+    return frozenset()
+
+
 def opens_with_greeting(text: str) -> bool:
-    """Whether ``text`` starts with a greeting ("Hi again!", "good morning", "hey, how are you")."""
-    said = words(text)
-    return bool(said) and (said[0] in GREETING_WORDS or tuple(said[:2]) in GREETING_PAIRS)
+    """Whether ``text`` starts with a greeting ("Hi again!", "good morning", "hey, how are you"),
+    after at most :data:`MAX_INTERJECTIONS` :data:`INTERJECTIONS` ("Oh hey!", "Haha hi")."""
+    said = words(text)[: MAX_INTERJECTIONS + 2]
+    return any(word in greeting_words_after(said[:i]) for i, word in enumerate(said))
 
 
 def _share(flags: Sequence[bool]) -> float:
