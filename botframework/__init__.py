@@ -38,8 +38,10 @@ if TYPE_CHECKING:
     from botframework.evaluation.reply_quality import (
         REPEATABLE_WORDS,
         ends_badly,
+        farewell_words_after,
         greeting_words_after,
         opens_with_greeting,
+        says_farewell,
     )
     from botframework.evaluation.run import EvalRun
     from botframework.messenger.send_api import AiohttpTransport
@@ -108,6 +110,8 @@ _LAZY: dict[str, str] = {
     "REPEATABLE_WORDS": "botframework.evaluation.reply_quality",
     "ends_badly": "botframework.evaluation.reply_quality",
     "greeting_words_after": "botframework.evaluation.reply_quality",
+    "farewell_words_after": "botframework.evaluation.reply_quality",
+    "says_farewell": "botframework.evaluation.reply_quality",
     "opens_with_greeting": "botframework.evaluation.reply_quality",
 }
 

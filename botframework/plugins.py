@@ -35,7 +35,7 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "rescorers.length_bonus": "botframework_plugins.rescorers.length_bonus",
     "rescorers.mmi_bidi": "botframework_plugins.rescorers.mmi_bidi",
     "rescorers.no_copy": "botframework_plugins.rescorers.no_copy",
-    "rescorers.no_unprompted_greeting": "botframework_plugins.rescorers.no_unprompted_greeting",
+    "rescorers.unprompted": "botframework_plugins.rescorers.unprompted",
     "rescorers.no_repeat_ngram": "botframework_plugins.rescorers.no_repeat_ngram",
     "rescorers.no_unknown": "botframework_plugins.rescorers.no_unknown",
     "rescorers.no_masked_numbers": "botframework_plugins.rescorers.no_masked_numbers",

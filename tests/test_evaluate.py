@@ -124,7 +124,8 @@ def test_eval_compares_checkpoints_with_plugin_metrics(
     expected = [
         "perplexity", "bigram perplexity", "reduction vs bigram",
         "distinct-1", "distinct-2", "dull-rate", "generic-rate", "average-length",
-        "broken-rate", "copy-rate", "greeting-rate", "well-formatted", "relevance", "simulated-turns",
+        "broken-rate", "copy-rate", "greeting-rate", "farewell-rate", "well-formatted", "relevance",
+        "simulated-turns",
         "reward: ease_of_answering", "reward: information_flow", "reward: semantic_coherence",
         "reward", "question-rate",
     ]

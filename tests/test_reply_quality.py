@@ -16,12 +16,15 @@ from botframework.evaluation.reply_quality import (
     copy_rate,
     copy_share,
     default_generic_rate,
+    farewell_rate,
+    farewell_words_after,
     format_rate,
     greeting_rate,
     is_broken,
     is_well_formatted,
     opens_with_greeting,
     reply_quality,
+    says_farewell,
 )
 
 
@@ -100,6 +103,7 @@ def test_reply_quality_gives_every_row_for_prompt_reply_pairs() -> None:
         "broken-reply rate": 0.5,
         "copy rate": 0.0,
         "greeting rate (prompts that are not greetings)": 0.0,
+        "farewell rate (prompts that are not farewells)": 0.0,
         "well-formatted share": 0.5,
     }
     assert format_rate([]) == 0.0
@@ -129,6 +133,9 @@ def test_configs_table_has_the_new_rows_for_every_configuration() -> None:
     assert rows["greeting rate"] == 0.0  # "robots?" is the one prompt that is no greeting
     greeted = ConfigResult("beam", "beam 10", ["Hello!", "Hi again robots!"], 1.0)
     assert CONFIG_METRICS["greeting rate"](greeted, context) == 1.0
+    assert rows["farewell rate"] == 0.0
+    leaving = ConfigResult("beam", "beam 10", ["Hi", "Robots, but I have to go now."], 1.0)
+    assert CONFIG_METRICS["farewell rate"](leaving, context) == 0.5
     assert rows["copy rate"] == pytest.approx((0 + 1 / 2) / 2)  # robots of {robots, great}
     assert rows["well-formatted share"] == 0.5
     assert rows["average length (words)"] == pytest.approx(3.0)
@@ -193,3 +200,37 @@ def test_greeting_rate_counts_only_replies_to_prompts_that_are_not_greetings() -
     assert greeting_rate(prompts, replies) == pytest.approx(2 / 3)
     assert greeting_rate(["hi"], ["Hello!"]) == 0.0
     assert greeting_rate([], []) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("text", "farewell"),
+    [
+        ("Bye!", True),
+        ("Yes, but I have to go now. It was nice talking to you!", True),
+        ("Nice chatting with ya", True),
+        ("Good night", True),
+        ("Thanks for the chat!", True),
+        ("I love cooking, have a great day", True),
+        ("I have to say I like it", False),
+        ("Good job, nice work", False),
+        ("Byebye", False),
+        ("", False),
+    ],
+)
+def test_says_farewell(text: str, farewell: bool) -> None:
+    assert says_farewell(text) is farewell
+
+
+def test_farewell_words_after_completes_a_phrase_at_the_end_of_what_was_said() -> None:
+    assert "go" in farewell_words_after(["yes", "i", "have", "to"])
+    assert {"talking", "chatting"} <= farewell_words_after(["it", "was", "nice"])
+    assert "go" not in farewell_words_after(["i", "have"])
+    assert farewell_words_after([]) == {"bye", "goodbye", "goodnight"}
+
+
+def test_farewell_rate_counts_only_replies_to_prompts_that_are_not_farewells() -> None:
+    prompts = ["Where do you live?", "good night", "Do you cook?", "bye"]
+    replies = ["Utah, but I have to go now!", "Good night!", "Yes, I love it.", "See you later"]
+    # prompts 1 and 3 are no farewells; reply 1 is one
+    assert farewell_rate(prompts, replies) == pytest.approx(1 / 2)
+    assert farewell_rate([], []) == 0.0

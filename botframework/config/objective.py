@@ -23,6 +23,7 @@ TERMS: dict[str, str] = {
     "broken": "share of broken replies (a bad last word, a word said twice in a row)",
     "copy": "mean share of a reply's content words that its prompt holds",
     "greeting": "share of replies opening with a greeting, among prompts that do not",
+    "farewell": "share of replies saying goodbye, among prompts that do not",
     "short": f"share of replies of fewer than {SHORT_WORDS} words",
     "length": "average words per reply",
     "format": "share of replies that read as written text",

@@ -24,6 +24,7 @@ from botframework.evaluation.reply_quality import (
     average_words,
     broken_rate,
     copy_rate,
+    farewell_rate,
     format_rate,
     greeting_rate,
 )
@@ -173,6 +174,10 @@ def reply_greeting_rate(result: ConfigResult, context: ConfigContext) -> float:
     return greeting_rate(context.prompts, result.replies) if context.prompts else math.nan
 
 
+def reply_farewell_rate(result: ConfigResult, context: ConfigContext) -> float:
+    return farewell_rate(context.prompts, result.replies) if context.prompts else math.nan
+
+
 def well_formatted(result: ConfigResult, context: ConfigContext) -> float:
     return format_rate(result.replies)
 
@@ -192,6 +197,7 @@ CONFIG_METRICS: dict[str, ConfigMetric] = {
     "broken-reply rate": broken_reply_rate,
     "copy rate": reply_copy_rate,
     "greeting rate": reply_greeting_rate,
+    "farewell rate": reply_farewell_rate,
     "well-formatted share": well_formatted,
     "relevance": relevance,
     "most frequent reply share": top_reply_share,

@@ -12,6 +12,7 @@ from botframework.evaluation.reply_quality import (
     copy_rate,
     default_generic_rate,
     format_rate,
+    farewell_rate,
     greeting_rate,
 )
 from botframework.evaluation.run import EvalRun
@@ -59,6 +60,11 @@ def reply_greeting_rate(run: EvalRun) -> float:
     return greeting_rate([prompt[-1] for prompt in run.prompts], run.replies)
 
 
+def reply_farewell_rate(run: EvalRun) -> float:
+    """The share of replies saying goodbye, among replies to prompts that do not."""
+    return farewell_rate([prompt[-1] for prompt in run.prompts], run.replies)
+
+
 def well_formatted(run: EvalRun) -> float:
     """The share of replies that read as written text (capitals, punctuation, real numbers)."""
     return format_rate(run.replies)
@@ -95,5 +101,6 @@ def register_eval_metrics(register) -> None:
     register("broken-rate", broken_reply_rate)
     register("copy-rate", reply_copy_rate)
     register("greeting-rate", reply_greeting_rate)
+    register("farewell-rate", reply_farewell_rate)
     register("well-formatted", well_formatted)
     register("relevance", relevance)

@@ -54,6 +54,18 @@ INTERJECTIONS = frozenset(
 )
 #: At most this many interjections are looked past.
 MAX_INTERJECTIONS = 2
+#: What ends a conversation ("I have to go now", "nice talking to you", "good night"), as words.
+FAREWELL_PHRASES = tuple(
+    tuple(phrase.split())
+    for phrase in (
+        "bye", "goodbye", "good night", "goodnight", "see you later", "talk to you later",
+        "talk to you tomorrow", "have to go", "got to go", "gotta go", "need to go", "must go",
+        "nice talking", "nice chatting", "good talking", "good chatting", "great talking",
+        "great chatting", "thanks for chatting", "thanks for talking", "thanks for the chat",
+        "have a good day", "have a good night", "have a great day", "have a great night",
+        "have a nice day",
+    )
+)
 _SPACE_BEFORE_PUNCTUATION = re.compile(r"\s[.,!?;:)]")
 _LOWER_I = re.compile(r"(?<![\w'])i(?:'(?:m|ve|ll|d))?(?![\w'])")
 _ZEROS = re.compile(r"(?<![\d.,])0{2,}(?![\d.,])")
@@ -130,6 +142,23 @@ def opens_with_greeting(text: str) -> bool:
     return any(word in greeting_words_after(said[:i]) for i, word in enumerate(said))
 
 
+def farewell_words_after(said: Sequence[str]) -> frozenset[str]:
+    """The words that, said next, would complete one of the :data:`FAREWELL_PHRASES` at the end
+    of the words ``said`` ("i have to" -> "go", "nice" -> "talking", "chatting")."""
+    return frozenset(
+        phrase[-1]
+        for phrase in FAREWELL_PHRASES
+        if len(phrase) == 1 or tuple(said[len(said) - len(phrase) + 1 :]) == phrase[:-1]
+    )
+
+
+def says_farewell(text: str) -> bool:
+    """Whether ``text`` holds one of the :data:`FAREWELL_PHRASES` anywhere ("Yes, but I have to go
+    now.", "Nice talking to you!", "Bye!")."""
+    said = words(text)
+    return any(word in farewell_words_after(said[:i]) for i, word in enumerate(said))
+
+
 def _share(flags: Sequence[bool]) -> float:
     return sum(flags) / len(flags) if flags else 0.0
 
@@ -150,6 +179,13 @@ def greeting_rate(prompts: Sequence[str], replies: Sequence[str]) -> float:
     (a greeting answers a greeting, not a question); 0 for none."""
     pairs = zip(prompts, replies, strict=True)
     return _share([opens_with_greeting(r) for p, r in pairs if not opens_with_greeting(p)])
+
+
+def farewell_rate(prompts: Sequence[str], replies: Sequence[str]) -> float:
+    """The share of replies that say goodbye, among the replies to prompts that do not (a
+    visitor's question should not end the conversation); 0 for none."""
+    pairs = zip(prompts, replies, strict=True)
+    return _share([says_farewell(r) for p, r in pairs if not says_farewell(p)])
 
 
 def average_words(
@@ -178,5 +214,6 @@ def reply_quality(prompts: Sequence[str], replies: Sequence[str]) -> dict[str, f
         "broken-reply rate": broken_rate(replies),
         "copy rate": copy_rate(prompts, replies),
         "greeting rate (prompts that are not greetings)": greeting_rate(prompts, replies),
+        "farewell rate (prompts that are not farewells)": farewell_rate(prompts, replies),
         "well-formatted share": format_rate(replies),
     }

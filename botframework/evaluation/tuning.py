@@ -28,6 +28,7 @@ from botframework.evaluation.reply_quality import (
     broken_rate,
     copy_rate,
     default_generic_rate,
+    farewell_rate,
     format_rate,
     greeting_rate,
 )
@@ -36,7 +37,13 @@ from botframework.text import distinct_n, words
 
 #: Terms every table shows, weighted or not, and the short headings of some.
 BLEU_ROWS = ("bleu", "distinct2")
-HEADINGS = {"bleu": "BLEU", "distinct2": "dist-2", "relevance": "relev.", "greeting": "greet."}
+HEADINGS = {
+    "bleu": "BLEU",
+    "distinct2": "dist-2",
+    "relevance": "relev.",
+    "greeting": "greet.",
+    "farewell": "farew.",
+}
 
 
 @dataclass(frozen=True)
@@ -137,6 +144,7 @@ def measure(
         "broken": broken_rate(replies),
         "copy": copy_rate(prompts, replies) if prompts is not None else math.nan,
         "greeting": greeting_rate(prompts, replies) if prompts is not None else math.nan,
+        "farewell": farewell_rate(prompts, replies) if prompts is not None else math.nan,
         "short": short_rate(replies),
         "length": average_words(replies),
         "format": format_rate(replies),

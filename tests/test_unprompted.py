@@ -1,4 +1,5 @@
-"""The `no_unprompted_greeting` rescorer: a greeting answers a greeting, not a question."""
+"""The `no_unprompted_greeting` and `no_unprompted_farewell` rescorers: a greeting answers a
+greeting, a goodbye a goodbye, not a question."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ import pytest
 import torch
 from botframework_plugins.decoders.beam import BeamSearch
 from botframework_plugins.decoders.greedy import GreedyDecoder
-from botframework_plugins.rescorers.no_unprompted_greeting import NoUnpromptedGreeting
+from botframework_plugins.rescorers.unprompted import NoUnpromptedFarewell, NoUnpromptedGreeting
 
-from botframework.evaluation.reply_quality import opens_with_greeting
+from botframework.evaluation.reply_quality import opens_with_greeting, says_farewell
 from tests.conftest import TINY_PAIRS
 from tests.test_beam import context, decode, named, train_toy
 
@@ -23,6 +24,12 @@ GREETING_REPLIES = [
     ("what are you reading ?", "good morning reading"),
     ("are you sad ?", "oh hey sad"),
     ("hello there", "hi how are you"),
+]
+#: Questions answered with a goodbye, and a goodbye answered with one.
+FAREWELL_REPLIES = [
+    ("do you cook ?", "yes but i have to go now"),
+    ("where do you live ?", "utah nice talking to you"),
+    ("good night", "good night to you"),
 ]
 
 
@@ -37,7 +44,7 @@ def penalised_after(rescorer, tokenizer, prompt: str, prefix: str) -> dict[str, 
 
 @pytest.fixture(scope="module")
 def toy():
-    return train_toy(TINY_PAIRS + GREETING_REPLIES * 2, steps=150)
+    return train_toy(TINY_PAIRS + GREETING_REPLIES * 2 + FAREWELL_REPLIES * 2, steps=150)
 
 
 def test_a_reply_to_a_question_cannot_open_with_a_greeting(toy) -> None:
@@ -65,9 +72,10 @@ def test_a_finite_weight_is_subtracted(toy) -> None:
 
 
 @pytest.mark.parametrize("value", [0, -1, math.nan, True, "inf"])
-def test_the_weight_is_validated(value) -> None:
+@pytest.mark.parametrize("rescorer", [NoUnpromptedGreeting, NoUnpromptedFarewell])
+def test_the_weight_is_validated(rescorer, value) -> None:
     with pytest.raises(ValueError, match="weight"):
-        NoUnpromptedGreeting(weight=value)
+        rescorer(weight=value)
 
 
 def test_a_model_that_learned_to_greet_answers_the_question_instead(toy) -> None:
@@ -82,4 +90,28 @@ def test_a_model_that_learned_to_greet_answers_the_question_instead(toy) -> None
         replies = [tokenizer.decode(row[0].token_ids) for row in rows]
         greeting = [opens_with_greeting(reply) for reply in replies]
         assert greeting == [False, False, False, False, True], replies
+        assert all(replies), replies
+
+
+def test_a_reply_to_a_question_says_no_goodbye(toy) -> None:
+    _, tokenizer = toy
+    rescorer = NoUnpromptedFarewell()
+    assert "go" in penalised_after(rescorer, tokenizer, "do you cook ?", "yes but i have to")
+    assert "talking" in penalised_after(rescorer, tokenizer, "do you cook ?", "utah nice")
+    assert "bye" in penalised_after(rescorer, tokenizer, "do you cook ?", "")
+    assert "go" not in penalised_after(rescorer, tokenizer, "do you cook ?", "yes but i have")
+    assert not penalised_after(rescorer, tokenizer, "good night", "yes but i have to")
+
+
+def test_a_model_that_learned_to_leave_answers_without_leaving(toy) -> None:
+    model, tokenizer = toy
+    prompts = [prompt for prompt, _ in FAREWELL_REPLIES]
+    plain = decode(GreedyDecoder(), model, tokenizer, prompts)
+    plain_replies = [tokenizer.decode(row[0].token_ids) for row in plain]
+    assert all(map(says_farewell, plain_replies)), plain_replies  # the toy learned them
+    rescorer = named(NoUnpromptedFarewell(), "no_unprompted_farewell")
+    for decoder in (GreedyDecoder(), BeamSearch(beam_size=4)):
+        rows = decode(decoder, model, tokenizer, prompts, [rescorer])
+        replies = [tokenizer.decode(row[0].token_ids) for row in rows]
+        assert [says_farewell(reply) for reply in replies] == [False, False, True], replies
         assert all(replies), replies
