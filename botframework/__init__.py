@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from botframework.decoding.rescorer import (
         CandidateRescorer,
         StepRescorer,
+        TokenBan,
         apply_candidate_rescorers,
         apply_step_rescorers,
     )
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
         distinct_n,
         dull_rate,
         is_dull,
+        ngrams,
         words,
     )
 
@@ -84,6 +86,8 @@ _LAZY: dict[str, str] = {
     "row_topk": "botframework.decoding.row_topk",
     "CandidateRescorer": "botframework.decoding.rescorer",
     "StepRescorer": "botframework.decoding.rescorer",
+    "TokenBan": "botframework.decoding.rescorer",
+    "every_row": "botframework.decoding.rescorer",
     "apply_candidate_rescorers": "botframework.decoding.rescorer",
     "apply_step_rescorers": "botframework.decoding.rescorer",
     "EvalRun": "botframework.evaluation.run",
@@ -106,6 +110,7 @@ _LAZY: dict[str, str] = {
     "distinct_n": "botframework.text",
     "dull_rate": "botframework.text",
     "is_dull": "botframework.text",
+    "ngrams": "botframework.text",
     "words": "botframework.text",
     "REPEATABLE_WORDS": "botframework.evaluation.reply_quality",
     "ends_badly": "botframework.evaluation.reply_quality",

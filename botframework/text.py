@@ -52,6 +52,7 @@ def _folded_words(text: str) -> str:
 
 
 def ngrams(tokens: Sequence[str], n: int) -> list[tuple[str, ...]]:
+    """Every run of ``n`` consecutive tokens, in order (none when there are fewer than ``n``)."""
     return [tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
 
 

@@ -173,3 +173,58 @@ def test_the_carried_language_model_rows_follow_every_reorder(tiny) -> None:
     decode(BeamSearch(beam_size=4), model, tokenizer, PROMPTS * 2, [recorder], max_length=8)
     assert sum(carried for *_, carried in recorder.seen) == 6
     assert recorder.carried_equals_recomputed
+
+
+def _bans(in_place: bool) -> list[StepRescorer]:
+    from botframework_plugins.rescorers.no_repeat_ngram import NoRepeatNGram
+    from botframework_plugins.rescorers.no_unknown import NoUnknown
+    from botframework_plugins.rescorers.unprompted import NoUnpromptedGreeting
+    from botframework_plugins.rescorers.well_formed import WellFormed
+
+    bans = [
+        named(NoUnknown(), "no_unknown"),
+        named(WellFormed(min_words=2), "well_formed"),
+        named(NoRepeatNGram(size=1), "no_repeat_ngram"),
+        named(NoUnpromptedGreeting(), "no_unprompted_greeting"),
+    ]
+    for ban in bans:
+        assert ban.bans_in_place
+        ban.bans_in_place = in_place  # False: each returns a banned copy, as other rescorers do
+    antilm = AntiLanguageModel(weight=0.5, first_tokens=2, plausibility=0.1)
+    return [*bans, named(antilm, "antilm")]
+
+
+@pytest.mark.parametrize("name", DECODERS)
+def test_bans_in_place_find_what_banning_on_copies_finds(tiny, name, monkeypatch) -> None:
+    model, tokenizer = tiny
+    from botframework import TokenBan
+
+    banned: list[int] = []
+    ban_ = TokenBan.ban_
+
+    def counting_ban(self, ctx, prefixes, scores):
+        pairs = self.banned(ctx, prefixes, scores.shape[1])
+        banned.append(0 if pairs is None else len(pairs[0]))
+        ban_(self, ctx, prefixes, scores)
+
+    monkeypatch.setattr(TokenBan, "ban_", counting_ban)
+    in_place = decode(DECODERS[name](), model, tokenizer, PROMPTS, _bans(in_place=True))
+    on_copies = decode(DECODERS[name](), model, tokenizer, PROMPTS, _bans(in_place=False))
+    assert sum(banned) > 0
+    for fast, slow in zip(in_place, on_copies):
+        assert [c.token_ids for c in fast] == [c.token_ids for c in slow]
+        for a, b in zip(fast, slow):
+            assert a.scores == pytest.approx(b.scores, abs=1e-5)
+            assert a.scores["no_repeat_ngram"] == 0 and a.scores["well_formed"] == 0
+
+
+def test_a_token_ban_called_alone_leaves_its_input_alone(tiny) -> None:
+    from botframework_plugins.rescorers.no_unknown import NoUnknown
+
+    model, tokenizer = tiny
+    ctx = context(model, tokenizer, PROMPTS[:2])
+    scores = torch.zeros(2, tokenizer.vocab_size)
+    banned = NoUnknown()(ctx, torch.empty((2, 0), dtype=torch.long), scores)
+    assert bool((scores == 0).all())
+    assert banned[:, tokenizer.unk_id].tolist() == [float("-inf")] * 2
+    assert int(torch.isinf(banned).sum()) == 2

@@ -19,7 +19,7 @@ from botframework.config import ConfigError, load_definition
 from botframework.config.schema import BotConfig, ModelConfig
 from botframework.model.seq2seq import Seq2Seq
 from botframework.reinforce import RewardScorer, WeightedRule, build_reward_rules
-from botframework_plugins.rewards.batch_rarity import BatchRarity
+from botframework_plugins.rewards.batch_rarity import BatchBigramRarity, BatchRarity
 from botframework_plugins.rewards.ease_of_answering import EaseOfAnswering
 from botframework_plugins.rewards.information_flow import InformationFlow
 from botframework_plugins.rewards.semantic_coherence import SemanticCoherence
@@ -168,6 +168,17 @@ def test_batch_rarity_pays_for_openings_few_replies_of_the_batch_share(tokenizer
     one_word = scorer_for(BatchRarity(first_words=1), judge, tokenizer)
     assert one_word.score(["hi"], "i like jazz", batch)["rule"] == pytest.approx(1 - 3 / 4)
     assert scorer.score(["hi"], "hello there")["rule"] == 0.0  # scored alone: no batch to beat
+
+
+def test_batch_bigram_rarity_pays_for_word_pairs_no_other_reply_uses(tokenizer, judge) -> None:
+    batch = ["Do you like jazz?", "do you like rock", "I like jazz a lot", "ok", "do you like rock"]
+    scorer = scorer_for(BatchBigramRarity(), judge, tokenizer)
+    rewards = [scorer.score(["hi"], reply, batch)["rule"] for reply in batch]
+    # (do you) (you like) in 3 replies; (like jazz) in 2; (like rock) in 2 (the same reply twice);
+    # (i like) (jazz a) (a lot) in 1; "ok" has no bigram
+    assert rewards == pytest.approx([0 / 3, 0 / 3, 3 / 4, 0.0, 0 / 3])
+    assert scorer.score(["hi"], "I like jazz a lot", ["I like jazz a lot", "i like it"])["rule"] == pytest.approx(3 / 4)
+    assert scorer.score(["hi"], "I like jazz a lot")["rule"] == 0.0  # scored alone: no batch to beat
 
 
 def test_default_rules_and_weights_when_the_yaml_lists_none(tiny_bot_yaml: Path) -> None:

@@ -46,10 +46,17 @@ def rescore(
     log_probs: torch.Tensor,
 ) -> list[torch.Tensor]:
     """The model's ``log_probs`` (rows, vocab), then the scores after each step rescorer in turn:
-    the one place step rescorers are applied."""
+    the one place step rescorers are applied. A rescorer that only bans tokens
+    (:class:`~botframework.decoding.rescorer.TokenBan`) bans them in place on the scores so far:
+    its entry is the same tensor as the one before it, and the earlier entries lose only scores
+    that no chosen token can have (see :func:`chosen_parts`)."""
     outputs = [log_probs]
     for rescorer in rescorers:
-        outputs.append(rescorer(ctx, prefixes, outputs[-1]))
+        if getattr(rescorer, "bans_in_place", False):
+            rescorer.ban_(ctx, prefixes, outputs[-1])
+            outputs.append(outputs[-1])
+        else:
+            outputs.append(rescorer(ctx, prefixes, outputs[-1]))
     return outputs
 
 

@@ -24,6 +24,47 @@ class StepRescorer:
         raise NotImplementedError
 
 
+class TokenBan(StepRescorer):
+    """A step rescorer that only bans tokens: it gives some (row, token) pairs a score of -inf.
+
+    Implement :meth:`banned`. Called on its own it returns new scores like any step rescorer, but
+    the decoding loop bans in place on the running scores instead (``bans_in_place``), which
+    spares a copy of the (rows, vocab) tensor at every step: a banned token is never chosen, so
+    the score breakdown of every chosen token is the same either way. A subclass whose instances
+    may also add finite amounts sets ``bans_in_place`` to False on those.
+    """
+
+    bans_in_place: bool = True
+
+    def banned(
+        self, ctx: ScoringContext, prefixes: torch.Tensor, vocab_size: int
+    ) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """The pairs to ban: (row indices, token ids), two 1-D tensors of the same length; None
+        when there are none at this step."""
+        raise NotImplementedError
+
+    def ban_(self, ctx: ScoringContext, prefixes: torch.Tensor, scores: torch.Tensor) -> None:
+        """Set the :meth:`banned` pairs of ``scores`` (rows, vocab) to -inf, in place."""
+        pairs = self.banned(ctx, prefixes, scores.shape[1])
+        if pairs is not None and len(pairs[0]):
+            scores.index_put_(pairs, scores.new_tensor(float("-inf")))
+
+    def __call__(
+        self, ctx: ScoringContext, prefixes: torch.Tensor, log_probs: torch.Tensor
+    ) -> torch.Tensor:
+        scores = log_probs.clone()
+        self.ban_(ctx, prefixes, scores)
+        return scores
+
+
+def every_row(ids: torch.Tensor, rows: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The (row, id) pairs that ban ``ids`` on each of ``rows`` rows (for :meth:`TokenBan.banned`)."""
+    return (
+        torch.arange(rows).repeat_interleave(len(ids)),
+        ids.repeat(rows),
+    )
+
+
 class CandidateRescorer:
     """Re-scores finished candidates (n-best re-ranking)."""
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import torch
 
-from botframework import ScoringContext, StepRescorer, hookimpl
+from botframework import ScoringContext, TokenBan, hookimpl
 
 
-class NoRepeatNGram(StepRescorer):
+class NoRepeatNGram(TokenBan):
     """Ban (-inf) every token that would complete an n-gram of ``size`` already in the prefix."""
 
     def __init__(self, size: int = 3) -> None:
@@ -15,17 +15,16 @@ class NoRepeatNGram(StepRescorer):
             raise ValueError(f"size must be a positive integer, got {size!r}")
         self.size = size
 
-    def __call__(
-        self, ctx: ScoringContext, prefixes: torch.Tensor, log_probs: torch.Tensor
-    ) -> torch.Tensor:
+    def banned(
+        self, ctx: ScoringContext, prefixes: torch.Tensor, vocab_size: int
+    ) -> tuple[torch.Tensor, torch.Tensor] | None:
         n = self.size
         if prefixes.shape[1] < n:
-            return log_probs
+            return None
         windows = prefixes.unfold(1, n, 1)  # (rows, windows, n): every n-gram so far
         tail = prefixes[:, prefixes.shape[1] - n + 1 :]
-        matches = (windows[:, :, : n - 1] == tail[:, None, :]).all(dim=2)
-        banned = torch.zeros_like(log_probs).scatter_add_(1, windows[:, :, -1], matches.float()) > 0
-        return log_probs.masked_fill(banned, float("-inf"))
+        rows, starts = (windows[:, :, : n - 1] == tail[:, None, :]).all(dim=2).nonzero(as_tuple=True)
+        return rows, windows[rows, starts, -1]
 
 
 @hookimpl

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import torch
 
-from botframework import ScoringContext, StepRescorer, hookimpl
+from botframework import ScoringContext, TokenBan, every_row, hookimpl
 
 
-class NoUnknown(StepRescorer):
+class NoUnknown(TokenBan):
     """Give the unknown-word token a log-probability of -inf at every step."""
 
-    def __call__(
-        self, ctx: ScoringContext, prefixes: torch.Tensor, log_probs: torch.Tensor
-    ) -> torch.Tensor:
-        log_probs = log_probs.clone()
-        log_probs[:, ctx.tokenizer.unk_id] = float("-inf")
-        return log_probs
+    def banned(
+        self, ctx: ScoringContext, prefixes: torch.Tensor, vocab_size: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        return every_row(torch.tensor([ctx.tokenizer.unk_id]), len(prefixes))
 
 
 @hookimpl

@@ -11,7 +11,7 @@ import torch
 
 from botframework import (
     ScoringContext,
-    StepRescorer,
+    TokenBan,
     Tokenizer,
     farewell_words_after,
     greeting_words_after,
@@ -22,7 +22,7 @@ from botframework import (
 )
 
 
-class _Unprompted(StepRescorer):
+class _Unprompted(TokenBan):
     """Subtract ``weight`` (``inf``: ban) from every token that would make the reply do what
     :attr:`prompted` finds the user's latest message does not, by the words
     :attr:`words_after` says would do it."""
@@ -39,19 +39,34 @@ class _Unprompted(StepRescorer):
         ):
             raise ValueError(f"weight must be a positive number (inf bans), got {weight!r}")
         self.weight = float(weight)
+        self.bans_in_place = math.isinf(self.weight)
+
+    def banned(
+        self, ctx: ScoringContext, prefixes: torch.Tensor, vocab_size: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The (row, id) pairs penalised: the ids of every word that would do it, on each row
+        whose user did not."""
+        prompted = [bool(turns) and self.prompted(turns[-1]) for turns in ctx.dialogues]
+        prompted += [False] * (ctx.batch_size - len(prompted))
+        sources = ctx.rows.tolist() if ctx.rows is not None else range(len(prefixes))
+        ids_of = _ids_by_word(ctx.tokenizer)
+        rows: list[int] = []
+        ids: list[int] = []
+        for row, (source, prefix) in enumerate(zip(sources, prefixes.tolist())):
+            if not prompted[source]:
+                for word in self.words_after(words(ctx.tokenizer.decode(prefix))):
+                    found = ids_of.get(word, [])
+                    rows += [row] * len(found)
+                    ids += found
+        return torch.tensor(rows, dtype=torch.long), torch.tensor(ids, dtype=torch.long)
 
     def __call__(
         self, ctx: ScoringContext, prefixes: torch.Tensor, log_probs: torch.Tensor
     ) -> torch.Tensor:
-        prompted = [bool(turns) and self.prompted(turns[-1]) for turns in ctx.dialogues]
-        prompted += [False] * (ctx.batch_size - len(prompted))
-        rows = ctx.rows.tolist() if ctx.rows is not None else range(len(log_probs))
-        ids_of = _ids_by_word(ctx.tokenizer)
+        if self.bans_in_place:
+            return super().__call__(ctx, prefixes, log_probs)
         penalised = torch.zeros_like(log_probs, dtype=torch.bool)
-        for row, (source, prefix) in enumerate(zip(rows, prefixes.tolist())):
-            if not prompted[source]:
-                for word in self.words_after(words(ctx.tokenizer.decode(prefix))):
-                    penalised[row, ids_of.get(word, [])] = True
+        penalised[self.banned(ctx, prefixes, log_probs.shape[1])] = True
         return torch.where(penalised, log_probs - self.weight, log_probs)
 
 

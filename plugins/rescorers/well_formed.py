@@ -10,7 +10,7 @@ import torch
 from botframework import (
     REPEATABLE_WORDS,
     ScoringContext,
-    StepRescorer,
+    TokenBan,
     Tokenizer,
     ends_badly,
     hookimpl,
@@ -20,7 +20,7 @@ from botframework import (
 _SENTENCE_END = re.compile(r"[.!?]+")
 
 
-class WellFormed(StepRescorer):
+class WellFormed(TokenBan):
     """Ban (-inf) the tokens that would make a reply broken, as ``eval``'s broken-reply rate counts:
 
     * ending it (the end marker, or ".", "!", "?") while it ends on a word that cannot end a
@@ -36,26 +36,29 @@ class WellFormed(StepRescorer):
             raise ValueError(f"min_words must be an integer of 0 or more, got {min_words!r}")
         self.min_words = min_words
 
-    def __call__(
-        self, ctx: ScoringContext, prefixes: torch.Tensor, log_probs: torch.Tensor
-    ) -> torch.Tensor:
+    def banned(
+        self, ctx: ScoringContext, prefixes: torch.Tensor, vocab_size: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         tokens = _token_kinds(ctx.tokenizer)
-        banned = torch.zeros_like(log_probs, dtype=torch.bool)
+        rows: list[int] = []
+        ids: list[int] = []
         for row, prefix in enumerate(prefixes.tolist()):
-            banned[row] = self._endings_banned(ctx.tokenizer.decode(prefix), tokens)
+            endings = self._endings_banned(ctx.tokenizer.decode(prefix), tokens)
             last_word = next((token for token in reversed(prefix) if tokens.is_word[token]), None)
             if last_word is not None and tokens.may_not_repeat[last_word]:
-                banned[row, last_word] = True  # "bored, bored" counts as twice in a row
-        return log_probs.masked_fill(banned, float("-inf"))
+                endings = [*endings, last_word]  # "bored, bored" counts as twice in a row
+            rows += [row] * len(endings)
+            ids += endings
+        return torch.tensor(rows, dtype=torch.long), torch.tensor(ids, dtype=torch.long)
 
-    def _endings_banned(self, text: str, tokens: _TokenKinds) -> torch.Tensor:
+    def _endings_banned(self, text: str, tokens: _TokenKinds) -> list[int]:
         said = words(text)
         asking = text.rstrip().endswith("?")
         if len(said) < self.min_words or (said and ends_badly(said, question=True)):
             return tokens.ends_any
         if said and not asking and ends_badly(said, question=False):
-            return tokens.ends_any & ~tokens.question_mark
-        return tokens.none
+            return tokens.ends_any_but_question
+        return []
 
 
 class _TokenKinds:
@@ -65,10 +68,10 @@ class _TokenKinds:
     def __init__(self, tokenizer: Tokenizer) -> None:
         size = tokenizer.vocab_size
         texts = [tokenizer.decode([index]).strip() for index in range(size)]
-        self.none = torch.zeros(size, dtype=torch.bool)
-        self.ends_any = torch.tensor([bool(_SENTENCE_END.fullmatch(text)) for text in texts])
-        self.question_mark = torch.tensor(["?" in text for text in texts]) & self.ends_any
-        self.ends_any[tokenizer.eos_id] = True
+        ends = [bool(_SENTENCE_END.fullmatch(text)) for text in texts]
+        ends[tokenizer.eos_id] = True
+        self.ends_any = [index for index in range(size) if ends[index]]
+        self.ends_any_but_question = [index for index in self.ends_any if "?" not in texts[index]]
         special = range(tokenizer.sep_id + 1)
         self.is_word = [bool(words(text)) and i not in special for i, text in enumerate(texts)]
         self.may_not_repeat = [

@@ -1,8 +1,11 @@
-"""Batch rarity: pays for replies that few others of the same batch begin like."""
+"""Batch rarity: pays for replies that few others of the same batch begin like, or whose word
+pairs few others use."""
 
 from __future__ import annotations
 
-from botframework import RewardContext, hookimpl, words
+from collections import Counter
+
+from botframework import RewardContext, hookimpl, ngrams, words
 
 
 class BatchRarity:
@@ -30,6 +33,38 @@ class BatchRarity:
         return 1.0 - sum(self.opening(reply) == mine for reply in batch) / len(batch)
 
 
+class BatchBigramRarity:
+    """r = the share of this reply's distinct word bigrams that no other reply of the batch uses.
+
+    Where :class:`BatchRarity` looks at openings only, this pays for what distinct-2 counts: a
+    reply made of word pairs the rest of the batch also writes ("do you like", "i am not sure")
+    earns little, whatever its first words. A reply of one word has no bigram and earns 0, as does
+    a reply scored alone. A reply that appears twice in the batch shares all its bigrams, so both
+    copies earn 0. Words as :class:`BatchRarity` reads them.
+    """
+
+    def __init__(self) -> None:
+        self._batch: tuple[str, ...] = ()
+        self._replies_using: Counter[tuple[str, ...]] = Counter()
+
+    def replies_using(self, batch: tuple[str, ...]) -> Counter[tuple[str, ...]]:
+        """How many replies of ``batch`` use each bigram; kept while the same batch is scored."""
+        if batch != self._batch:
+            self._batch = batch
+            self._replies_using = Counter(
+                bigram for reply in batch for bigram in set(ngrams(words(reply), 2))
+            )
+        return self._replies_using
+
+    def __call__(self, ctx: RewardContext) -> float:
+        mine = set(ngrams(words(ctx.reply), 2))
+        if not mine or len(ctx.batch_replies) < 2:
+            return 0.0
+        using = self.replies_using(ctx.batch_replies)
+        return sum(using[bigram] <= 1 for bigram in mine) / len(mine)
+
+
 @hookimpl
 def register_reward_rules(register) -> None:
     register("batch_rarity", BatchRarity)
+    register("batch_bigram_rarity", BatchBigramRarity)
