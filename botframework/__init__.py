@@ -24,8 +24,12 @@ if TYPE_CHECKING:
     from botframework.data.corpus import CorpusError, CorpusReader, Pair
     from botframework.data.tokenizer import SPECIAL_TOKENS, Tokenizer
     from botframework.decoding.candidate import Candidate, candidate_from_parts
-    from botframework.decoding.context import ScoringContext
-    from botframework.decoding.decoder_batch import DecoderBatch, language_model_log_probs
+    from botframework.decoding.context import LanguageModelRows, ScoringContext
+    from botframework.decoding.decoder_batch import (
+        DecoderBatch,
+        language_model_at,
+        language_model_log_probs,
+    )
     from botframework.decoding.loop import Search, chosen_parts, rescore, run_search
     from botframework.decoding.precision import OUTPUT_DTYPES, bfloat16_output, output_precision
     from botframework.decoding.row_topk import row_topk
@@ -76,6 +80,8 @@ _LAZY: dict[str, str] = {
     "ScoringContext": "botframework.decoding.context",
     "DecoderBatch": "botframework.decoding.decoder_batch",
     "language_model_log_probs": "botframework.decoding.decoder_batch",
+    "language_model_at": "botframework.decoding.decoder_batch",
+    "LanguageModelRows": "botframework.decoding.context",
     "Search": "botframework.decoding.loop",
     "chosen_parts": "botframework.decoding.loop",
     "rescore": "botframework.decoding.loop",

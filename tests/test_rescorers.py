@@ -104,10 +104,13 @@ def lm_log_prob(model, tokenizer, ids: list[int]) -> float:
         return float(model.sequence_log_probs(source, lengths, target, target_lengths)[0])
 
 
-def test_anti_lm_share_is_minus_lambda_log_u_of_the_first_g_tokens(tiny) -> None:
+@pytest.mark.parametrize("plausibility", [0.0, 0.1])
+def test_anti_lm_share_is_minus_lambda_log_u_of_the_first_g_tokens(tiny, plausibility) -> None:
+    # with α, U is read at the plausible tokens alone (language_model_at): the same shares
     model, tokenizer = tiny
     weight, g = 0.5, 2
-    antilm = named(AntiLanguageModel(weight=weight, first_tokens=g), "antilm")
+    antilm = AntiLanguageModel(weight=weight, first_tokens=g, plausibility=plausibility)
+    antilm = named(antilm, "antilm")
     rows = decode(BeamSearch(beam_size=4), model, tokenizer, PROMPTS[:6], [antilm])
     for row in rows:
         for candidate in row:
@@ -258,6 +261,14 @@ def test_no_copy_subtracts_its_weight_from_source_words_only(tiny) -> None:
     assert changed[0, hi] == -2 and changed[0, good] == 0
     assert changed[1, good] == -2 and changed[1, hi] == 0
     assert (changed[:, :5] == 0).all()
+    # every row: exactly its own input's words, each once, whatever the order of the rows
+    ctx = context(model, tokenizer, ["good morning good", "hi", "what is your name?"])
+    ctx.rows = torch.tensor([2, 0, 2, 1, 0])
+    changed = NoCopy(2.0)(ctx, torch.empty(5, 0, dtype=torch.long), torch.zeros(5, model.vocab_size))
+    for row, source in enumerate(ctx.rows.tolist()):
+        words = {i for i in ctx.source_ids[source].tolist() if i >= 5}
+        assert set((changed[row] == -2).nonzero().view(-1).tolist()) == words
+        assert int((changed[row] != 0).sum()) == len(words)
 
 
 def test_no_repeat_ngram_bans_the_token_that_would_repeat_an_ngram(tiny) -> None:

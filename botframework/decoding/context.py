@@ -13,6 +13,26 @@ if TYPE_CHECKING:
 
 
 @dataclass
+class LanguageModelRows:
+    """log U(next token | prefix) for the live rows of a step, stored once per distinct prefix:
+    rows with the same prefix (at the first step, every row) share one row of ``distinct``."""
+
+    distinct: torch.Tensor  # (prefixes, vocab)
+    row_of: torch.Tensor  # (rows,) each live row's row of ``distinct``
+
+    def __len__(self) -> int:
+        return len(self.row_of)
+
+    def dense(self) -> torch.Tensor:
+        """(rows, vocab): every live row's log-probabilities (a copy)."""
+        return self.distinct.index_select(0, self.row_of)
+
+    def at(self, rows: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+        """The log-probabilities of token ``ids`` on ``rows`` (1-D, of the same length)."""
+        return self.distinct[self.row_of[rows], ids]
+
+
+@dataclass
 class ScoringContext:
     """Everything a decoder, rescorer or reward rule may need besides the scores themselves.
 
@@ -22,9 +42,11 @@ class ScoringContext:
     ``dialogues`` the turns so far for each input, the user's latest message last. Decoders update
     ``step`` (0-based index of the token being chosen) and ``rows`` (for each live row of the
     decoder's batch, the index of the input it belongs to). Reward rules also get ``reply``.
-    ``language_model`` is log U(next token | prefix) (rows, vocab) of every live row at this step,
-    the decoder run with an empty source, when the decoder carries that stream for the anti-LM
-    (:class:`~botframework.decoding.decoder_batch.DecoderBatch` does), else None.
+    ``language_model`` holds log U(next token | prefix) of every live row at this step (the
+    decoder run with an empty source) when the decoder carries that stream for the anti-LM
+    (:class:`~botframework.decoding.decoder_batch.DecoderBatch` does), else None; read it with
+    :func:`~botframework.decoding.decoder_batch.language_model_log_probs` or
+    :func:`~botframework.decoding.decoder_batch.language_model_at`.
     """
 
     model: Seq2Seq
@@ -37,7 +59,7 @@ class ScoringContext:
     rows: torch.Tensor | None = None
     extra_models: dict[str, Seq2Seq] = field(default_factory=dict)
     reply: str | None = None
-    language_model: torch.Tensor | None = None
+    language_model: LanguageModelRows | None = None
     state: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import torch
 
 from botframework.data.encoding import empty_source
-from botframework.decoding.context import ScoringContext
+from botframework.decoding.context import LanguageModelRows, ScoringContext
 
 def language_model_steps(rescorers: Sequence[object]) -> int:
     """How many first steps any of ``rescorers`` needs the language-model stream for."""
@@ -33,8 +33,8 @@ class DecoderBatch:
     log-probabilities repeated. While ``ctx.step`` is below the rescorers'
     :func:`language_model_steps`, the state also holds language-model rows decoded from the empty
     source in the same ``model.step`` call; their next-token log-probabilities are
-    ``ctx.language_model`` for :func:`language_model_log_probs` (None once no rescorer needs
-    them). A language-model row depends on its prefix alone, so rows with the same prefix share
+    ``ctx.language_model`` for :func:`language_model_log_probs` and :func:`language_model_at`
+    (None once no rescorer needs them). A language-model row depends on its prefix alone, so rows with the same prefix share
     one: at the first step all the inputs of a batch share a single row, and later only the
     distinct prefixes are decoded.
     """
@@ -83,12 +83,11 @@ class DecoderBatch:
         fed = torch.cat([tokens, pairs % vocabulary])
         log_probs, self.state = self.ctx.model.step(fed, self.state, transposed_output=True)
         self.rows, self.pending, self.lm_rows = len(tokens), None, shared
-        language_model = log_probs[len(tokens) :].index_select(0, shared)
-        log_probs = log_probs[: len(tokens)]
+        distinct, log_probs = log_probs[len(tokens) :], log_probs[: len(tokens)]
         if copies > 1:
             log_probs = log_probs.repeat_interleave(copies, dim=0)
-            language_model = language_model.repeat_interleave(copies, dim=0)
-        self.ctx.language_model = language_model
+            shared = shared.repeat_interleave(copies)
+        self.ctx.language_model = LanguageModelRows(distinct, shared)
         return log_probs
 
     def _kept(self) -> torch.Tensor:
@@ -131,7 +130,7 @@ def language_model_log_probs(ctx: ScoringContext, prefixes: torch.Tensor) -> tor
     first few steps alone.
     """
     if ctx.language_model is not None and len(ctx.language_model) == len(prefixes):
-        return ctx.language_model
+        return ctx.language_model.dense()
     model, rows = ctx.model, len(prefixes)
     empty = torch.tensor([empty_source(ctx.tokenizer)] * rows)
     state = model.start(model.encode(empty, torch.full((rows,), empty.shape[1])))
@@ -141,3 +140,14 @@ def language_model_log_probs(ctx: ScoringContext, prefixes: torch.Tensor) -> tor
         if position < prefixes.shape[1]:
             tokens = prefixes[:, position]
     return log_probs
+
+
+def language_model_at(
+    ctx: ScoringContext, prefixes: torch.Tensor, rows: torch.Tensor, ids: torch.Tensor
+) -> torch.Tensor:
+    """log U(token | prefix) of token ``ids`` on ``rows`` only (1-D, of the same length): what
+    :func:`language_model_log_probs` gives there, without a (rows, vocab) copy when the decoder
+    carries the stream."""
+    if ctx.language_model is not None and len(ctx.language_model) == len(prefixes):
+        return ctx.language_model.at(rows, ids)
+    return language_model_log_probs(ctx, prefixes)[rows, ids]

@@ -6,7 +6,13 @@ import math
 
 import torch
 
-from botframework import ScoringContext, StepRescorer, hookimpl, language_model_log_probs
+from botframework import (
+    ScoringContext,
+    StepRescorer,
+    hookimpl,
+    language_model_at,
+    language_model_log_probs,
+)
 
 
 class AntiLanguageModel(StepRescorer):
@@ -52,12 +58,16 @@ class AntiLanguageModel(StepRescorer):
     ) -> torch.Tensor:
         if ctx.step >= self.language_model_steps:
             return log_probs
-        language_model = language_model_log_probs(ctx, prefixes)
-        rescored = torch.add(log_probs, language_model, alpha=-self.weight)
         if self.log_plausibility is None:
-            return rescored
+            language_model = language_model_log_probs(ctx, prefixes)
+            return torch.add(log_probs, language_model, alpha=-self.weight)
+        # Few tokens are plausible: U is read at those alone, and every other score is -inf.
         floor = log_probs.amax(dim=-1, keepdim=True) + self.log_plausibility
-        return rescored.masked_fill_(log_probs < floor, -math.inf)
+        rows, ids = (log_probs >= floor).nonzero(as_tuple=True)
+        language_model = language_model_at(ctx, prefixes, rows, ids)
+        rescored = torch.full_like(log_probs, -math.inf)
+        rescored[rows, ids] = torch.add(log_probs[rows, ids], language_model, alpha=-self.weight)
+        return rescored
 
 
 @hookimpl
