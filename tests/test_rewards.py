@@ -178,6 +178,8 @@ def test_batch_bigram_rarity_pays_for_word_pairs_no_other_reply_uses(tokenizer, 
     # (i like) (jazz a) (a lot) in 1; "ok" has no bigram
     assert rewards == pytest.approx([0 / 3, 0 / 3, 3 / 4, 0.0, 0 / 3])
     assert scorer.score(["hi"], "I like jazz a lot", ["I like jazz a lot", "i like it"])["rule"] == pytest.approx(3 / 4)
+    # a reply the batch does not hold: (i like) is in another reply, (like jazz) (jazz a) (a lot) not
+    assert scorer.score(["hi"], "I like jazz a lot", ["i like it", "ok then"])["rule"] == pytest.approx(3 / 4)
     assert scorer.score(["hi"], "I like jazz a lot")["rule"] == 0.0  # scored alone: no batch to beat
 
 

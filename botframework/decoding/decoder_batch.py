@@ -34,9 +34,9 @@ class DecoderBatch:
     :func:`language_model_steps`, the state also holds language-model rows decoded from the empty
     source in the same ``model.step`` call; their next-token log-probabilities are
     ``ctx.language_model`` for :func:`language_model_log_probs` and :func:`language_model_at`
-    (None once no rescorer needs them). A language-model row depends on its prefix alone, so rows with the same prefix share
-    one: at the first step all the inputs of a batch share a single row, and later only the
-    distinct prefixes are decoded.
+    (None once no rescorer needs them). A language-model row depends on its prefix alone, so rows
+    with the same prefix share one: at the first step all the inputs of a batch share a single
+    row, and later only the distinct prefixes are decoded.
     """
 
     def __init__(

@@ -61,7 +61,8 @@ class BatchBigramRarity:
         if not mine or len(ctx.batch_replies) < 2:
             return 0.0
         using = self.replies_using(ctx.batch_replies)
-        return sum(using[bigram] <= 1 for bigram in mine) / len(mine)
+        own = 1 if ctx.reply in ctx.batch_replies else 0  # the batch usually holds the reply itself
+        return sum(using[bigram] - own == 0 for bigram in mine) / len(mine)
 
 
 @hookimpl
