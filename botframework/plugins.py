@@ -44,6 +44,7 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "rewards.information_flow": "botframework_plugins.rewards.information_flow",
     "rewards.semantic_coherence": "botframework_plugins.rewards.semantic_coherence",
     "rewards.batch_rarity": "botframework_plugins.rewards.batch_rarity",
+    "rewards.reply_length": "botframework_plugins.rewards.reply_length",
     "rewards.evaluation": "botframework_plugins.rewards.evaluation",
 }
 

@@ -22,6 +22,7 @@ from botframework.reinforce import RewardScorer, WeightedRule, build_reward_rule
 from botframework_plugins.rewards.batch_rarity import BatchBigramRarity, BatchRarity
 from botframework_plugins.rewards.ease_of_answering import EaseOfAnswering
 from botframework_plugins.rewards.information_flow import InformationFlow
+from botframework_plugins.rewards.reply_length import ReplyLength
 from botframework_plugins.rewards.semantic_coherence import SemanticCoherence
 from botframework_plugins.tokenizers.word import WordTokenizer
 
@@ -183,6 +184,17 @@ def test_batch_bigram_rarity_pays_for_word_pairs_no_other_reply_uses(tokenizer, 
     assert scorer.score(["hi"], "I like jazz a lot")["rule"] == 0.0  # scored alone: no batch to beat
 
 
+def test_reply_length_pays_nothing_inside_the_band_and_loses_per_target_outside(tokenizer, judge) -> None:
+    scorer = scorer_for(ReplyLength(target=4, tolerance=1), judge, tokenizer)
+    # words: 3, 5 (inside 4 +- 1), 6 (one past the band), 1 (two short of it); punctuation not counted
+    replies = ["I like jazz.", "i like jazz a lot", "i like jazz a lot , really!", "ok!"]
+    rewards = [scorer.score(["hi"], reply)["rule"] for reply in replies]
+    assert rewards == pytest.approx([0.0, 0.0, -1 / 4, -2 / 4])
+    exact = scorer_for(ReplyLength(target=2), judge, tokenizer)
+    assert exact.score(["hi"], "hello there")["rule"] == 0.0
+    assert exact.score(["hi"], "hello there you")["rule"] == pytest.approx(-1 / 2)
+
+
 def test_default_rules_and_weights_when_the_yaml_lists_none(tiny_bot_yaml: Path) -> None:
     from botframework.bot import LoadedPlugins
 
@@ -202,6 +214,9 @@ def test_default_rules_and_weights_when_the_yaml_lists_none(tiny_bot_yaml: Path)
         ("{name: ease_of_answering, dull_replies: []}", r"reward rule 'ease_of_answering': dull_replies must be a non-empty list"),
         ("{name: semantic_coherence, backward: maybe}", r"reward rule 'semantic_coherence': backward must be true or false"),
         ("{name: batch_rarity, first_words: 0}", r"reward rule 'batch_rarity': first_words must be a positive integer"),
+        ("{name: reply_length}", r"reward rule 'reply_length'.*target"),
+        ("{name: reply_length, target: 0}", r"reward rule 'reply_length': target must be a positive number of words, got 0"),
+        ("{name: reply_length, target: 7, tolerance: -1}", r"reward rule 'reply_length': tolerance must be a number of words >= 0, got -1"),
     ],
 )
 def test_bad_rule_arguments_fail_at_load(tmp_path: Path, entry: str, message: str) -> None:
