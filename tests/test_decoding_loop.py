@@ -228,3 +228,54 @@ def test_a_token_ban_called_alone_leaves_its_input_alone(tiny) -> None:
     assert bool((scores == 0).all())
     assert banned[:, tokenizer.unk_id].tolist() == [float("-inf")] * 2
     assert int(torch.isinf(banned).sum()) == 2
+
+
+class _TextReader(StepRescorer):
+    """Reads the replies so far as text, as a third-party rescorer would; records them."""
+
+    name = "text_reader"
+
+    def __init__(self) -> None:
+        self.read: list[tuple[int, list[str], list[list[str]]]] = []
+
+    def __call__(
+        self, ctx: ScoringContext, prefixes: torch.Tensor, log_probs: torch.Tensor
+    ) -> torch.Tensor:
+        self.read.append((ctx.step, ctx.prefix_texts(prefixes), ctx.prefix_words(prefixes)))
+        return log_probs
+
+
+def test_replies_so_far_are_decoded_once_per_step_for_every_rescorer(tiny, monkeypatch) -> None:
+    from botframework import words
+
+    model, tokenizer = tiny
+    decoded: list[list[int]] = []
+    decode_ = type(tokenizer).decode
+
+    def counting_decode(self, ids, *args, **kwargs):
+        decoded.append(list(ids))
+        return decode_(self, ids, *args, **kwargs)
+
+    readers = [_TextReader(), _TextReader()]
+    seen_prefixes: list[list[list[int]]] = []
+
+    class _PrefixRecorder(StepRescorer):
+        name = "prefixes"
+
+        def __call__(self, ctx, prefixes, log_probs):
+            seen_prefixes.append(prefixes.tolist())
+            return log_probs
+
+    monkeypatch.setattr(type(tokenizer), "decode", counting_decode)
+    decode(BeamSearch(beam_size=3), model, tokenizer, PROMPTS, [_PrefixRecorder(), *readers])
+    first, second = readers
+    assert len(first.read) == len(seen_prefixes) > 2
+    rows_per_step = [len(prefixes) for prefixes in seen_prefixes]
+    # every row of every step decoded once (candidates' final texts come on top), not twice
+    assert sum(rows_per_step) <= len(decoded) < 2 * sum(rows_per_step)
+    for (step, texts, said), (_, texts_again, said_again), prefixes in zip(
+        first.read, second.read, seen_prefixes
+    ):
+        assert texts_again is texts and said_again is said
+        assert texts == [decode_(tokenizer, prefix) for prefix in prefixes]
+        assert said == [words(text) for text in texts]

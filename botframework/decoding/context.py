@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from botframework.text import words
+
 if TYPE_CHECKING:
     from botframework.data.tokenizer import Tokenizer
     from botframework.model.seq2seq import Seq2Seq
@@ -61,6 +63,29 @@ class ScoringContext:
     reply: str | None = None
     language_model: LanguageModelRows | None = None
     state: dict[str, Any] = field(default_factory=dict)
+    _prefix_texts: tuple[torch.Tensor, int, list[str]] | None = field(
+        default=None, repr=False, compare=False
+    )
+    _prefix_words: tuple[list[str], list[list[str]]] | None = field(
+        default=None, repr=False, compare=False
+    )
+
+    def prefix_texts(self, prefixes: torch.Tensor) -> list[str]:
+        """Each row of ``prefixes`` (rows, step) decoded to text. Decoded once for all the
+        rescorers of a step that ask: the same tensor at the same ``step`` gives the same list."""
+        cached = self._prefix_texts
+        if cached is None or cached[0] is not prefixes or cached[1] != self.step:
+            texts = [self.tokenizer.decode(prefix) for prefix in prefixes.tolist()]
+            self._prefix_texts = cached = (prefixes, self.step, texts)
+        return cached[2]
+
+    def prefix_words(self, prefixes: torch.Tensor) -> list[list[str]]:
+        """:func:`~botframework.text.words` of each of :meth:`prefix_texts`, shared the same way."""
+        texts = self.prefix_texts(prefixes)
+        cached = self._prefix_words
+        if cached is None or cached[0] is not texts:
+            self._prefix_words = cached = (texts, [words(text) for text in texts])
+        return cached[1]
 
     @property
     def batch_size(self) -> int:

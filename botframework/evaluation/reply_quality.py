@@ -142,14 +142,27 @@ def opens_with_greeting(text: str) -> bool:
     return any(word in greeting_words_after(said[:i]) for i, word in enumerate(said))
 
 
+def _farewell_endings() -> dict[tuple[str, ...], frozenset[str]]:
+    """Each farewell phrase's words but the last -> the last words that complete it."""
+    endings: dict[tuple[str, ...], set[str]] = {}
+    for phrase in FAREWELL_PHRASES:
+        endings.setdefault(phrase[:-1], set()).add(phrase[-1])
+    return {start: frozenset(last) for start, last in endings.items()}
+
+
+_FAREWELL_ENDINGS = _farewell_endings()
+_FAREWELL_START_LENGTHS = sorted({len(start) for start in _FAREWELL_ENDINGS})
+
+
 def farewell_words_after(said: Sequence[str]) -> frozenset[str]:
     """The words that, said next, would complete one of the :data:`FAREWELL_PHRASES` at the end
     of the words ``said`` ("i have to" -> "go", "nice" -> "talking", "chatting")."""
-    return frozenset(
-        phrase[-1]
-        for phrase in FAREWELL_PHRASES
-        if len(phrase) == 1 or tuple(said[len(said) - len(phrase) + 1 :]) == phrase[:-1]
-    )
+    found = [
+        _FAREWELL_ENDINGS.get(tuple(said[len(said) - length :]) if length else ())
+        for length in _FAREWELL_START_LENGTHS
+        if length <= len(said)
+    ]
+    return frozenset().union(*(words for words in found if words))
 
 
 def says_farewell(text: str) -> bool:

@@ -52,9 +52,9 @@ class _Unprompted(TokenBan):
         ids_of = _ids_by_word(ctx.tokenizer)
         rows: list[int] = []
         ids: list[int] = []
-        for row, (source, prefix) in enumerate(zip(sources, prefixes.tolist())):
+        for row, (source, said) in enumerate(zip(sources, ctx.prefix_words(prefixes))):
             if not prompted[source]:
-                for word in self.words_after(words(ctx.tokenizer.decode(prefix))):
+                for word in self.words_after(said):
                     found = ids_of.get(word, [])
                     rows += [row] * len(found)
                     ids += found

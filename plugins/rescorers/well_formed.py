@@ -40,10 +40,11 @@ class WellFormed(TokenBan):
         self, ctx: ScoringContext, prefixes: torch.Tensor, vocab_size: int
     ) -> tuple[torch.Tensor, torch.Tensor]:
         tokens = _token_kinds(ctx.tokenizer)
+        texts, said = ctx.prefix_texts(prefixes), ctx.prefix_words(prefixes)
         rows: list[int] = []
         ids: list[int] = []
         for row, prefix in enumerate(prefixes.tolist()):
-            endings = self._endings_banned(ctx.tokenizer.decode(prefix), tokens)
+            endings = self._endings_banned(texts[row], said[row], tokens)
             last_word = next((token for token in reversed(prefix) if tokens.is_word[token]), None)
             if last_word is not None and tokens.may_not_repeat[last_word]:
                 endings = [*endings, last_word]  # "bored, bored" counts as twice in a row
@@ -51,8 +52,7 @@ class WellFormed(TokenBan):
             ids += endings
         return torch.tensor(rows, dtype=torch.long), torch.tensor(ids, dtype=torch.long)
 
-    def _endings_banned(self, text: str, tokens: _TokenKinds) -> list[int]:
-        said = words(text)
+    def _endings_banned(self, text: str, said: list[str], tokens: _TokenKinds) -> list[int]:
         asking = text.rstrip().endswith("?")
         if len(said) < self.min_words or (said and ends_badly(said, question=True)):
             return tokens.ends_any
