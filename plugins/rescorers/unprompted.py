@@ -18,7 +18,6 @@ from botframework import (
     hookimpl,
     opens_with_greeting,
     says_farewell,
-    words,
 )
 
 
