@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from botframework import row_topk
+from botframework import near_row_maxima, row_topk
 
 
 @pytest.mark.parametrize("columns", [20_000, 20_003, 4_096, 300])
@@ -44,3 +44,27 @@ def test_rows_mostly_minus_infinity_keep_their_finite_scores() -> None:
     assert torch.equal(values[2], scores[2].topk(20).values)
     # every index names a score equal to the value returned for it
     assert torch.equal(scores.gather(1, indices), values)
+
+
+@pytest.mark.parametrize("columns", [20_000, 20_003, 4_096, 300, 100])
+@pytest.mark.parametrize("rows", [1, 10, 64])
+@pytest.mark.parametrize("margin", [0.0, math.log(10), 4.0])
+def test_near_row_maxima_finds_what_comparing_every_score_finds(rows, columns, margin) -> None:
+    generator = torch.Generator().manual_seed(columns + rows)
+    scores = torch.log_softmax(3 * torch.randn(rows, columns, generator=generator), dim=1)
+    expected = (scores >= scores.amax(dim=1, keepdim=True) - margin).nonzero(as_tuple=True)
+    found = near_row_maxima(scores, margin)
+    assert torch.equal(found[0], expected[0]) and torch.equal(found[1], expected[1])
+
+
+def test_near_row_maxima_in_the_partial_block_and_on_rows_of_minus_infinity() -> None:
+    scores = torch.full((3, 10_050), -math.inf)
+    scores[0, [3, 10_049]] = torch.tensor([-1.0, -0.5])  # the best in the partial last block
+    scores[0, 5_000] = -9.0  # too far below
+    scores[2, 10_000:10_003] = torch.tensor([-2.0, -0.1, -2.2])  # the partial block's first ids
+    rows, columns = near_row_maxima(scores, 2.0)
+    found = list(zip(rows.tolist(), columns.tolist()))
+    # row 1 holds -inf alone: -inf >= -inf - 2 everywhere, as the plain comparison finds
+    assert found[:2] == [(0, 3), (0, 10_049)]
+    assert found[2:-2] == [(1, column) for column in range(10_050)]
+    assert found[-2:] == [(2, 10_000), (2, 10_001)]

@@ -12,6 +12,7 @@ from botframework import (
     hookimpl,
     language_model_at,
     language_model_log_probs,
+    near_row_maxima,
 )
 
 
@@ -62,8 +63,7 @@ class AntiLanguageModel(StepRescorer):
             language_model = language_model_log_probs(ctx, prefixes)
             return torch.add(log_probs, language_model, alpha=-self.weight)
         # Few tokens are plausible: U is read at those alone, and every other score is -inf.
-        floor = log_probs.amax(dim=-1, keepdim=True) + self.log_plausibility
-        rows, ids = (log_probs >= floor).nonzero(as_tuple=True)
+        rows, ids = near_row_maxima(log_probs, -self.log_plausibility)
         language_model = language_model_at(ctx, prefixes, rows, ids)
         rescored = torch.full_like(log_probs, -math.inf)
         rescored[rows, ids] = torch.add(log_probs[rows, ids], language_model, alpha=-self.weight)
