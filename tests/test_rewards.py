@@ -184,7 +184,9 @@ def test_batch_bigram_rarity_pays_for_word_pairs_no_other_reply_uses(tokenizer, 
     assert scorer.score(["hi"], "I like jazz a lot")["rule"] == 0.0  # scored alone: no batch to beat
 
 
-def test_reply_length_pays_nothing_inside_the_band_and_loses_per_target_outside(tokenizer, judge) -> None:
+def test_reply_length_pays_nothing_inside_the_band_and_loses_per_target_outside(
+    tokenizer, judge
+) -> None:
     scorer = scorer_for(ReplyLength(target=4, tolerance=1), judge, tokenizer)
     # words: 3, 5 (inside 4 +- 1), 6 (one past the band), 1 (two short of it); punctuation not counted
     replies = ["I like jazz.", "i like jazz a lot", "i like jazz a lot , really!", "ok!"]
