@@ -273,9 +273,9 @@ def test_replies_so_far_are_decoded_once_per_step_for_every_rescorer(tiny, monke
     rows_per_step = [len(prefixes) for prefixes in seen_prefixes]
     # every row of every step decoded once (candidates' final texts come on top), not twice
     assert sum(rows_per_step) <= len(decoded) < 2 * sum(rows_per_step)
-    for (step, texts, said), (_, texts_again, said_again), prefixes in zip(
+    for (step, texts, said), (step_again, texts_again, said_again), prefixes in zip(
         first.read, second.read, seen_prefixes
     ):
-        assert texts_again is texts and said_again is said
+        assert step_again == step and texts_again is texts and said_again is said
         assert texts == [decode_(tokenizer, prefix) for prefix in prefixes]
         assert said == [words(text) for text in texts]

@@ -157,12 +157,13 @@ _FAREWELL_START_LENGTHS = sorted({len(start) for start in _FAREWELL_ENDINGS})
 def farewell_words_after(said: Sequence[str]) -> frozenset[str]:
     """The words that, said next, would complete one of the :data:`FAREWELL_PHRASES` at the end
     of the words ``said`` ("i have to" -> "go", "nice" -> "talking", "chatting")."""
-    found = [
-        _FAREWELL_ENDINGS.get(tuple(said[len(said) - length :]) if length else ())
-        for length in _FAREWELL_START_LENGTHS
-        if length <= len(said)
-    ]
-    return frozenset().union(*(words for words in found if words))
+    return frozenset().union(
+        *(
+            _FAREWELL_ENDINGS.get(tuple(said[len(said) - length :]), frozenset())
+            for length in _FAREWELL_START_LENGTHS
+            if length <= len(said)
+        )
+    )
 
 
 def says_farewell(text: str) -> bool:
