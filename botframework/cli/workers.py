@@ -60,11 +60,14 @@ def _serve(args: argparse.Namespace, count: int) -> int:
     context = multiprocessing.get_context("spawn")  # no torch state is forked
     workers = [_start(context, args, count) for _ in range(count)]
     stopping: list[int] = []
+    signalled: set[int] = set()
 
     def stop(signum: int, frame: FrameType | None) -> None:
+        """SIGTERM to every live worker not sent one yet (a second would cut its graceful stop)."""
         stopping.append(signum)
         for worker in workers:
-            if worker.is_alive() and worker.pid is not None:
+            if worker.is_alive() and worker.pid is not None and worker.pid not in signalled:
+                signalled.add(worker.pid)
                 os.kill(worker.pid, signal.SIGTERM)
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
@@ -94,6 +97,8 @@ def _supervise(
                 return USAGE_ERROR
             log.warning("worker %s exited (%s); starting another", worker.pid, worker.exitcode)
             workers[index] = _start(context, args, len(workers))
+            if stopping:  # the signal came while it was starting, before stop() could see it
+                stop(stopping[-1], None)
     return 0
 
 
