@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     )
     from botframework.decoding.loop import Search, chosen_parts, rescore, run_search
     from botframework.decoding.precision import OUTPUT_DTYPES, bfloat16_output, output_precision
-    from botframework.decoding.row_topk import near_row_maxima, row_topk
+    from botframework.decoding.row_topk import group_topk, near_row_maxima, row_topk
     from botframework.decoding.rescorer import (
         CandidateRescorer,
         StepRescorer,
@@ -91,6 +91,7 @@ _LAZY: dict[str, str] = {
     "OUTPUT_DTYPES": "botframework.decoding.precision",
     "row_topk": "botframework.decoding.row_topk",
     "near_row_maxima": "botframework.decoding.row_topk",
+    "group_topk": "botframework.decoding.row_topk",
     "CandidateRescorer": "botframework.decoding.rescorer",
     "StepRescorer": "botframework.decoding.rescorer",
     "TokenBan": "botframework.decoding.rescorer",

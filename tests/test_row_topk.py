@@ -1,4 +1,5 @@
-"""row_topk finds exactly what torch.topk finds, by way of block maxima."""
+"""row_topk, group_topk and near_row_maxima find exactly what torch.topk or a comparison of
+every score finds, by way of block maxima."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import math
 import pytest
 import torch
 
-from botframework import near_row_maxima, row_topk
+from botframework import group_topk, near_row_maxima, row_topk
 
 
 @pytest.mark.parametrize("columns", [20_000, 20_003, 4_096, 300])
@@ -68,3 +69,40 @@ def test_near_row_maxima_in_the_partial_block_and_on_rows_of_minus_infinity() ->
     assert found[:2] == [(0, 3), (0, 10_049)]
     assert found[2:-2] == [(1, column) for column in range(10_050)]
     assert found[-2:] == [(2, 10_000), (2, 10_001)]
+
+
+def _group_topk_by_torch(scores, offsets, group_rows, k):
+    """What group_topk returns, from one torch.topk over each group's every score."""
+    groups, columns = len(scores) // group_rows, scores.shape[1]
+    totals = (scores + offsets[:, None]).view(groups, group_rows * columns)
+    values, flat = totals.topk(k, dim=1)
+    return values, flat // columns + torch.arange(groups)[:, None] * group_rows, flat % columns
+
+
+@pytest.mark.parametrize("columns", [20_000, 20_003, 4_096, 300, 7])
+@pytest.mark.parametrize("rows, group_rows", [(1, 1), (10, 10), (320, 10), (12, 3)])
+def test_group_topk_finds_what_one_topk_per_group_finds(rows, group_rows, columns) -> None:
+    generator = torch.Generator().manual_seed(columns + rows)
+    scores = torch.log_softmax(3 * torch.randn(rows, columns, generator=generator), dim=1)
+    offsets = 5 * torch.randn(rows, generator=generator)
+    offsets[1::group_rows + 1] = -math.inf  # dead beams
+    k = min(2 * group_rows, group_rows * columns)
+    expected = _group_topk_by_torch(scores, offsets, group_rows, k)
+    found = group_topk(scores, offsets, group_rows, k)
+    finite = torch.isfinite(expected[0])
+    assert torch.equal(found[0], expected[0])
+    assert torch.equal(found[1][finite], expected[1][finite])
+    assert torch.equal(found[2][finite], expected[2][finite])
+
+
+def test_group_topk_with_the_best_crowded_into_one_row_and_the_partial_last_block() -> None:
+    scores = torch.zeros(4, 10_050)
+    tenth_best = 7.5 + torch.arange(10.0) / 20
+    scores[1, 10_040:] = tenth_best  # one row's partial last block holds ten of the best
+    scores[2, 300] = 4.0
+    offsets = torch.tensor([0.0, 0.0, 7.0, -math.inf])  # row 2's other scores total 7, row 3 dead
+    values, rows, columns = group_topk(scores, offsets, 4, 12)
+    assert values[0].tolist() == [11.0, *tenth_best.flip(0).tolist(), 7.0]
+    assert rows[0].tolist() == [2] + [1] * 10 + [2]
+    assert columns[0, :11].tolist() == [300, *range(10_049, 10_039, -1)]
+    assert columns[0, 11] != 300

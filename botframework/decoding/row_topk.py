@@ -54,3 +54,38 @@ def near_row_maxima(
     kept = kept.clamp(max=columns - 1)
     near = (scores[block_rows[:, None], kept] >= floor[block_rows]) & inside
     return block_rows[:, None].expand_as(kept)[near], kept[near]
+
+
+def group_topk(
+    scores: torch.Tensor, offsets: torch.Tensor, group_rows: int, k: int, block: int = 128
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The ``k`` largest ``scores[r, c] + offsets[r]`` of each group of ``group_rows``
+    consecutive rows of a 2-D ``scores``, largest first: their values, rows and columns, each
+    (groups, k). Beam search's choice: each input's best extensions over all its beams.
+
+    The same argument as :func:`row_topk`, over a whole group: each of a group's k best lies in a
+    block whose maximum (plus its row's offset) is at least as large, and that block is among the
+    group's k best blocks. So only k blocks per group are searched, not k per row.
+    """
+    rows, columns = scores.shape
+    groups, blocks = rows // group_rows, columns // block
+    whole = blocks * block
+    counted = blocks + (whole < columns)  # the last, partial block counts as one
+    if group_rows * counted <= 2 * k:  # too few blocks to leave any out
+        totals = (scores + offsets[:, None]).view(groups, group_rows * columns)
+        values, flat = totals.topk(min(k, totals.shape[1]), dim=1)
+        first_rows = torch.arange(0, rows, group_rows)[:, None]
+        return values, flat // columns + first_rows, flat % columns
+    maxima = scores[:, :whole].view(rows, blocks, block).amax(dim=2)
+    if whole < columns:
+        maxima = torch.cat([maxima, scores[:, whole:].amax(dim=1, keepdim=True)], dim=1)
+    maxima = (maxima + offsets[:, None]).view(groups, group_rows * counted)
+    best_blocks = maxima.topk(k, dim=1).indices
+    block_rows = best_blocks // counted + torch.arange(0, rows, group_rows)[:, None]
+    kept = ((best_blocks % counted) * block)[..., None] + torch.arange(block)  # (groups, k, block)
+    past_end = kept >= columns  # the partial block's columns past the last one
+    kept = kept.clamp_(max=columns - 1)
+    values = scores.take(block_rows[..., None] * columns + kept) + offsets[block_rows][..., None]
+    values = values.masked_fill_(past_end, float("-inf")).view(groups, k * block)
+    values, positions = values.topk(k, dim=1)
+    return values, block_rows.gather(1, positions // block), kept.view(groups, -1).gather(1, positions)

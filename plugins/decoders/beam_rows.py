@@ -7,21 +7,14 @@ from dataclasses import dataclass
 
 import torch
 
-from botframework import Candidate, candidate_from_parts, chosen_parts, row_topk
+from botframework import Candidate, candidate_from_parts, chosen_parts, group_topk
 
 
 def best_extensions(
     beams: Beams, outputs: list[torch.Tensor], eos: int, last: bool, k: int
 ) -> Extensions:
-    """The 2k best one-token extensions of each input's k beams, by one top-k per input."""
-    groups = len(beams.inputs)
-    # The best 2k of beam × vocabulary are among the best 2k of each row: a cheaper top-k.
-    row_best, row_words = row_topk(outputs[-1], min(2 * k, outputs[-1].shape[1]))
-    width = row_best.shape[1]
-    totals = (beams.scores[:, None] + row_best).view(groups, k * width)
-    scores, flat = totals.topk(min(2 * k, k * width), dim=1)
-    rows = flat // width + torch.arange(groups)[:, None] * k
-    words = row_words.view(groups, k * width).gather(1, flat)
+    """The 2k best one-token extensions of each input's k beams."""
+    scores, rows, words = group_topk(outputs[-1], beams.scores, k, 2 * k)
     gained = chosen_parts(outputs, rows, words)
     ended = (words == eos) | last
     any_ended = bool(ended[:, :k].any())
