@@ -28,13 +28,18 @@ class Candidate:
 
 
 def candidate_from_parts(
-    token_ids: list[int], names: Sequence[str], parts: torch.Tensor, eos: int | None = None
+    token_ids: list[int],
+    names: Sequence[str],
+    parts: torch.Tensor | Sequence[float],
+    eos: int | None = None,
 ) -> Candidate:
-    """A candidate of ``token_ids`` (cut at ``eos``, if given) whose score is the sum of ``parts``,
-    one per name (``"model"``, then each rescorer's; a name listed twice gets the sum)."""
+    """A candidate of ``token_ids`` (cut at ``eos``, if given) whose score is the sum of ``parts``
+    (a 1-D tensor or a list), one per name (``"model"``, then each rescorer's; a name listed twice
+    gets the sum)."""
     if eos is not None and eos in token_ids:
         token_ids = token_ids[: token_ids.index(eos)]
     scores: dict[str, float] = {}
-    for name, part in zip(names, parts.tolist()):
+    values = parts.tolist() if hasattr(parts, "tolist") else parts
+    for name, part in zip(names, values):
         scores[name] = scores.get(name, 0.0) + part
     return Candidate(token_ids=token_ids, score=sum(scores.values()), scores=scores)

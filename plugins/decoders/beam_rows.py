@@ -82,11 +82,16 @@ class Extensions:
         if not self.any_ended:
             return
         taken = self.ended[:, : self.k] & torch.isfinite(self.scores[:, : self.k])
-        for i, j in taken.nonzero().tolist():
-            ids = beams.prefixes[self.rows[i, j]].tolist()
-            if self.words[i, j] != eos:
-                ids.append(int(self.words[i, j]))
-            yield int(beams.inputs[i]), candidate_from_parts(ids, names, self.parts[i, j])
+        i, j = taken.nonzero(as_tuple=True)
+        # one conversion to lists for all of them: a whole batch's replies end at the last step
+        found = zip(
+            beams.prefixes[self.rows[i, j]].tolist(),
+            self.words[i, j].tolist(),
+            beams.inputs[i].tolist(),
+            self.parts[i, j].tolist(),
+        )
+        for ids, word, index, parts in found:
+            yield index, candidate_from_parts(ids if word == eos else [*ids, word], names, parts)
 
     def live(
         self, beams: Beams, searching_if: torch.Tensor | None
