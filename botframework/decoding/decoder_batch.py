@@ -54,6 +54,8 @@ class DecoderBatch:
             source_ids = torch.cat([source_ids, empty])
             lengths = torch.cat([lengths, lengths.new_full((1,), len(empty_ids))])
         self.state = model.start(model.encode(source_ids, lengths))
+        # the source each row of the state reads (the empty source's row last, if any)
+        self.state_sources = torch.arange(len(source_ids))
         self.copies = rows_per_input  # rows per state row, until the first reorder
         self.rows = size  # real rows of the state; the language-model rows follow them
         self.with_lm = bool(self.lm_steps)
@@ -71,15 +73,14 @@ class DecoderBatch:
         tokens = tokens[::copies]
         if not self.with_lm:
             if self.pending is not None:
-                self.state = self.ctx.model.reorder(self.state, self.pending)
+                self._reorder_state(self.pending)
             log_probs, self.state = self.ctx.model.step(tokens, self.state, transposed_output=True)
             self.rows, self.pending = len(tokens), None
             return log_probs.repeat_interleave(copies, dim=0) if copies > 1 else log_probs
         # one language-model row per distinct (prefix row, token) pair
         real, vocabulary = self._kept(), self.ctx.model.vocab_size
         pairs, shared = torch.unique(self.lm_rows * vocabulary + tokens, return_inverse=True)
-        index = torch.cat([real, self.rows + pairs // vocabulary])
-        self.state = self.ctx.model.reorder(self.state, index)
+        self._reorder_state(torch.cat([real, self.rows + pairs // vocabulary]))
         fed = torch.cat([tokens, pairs % vocabulary])
         log_probs, self.state = self.ctx.model.step(fed, self.state, transposed_output=True)
         self.rows, self.pending, self.lm_rows = len(tokens), None, shared
@@ -89,6 +90,14 @@ class DecoderBatch:
             shared = shared.repeat_interleave(copies)
         self.ctx.language_model = LanguageModelRows(distinct, shared)
         return log_probs
+
+    def _reorder_state(self, index: torch.Tensor) -> None:
+        """Keep (or repeat) the state rows ``index``; the sources' rows only where some row's
+        source changes."""
+        sources = self.state_sources[index]
+        same = len(index) == len(self.state_sources) and torch.equal(sources, self.state_sources)
+        self.state = self.ctx.model.reorder(self.state, index, same_sources=same)
+        self.state_sources = sources
 
     def _kept(self) -> torch.Tensor:
         """The real rows of the state that the next step continues, in their order."""

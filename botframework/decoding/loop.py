@@ -66,7 +66,11 @@ def chosen_parts(
     """What the model and each rescorer added to the score of choosing ``words`` on ``rows``
     (any shape, the same for both): a tensor of that shape with one more dimension, the parts."""
     flat = rows * outputs[0].shape[1] + words  # one index into each (rows, vocab) output
-    picked = torch.stack([output.take(flat) for output in outputs], dim=-1)
+    picked = [outputs[0].take(flat)]
+    for before, output in zip(outputs, outputs[1:]):
+        # a rescorer that banned in place or changed nothing left the same tensor
+        picked.append(picked[-1] if output is before else output.take(flat))
+    picked = torch.stack(picked, dim=-1)
     return torch.cat([picked[..., :1], picked[..., 1:] - picked[..., :-1]], dim=-1)
 
 

@@ -152,8 +152,15 @@ class Seq2Seq(SequenceScoring, nn.Module):
         )
         return replace(state, prompt_cache=terms, cache_keep=keep)
 
-    def reorder(self, state: DecoderState, index: torch.Tensor) -> DecoderState:
-        """Keep (or repeat) the rows ``index`` of every tensor in ``state``."""
+    def reorder(
+        self, state: DecoderState, index: torch.Tensor, same_sources: bool = False
+    ) -> DecoderState:
+        """Keep (or repeat) the rows ``index`` of every tensor in ``state``. With
+        ``same_sources`` (each row ``index`` picks reads the same source as the row it replaces,
+        as when beams change places within their input) only the recurrent state is reordered."""
+        if same_sources:
+            cell = None if state.cell is None else state.cell.index_select(1, index)
+            return replace(state, hidden=state.hidden.index_select(1, index), cell=cell)
         changes = {}
         for name in _STATE_FIELDS:
             value = getattr(state, name)

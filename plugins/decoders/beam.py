@@ -121,20 +121,22 @@ class BeamSearch:
         kept: list[tuple[Beams, torch.Tensor]] = []
         for group_beams, rows in self._groups(beams):
             # one group takes every row: no copy of the (rows, vocabulary) scores
-            group_outputs = outputs if self.groups == 1 else [output[rows] for output in outputs]
+            group_outputs = outputs if rows is None else [output[rows] for output in outputs]
             best = self._best_extensions(group_beams, group_outputs, chosen, eos, last)
             for index, candidate in best.finished(group_beams, eos, names):
                 finished[index].append(self.normalised(candidate, beams.prefixes.shape[1] + 1))
             counts = [len(finished[i]) for i in group_beams.inputs.tolist()]
             searching = torch.tensor(counts) < width if max(counts) >= width else None
             live, kept_rows = best.live(group_beams, searching_if=searching)
-            kept.append((live, rows[kept_rows]))
+            kept.append((live, kept_rows if rows is None else rows[kept_rows]))
+        if len(kept) == 1:
+            return kept[0]
         return Beams.concat([live for live, _ in kept]), torch.cat([rows for _, rows in kept])
 
-    def _groups(self, beams: Beams) -> Iterator[tuple[Beams, torch.Tensor]]:
-        """Each group's beams in turn, with their rows in ``beams``."""
+    def _groups(self, beams: Beams) -> Iterator[tuple[Beams, torch.Tensor | None]]:
+        """Each group's beams in turn, with their rows in ``beams`` (None: all of them)."""
         if self.groups == 1:
-            yield beams, torch.arange(len(beams.scores))
+            yield beams, None
             return
         width = self.beam_size // self.groups
         for group in range(self.groups):
@@ -189,6 +191,8 @@ class _BeamRun:
         self.beams = Beams.start(size, self.width, len(names), bos)
         self.finished: list[list[Candidate]] = [[] for _ in range(size)]
         self.inputs = ctx.batch_size
+        self._inputs_seen: torch.Tensor | None = None
+        self._row_inputs = torch.empty(0, dtype=torch.long)
 
     @property
     def tokens(self) -> torch.Tensor:
@@ -200,7 +204,11 @@ class _BeamRun:
 
     @property
     def row_inputs(self) -> torch.Tensor:
-        return (self.beams.inputs // self.options.groups).repeat_interleave(self.width)
+        inputs = self.beams.inputs  # the same tensor from step to step until an input is done
+        if inputs is not self._inputs_seen:
+            self._inputs_seen = inputs
+            self._row_inputs = (inputs // self.options.groups).repeat_interleave(self.width)
+        return self._row_inputs
 
     def extend(self, outputs: list[torch.Tensor], step: int, last: bool) -> torch.Tensor:
         if step < self.options.min_length:
