@@ -71,3 +71,49 @@ def test_the_gemm_rate_is_the_fastest_product_measured(monkeypatch: pytest.Monke
     measured = hardware.measure_hardware(size=16, megabytes=1, layers=[layer])
     assert measured.gemm_flops == pytest.approx(2 * 512 * 8 * 30 / 0.1)
     assert measured.bandwidth == pytest.approx(2 * 2**20 / 2.0)
+
+
+def test_rounds_keep_the_best_of_each_timing_and_of_the_hardware(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from botframework.bench import decode
+
+    seen: list[tuple[str, dict[str, float]]] = []
+    machines: list[decode.Hardware] = []
+    measure, measure_hardware = decode._Timings.measure, decode.measure_hardware
+
+    def recorded_measure(self, dtype: str, batch_size: int) -> dict[str, float]:
+        timings = measure(self, dtype, batch_size)
+        seen.append((dtype, timings))
+        return timings
+
+    def recorded_hardware(**kwargs) -> decode.Hardware:
+        machines.append(measure_hardware(**kwargs))
+        return machines[-1]
+
+    monkeypatch.setattr(decode._Timings, "measure", recorded_measure)
+    monkeypatch.setattr(decode, "measure_hardware", recorded_hardware)
+    assert main([*tiny_bench(write_bot_yaml(tmp_path)), "--rounds", "2"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    float32 = [timings for dtype, timings in seen if dtype == "float32"]
+    assert result["rounds"] == 2 and len(float32) == 2 and len(machines) == 2
+    assert result["greedy_ms"] == min(t["greedy_ms"] for t in float32)
+    assert result["beam2_antilm_ms"] == min(t["beam2_antilm_ms"] for t in float32)
+    rates = [t["batch2_replies_per_s"] for t in float32]
+    assert result["batch2_replies_per_s"] == max(rates)
+    int8 = [timings["beam2_ms"] for dtype, timings in seen if dtype == "int8"]
+    assert result["int8_output"]["beam2_ms"] == min(int8) and len(int8) == 2
+    best_rate = max(machine.gemm_flops for machine in machines)
+    assert result["hardware"]["gemm_gflops"] == round(best_rate / 1e9, 1)
+
+
+@pytest.mark.parametrize("option", ["--inputs", "--rounds", "--beam-size", "--reply-length"])
+def test_a_count_below_one_is_refused_in_one_line(
+    tmp_path: Path, option: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main([*tiny_bench(write_bot_yaml(tmp_path)), option, "0"])
+    assert stopped.value.code == 2
+    error = capsys.readouterr().err
+    assert f"argument {option}: expected a whole number of at least 1, got '0'" in error
+    assert "Traceback" not in error

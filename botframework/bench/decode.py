@@ -81,11 +81,17 @@ def run_decode_benchmark(
     antilm_args: dict[str, object] | None = None,
     parts: Parts | None = None,
     held_out: Sources | None = None,
+    rounds: int = 1,
 ) -> dict[str, object]:
     """The benchmark's numbers for ``model``: float32, each opt-in precision, the original's
     algorithm and the floor. The anti-LM takes ``antilm_args`` (the YAML's, when it lists one),
     else its defaults. Decoders and the anti-LM come from ``parts`` (default: the installed
-    plugins'). Agreement is measured on ``held_out`` (default: ``inputs`` random sources)."""
+    plugins'). Agreement is measured on ``held_out`` (default: ``inputs`` random sources).
+
+    With ``rounds`` above 1 the hardware and the float32, int8 and shortlist timings are measured
+    that many times, one round after the other, and each number is the best of its rounds (the
+    fastest time, the highest rate): other work on a shared machine only ever slows a round down.
+    """
     parts = parts or collect_parts(build_plugin_manager())
     model.eval()
     generator = torch.Generator().manual_seed(0)
@@ -95,10 +101,17 @@ def run_decode_benchmark(
     antilm = parts.rescorers.create(SHORTHAND_RESCORERS["antilm"], dict(antilm_args or {}), WHERE)
     timings = _Timings(model, tokenizer, sources, inputs, beam_size, reply_length, antilm, parts)
     load_at_start = os.getloadavg()[0]  # other processes on the machine skew every number
-    hardware = measure_hardware(layers=[model.output])
     # The timings first, the emulated bfloat16 (the slowest, least telling) last.
     fast = ("float32", "int8", "shortlist")
-    timed = {dtype: timings.measure(dtype, batch_size) for dtype in fast}
+    machines, measured = [], []
+    for _ in range(rounds):
+        machines.append(measure_hardware(layers=[model.output]))
+        measured.append({dtype: timings.measure(dtype, batch_size) for dtype in fast})
+    hardware = Hardware(
+        max(machine.gemm_flops for machine in machines),
+        max(machine.bandwidth for machine in machines),
+    )
+    timed = {dtype: _best_of([round_[dtype] for round_ in measured]) for dtype in fast}
     float32 = timed["float32"]
     floors = _floors(hardware, timings, batch_size, language_model_steps([antilm]))
     seed_style = SeedStyleBeamSearch(model, tokenizer, beam_size, antilm.weight, reply_length)
@@ -123,6 +136,7 @@ def run_decode_benchmark(
             "batch_over_sequential_ceiling": _batch_ceiling(float32, floors, beam_size, batch_size),
         },
         "agreement_prompts": len(agreement.sources),
+        "rounds": rounds,
     }
     native = native_bfloat16()
     for dtype in OPT_INS:
@@ -276,6 +290,14 @@ def _batch_ceiling(
     costs the batch nothing). Below the goal, no implementation reaches it on this machine."""
     per_reply_floor = floors[f"batch{batch_size}_without_lm_ms_per_reply"]
     return round(timings[f"beam{beam_size}_antilm_ms"] / per_reply_floor, 2)
+
+
+def _best_of(rounds: list[dict[str, float]]) -> dict[str, float]:
+    """Each timing's best over ``rounds``: the least of the times, the most of the rates."""
+    return {
+        key: (max if key.endswith("_per_s") else min)(round_[key] for round_ in rounds)
+        for key in rounds[0]
+    }
 
 
 def _ratios(timings: dict[str, float], seed_ms: float, beam_size: int, batch_size: int) -> dict:

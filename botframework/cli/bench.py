@@ -8,10 +8,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-from collections.abc import Callable
 
 from botframework.cli import bench_decode
-from botframework.cli.options import add_bot_options
+from botframework.cli.options import add_bot_options, count
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -25,9 +24,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument(
         "--vocab-sizes", type=_sizes, default="20000,60000", metavar="LIST", help="comma-separated"
     )
-    train.add_argument("--steps", type=_count(1), default=10, help="timed steps per measurement")
-    train.add_argument("--warmup", type=_count(0), default=3, help="untimed steps first")
-    train.add_argument("--rounds", type=_count(1), default=2, help="best of this many runs")
+    train.add_argument("--steps", type=count(1), default=10, help="timed steps per measurement")
+    train.add_argument("--warmup", type=count(0), default=3, help="untimed steps first")
+    train.add_argument("--rounds", type=count(1), default=2, help="best of this many runs")
     train.set_defaults(handler=run_train)
     bench_decode.add_parser(kinds)
 
@@ -55,18 +54,3 @@ def _sizes(text: str) -> tuple[int, ...]:
             f"expected comma-separated vocabulary sizes above the 5 special tokens, got {text!r}"
         )
     return sizes
-
-
-def _count(least: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            value = least - 1
-        if value < least:
-            raise argparse.ArgumentTypeError(
-                f"expected a whole number of at least {least}, got {text!r}"
-            )
-        return value
-
-    return parse

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from botframework.cli.options import add_bot_options
+from botframework.cli.options import add_bot_options, count
 
 
 def add_parser(kinds: argparse._SubParsersAction) -> None:
@@ -20,25 +20,33 @@ def add_parser(kinds: argparse._SubParsersAction) -> None:
         help="use the YAML's model section with random weights even if a checkpoint exists",
     )
     parser.add_argument(
-        "--inputs", type=int, default=20, help="timed inputs per measurement (median)"
+        "--inputs", type=count(1), default=20, help="timed inputs per measurement (median)"
     )
     parser.add_argument(
         "--seed-style-inputs",
-        type=int,
+        type=count(1),
         default=3,
         help="timed inputs for the (slow) original algorithm",
     )
     parser.add_argument(
         "--agreement-prompts",
-        type=int,
+        type=count(0),
         default=200,
         help="held-out prompts on which each opt-in precision's best replies are compared",
     )
-    parser.add_argument("--beam-size", type=int, default=10)
-    parser.add_argument("--batch-size", type=int, default=32, help="inputs in one batch")
-    parser.add_argument("--input-length", type=int, default=10)
-    parser.add_argument("--reply-length", type=int, default=20)
-    parser.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's)")
+    parser.add_argument("--beam-size", type=count(1), default=10)
+    parser.add_argument("--batch-size", type=count(1), default=32, help="inputs in one batch")
+    parser.add_argument("--input-length", type=count(1), default=10)
+    parser.add_argument("--reply-length", type=count(1), default=20)
+    parser.add_argument(
+        "--threads", type=count(1), help="torch intra-op threads (default: torch's)"
+    )
+    parser.add_argument(
+        "--rounds",
+        type=count(1),
+        default=1,
+        help="time everything this many times, interleaved, and keep the best of each number",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -62,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         input_length=args.input_length,
         reply_length=args.reply_length,
+        rounds=args.rounds,
         antilm_args=loaded.antilm_args,
         parts=loaded.parts,
         held_out=loaded.held_out,
