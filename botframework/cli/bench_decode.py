@@ -45,7 +45,7 @@ def add_parser(kinds: argparse._SubParsersAction) -> None:
         "--rounds",
         type=count(1),
         default=1,
-        help="time everything this many times, interleaved, and keep the best of each number",
+        help="time everything this many times, round after round; report the best of each number",
     )
     parser.set_defaults(handler=run)
 

@@ -1,5 +1,6 @@
-"""The k largest scores of each row of a (rows, vocabulary) tensor, and the scores near each row's
-maximum, found through block maxima.
+"""The k largest scores of each row of a (rows, vocabulary) tensor, the k largest of each group of
+rows (beam search: an input's beams), and the scores near each row's maximum, all found through
+block maxima.
 
 ``torch.topk`` over a 20,000-word row is the most expensive call of a beam step after the
 projection itself. :func:`row_topk` first takes the maximum of each block of ``block`` columns,
