@@ -123,8 +123,9 @@ class DecoderBatch:
 
     def reorder(self, index: torch.Tensor) -> None:
         """Keep (or repeat) the rows ``index``; their language-model rows follow them."""
-        index = index // self.copies  # while rows are copies, row r is state row r // copies
-        self.copies = 1
+        if self.copies > 1:
+            index = index // self.copies  # while rows are copies, row r is state row r // copies
+            self.copies = 1
         if self.pending is None and len(index) == self.rows and bool((index == self._kept()).all()):
             return  # every row goes on where it was (greedy and sampling, until a reply ends)
         self._continue(index)

@@ -137,8 +137,10 @@ class Seq2Seq(SequenceScoring, nn.Module):
         if self.config.source_cache and state.source_ids is not None:
             if state.prompt_cache is None:
                 state = self._with_prompt_cache(state)
+            if log_probs.dtype != torch.float32:
+                log_probs = log_probs.float()
             log_probs = source_cache.mix_prompt_cache(
-                log_probs.float(), state.source_ids, state.prompt_cache, state.cache_keep
+                log_probs, state.source_ids, state.prompt_cache, state.cache_keep
             )
         return log_probs, state
 
@@ -210,11 +212,15 @@ class Seq2Seq(SequenceScoring, nn.Module):
             state = replace(state, keys=self.attention.keys(state.memory))
         rnn_state: RnnState = state.hidden if state.cell is None else (state.hidden, state.cell)
         run = self._luong if self.config.attention == "luong" else self._bahdanau
-        outputs, context, rnn_state = run(self.dropout(embedded), rnn_state, state, fused)
+        outputs, context, rnn_state = run(self._dropout(embedded), rnn_state, state, fused)
         joined = torch.cat([outputs, context], dim=-1)
-        features = self.dropout(torch.tanh(self._combine(joined, fused)))
+        features = self._dropout(torch.tanh(self._combine(joined, fused)))
         hidden, cell = rnn_state if isinstance(rnn_state, tuple) else (rnn_state, None)
         return features, replace(state, hidden=hidden, cell=cell)
+
+    def _dropout(self, features: torch.Tensor) -> torch.Tensor:
+        """``self.dropout(features)``; in eval mode, where it changes nothing, not even called."""
+        return self.dropout(features) if self.training else features
 
     def _combine(self, joined: torch.Tensor, fused: bool) -> torch.Tensor:
         """``self.combine(joined)``; with ``fused``, one position's product on the packed weight."""

@@ -125,8 +125,10 @@ class BeamSearch:
             best = self._best_extensions(group_beams, group_outputs, chosen, eos, last)
             for index, candidate in best.finished(group_beams, eos, names):
                 finished[index].append(self.normalised(candidate, beams.prefixes.shape[1] + 1))
-            counts = [len(finished[i]) for i in group_beams.inputs.tolist()]
-            searching = torch.tensor(counts) < width if max(counts) >= width else None
+            searching = None  # every input goes on, unless one has all its replies
+            if max(map(len, finished)) >= width:
+                counts = [len(finished[i]) for i in group_beams.inputs.tolist()]
+                searching = torch.tensor(counts) < width
             live, kept_rows = best.live(group_beams, searching_if=searching)
             kept.append((live, kept_rows if rows is None else rows[kept_rows]))
         if len(kept) == 1:
