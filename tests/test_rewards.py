@@ -219,6 +219,8 @@ def test_default_rules_and_weights_when_the_yaml_lists_none(tiny_bot_yaml: Path)
         ("{name: reply_length}", r"reward rule 'reply_length'.*target"),
         ("{name: reply_length, target: 0}", r"reward rule 'reply_length': target must be a positive number of words, got 0"),
         ("{name: reply_length, target: 7, tolerance: -1}", r"reward rule 'reply_length': tolerance must be a number of words >= 0, got -1"),
+        ("{name: reply_length, target: .nan}", r"reward rule 'reply_length': target must be a positive number of words, got nan"),
+        ("{name: reply_length, target: 7, tolerance: .inf}", r"reward rule 'reply_length': tolerance must be a number of words >= 0, got inf"),
     ],
 )
 def test_bad_rule_arguments_fail_at_load(tmp_path: Path, entry: str, message: str) -> None:

@@ -29,7 +29,7 @@ from botframework.data.tokenizer import SPECIAL_TOKENS, Tokenizer
 from botframework.decoding.context import ScoringContext
 from botframework.decoding.decoder_batch import language_model_steps
 from botframework.decoding.precision import native_bfloat16, output_precision
-from botframework.decoding.rescorer import StepRescorer, TokenBan
+from botframework.decoding.rescorer import StepRescorer, TokenBan, every_row
 from botframework.decoding.settings import SHORTHAND_RESCORERS
 from botframework.model.seq2seq import Seq2Seq
 from botframework.plugins import Parts, build_plugin_manager, collect_parts
@@ -48,11 +48,7 @@ class _NoEnd(TokenBan):
     def banned(
         self, ctx: ScoringContext, prefixes: torch.Tensor, vocab_size: int
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        rows = torch.arange(len(prefixes))
-        return rows, torch.full_like(rows, ctx.tokenizer.eos_id)
-
-    def ban_(self, ctx: ScoringContext, prefixes: torch.Tensor, scores: torch.Tensor) -> None:
-        scores[:, ctx.tokenizer.eos_id] = float("-inf")
+        return every_row(torch.tensor([ctx.tokenizer.eos_id]), len(prefixes))
 
 
 @dataclass

@@ -44,10 +44,7 @@ def near_row_maxima(
     if blocks < 2:
         floor = scores.amax(dim=1, keepdim=True) - margin
         return (scores >= floor).nonzero(as_tuple=True)
-    maxima = scores[:, : blocks * block].view(rows, blocks, block).amax(dim=2)
-    tail = scores[:, blocks * block :]
-    if tail.shape[1]:  # the last, partial block
-        maxima = torch.cat([maxima, tail.amax(dim=1, keepdim=True)], dim=1)
+    maxima = _block_maxima(scores, block)
     floor = maxima.amax(dim=1, keepdim=True) - margin
     block_rows, block_ids = (maxima >= floor).nonzero(as_tuple=True)
     kept = (block_ids * block)[:, None] + torch.arange(block)  # the kept blocks' columns
@@ -69,18 +66,14 @@ def group_topk(
     group's k best blocks. So only k blocks per group are searched, not k per row.
     """
     rows, columns = scores.shape
-    groups, blocks = rows // group_rows, columns // block
-    whole = blocks * block
-    counted = blocks + (whole < columns)  # the last, partial block counts as one
+    groups = rows // group_rows
+    counted = -(-columns // block)  # blocks, the last, partial one counted as one
     if group_rows * counted <= 2 * k:  # too few blocks to leave any out
         totals = (scores + offsets[:, None]).view(groups, group_rows * columns)
         values, flat = totals.topk(min(k, totals.shape[1]), dim=1)
         first_rows = torch.arange(0, rows, group_rows)[:, None]
         return values, flat // columns + first_rows, flat % columns
-    maxima = scores[:, :whole].view(rows, blocks, block).amax(dim=2)
-    if whole < columns:
-        maxima = torch.cat([maxima, scores[:, whole:].amax(dim=1, keepdim=True)], dim=1)
-    maxima = (maxima + offsets[:, None]).view(groups, group_rows * counted)
+    maxima = (_block_maxima(scores, block) + offsets[:, None]).view(groups, group_rows * counted)
     best_blocks = maxima.topk(k, dim=1).indices
     block_rows = best_blocks // counted + torch.arange(0, rows, group_rows)[:, None]
     kept = ((best_blocks % counted) * block)[..., None] + torch.arange(block)  # (groups, k, block)
@@ -90,3 +83,14 @@ def group_topk(
     values = values.masked_fill_(past_end, float("-inf")).view(groups, k * block)
     values, positions = values.topk(k, dim=1)
     return values, block_rows.gather(1, positions // block), kept.view(groups, -1).gather(1, positions)
+
+
+def _block_maxima(scores: torch.Tensor, block: int) -> torch.Tensor:
+    """The maximum of each block of ``block`` columns of each row (rows, blocks), the last,
+    partial block (if any) counted as one."""
+    rows, columns = scores.shape
+    whole = columns // block * block
+    maxima = scores[:, :whole].view(rows, -1, block).amax(dim=2)
+    if whole < columns:
+        maxima = torch.cat([maxima, scores[:, whole:].amax(dim=1, keepdim=True)], dim=1)
+    return maxima

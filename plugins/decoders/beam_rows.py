@@ -55,8 +55,6 @@ class Beams:
 
     @classmethod
     def concat(cls, parts: list[Beams]) -> Beams:
-        if len(parts) == 1:
-            return parts[0]
         return cls(*(torch.cat([getattr(p, name) for p in parts]) for name in BEAM_FIELDS))
 
 
