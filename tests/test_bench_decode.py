@@ -117,3 +117,73 @@ def test_a_count_below_one_is_refused_in_one_line(
     error = capsys.readouterr().err
     assert f"argument {option}: expected a whole number of at least 1, got '0'" in error
     assert "Traceback" not in error
+
+
+def test_the_kernels_alone_multiply_every_step_rows_by_every_decoder_weight(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each step's rows meet every weight matrix of the decoder step, through the decoder's own
+    product, and the vocabulary's scores are normalised in place."""
+    import torch
+
+    from botframework.bench import hardware
+    from tests.test_beam import TRAP, train_toy
+
+    model, _ = train_toy(TRAP, steps=0)
+    model.eval()
+    shapes: list[tuple[str, int, int]] = []
+    normalised: list[tuple[int, ...]] = []
+    linear, log_softmax = hardware.linear, torch.log_softmax
+
+    def recorded(owner, name, bias, features):
+        assert (bias is None) == (getattr(owner, name.replace("weight", "bias"), None) is None)
+        shapes.append((name, len(features), features.shape[1]))
+        return linear(owner, name, bias, features)
+
+    def recorded_log_softmax(scores, dim, out):
+        assert out is scores and dim == -1
+        normalised.append(tuple(scores.shape))
+        return log_softmax(scores, dim=dim, out=out)
+
+    monkeypatch.setattr(hardware, "linear", recorded)
+    monkeypatch.setattr(torch, "log_softmax", recorded_log_softmax)
+    weights = hardware.product_layers(model)
+    layers = [type(owner).__name__ + "." + name for owner, name, _ in weights]
+    assert layers == ["GRU.weight_ih_l0", "GRU.weight_hh_l0", "Linear.weight", "Linear.weight"]
+    assert weights[-1][0] is model.output and weights[-2][0] is model.combine
+    milliseconds = hardware.kernels_ms(model, [1, 6, 3], repeats=2)
+    assert milliseconds > 0
+    passes = 3  # a warm-up and two timed
+    assert len(shapes) == passes * 3 * len(weights)
+    one_pass = shapes[: 3 * len(weights)]
+    assert [rows for _, rows, _ in one_pass] == [r for r in (1, 6, 3) for _ in weights]
+    widths = [getattr(owner, name).shape[1] for owner, name, _ in weights]
+    assert [width for _, _, width in one_pass] == widths * 3
+    assert normalised == [(rows, model.vocab_size) for rows in (1, 6, 3)] * passes
+    assert not torch.is_inference_mode_enabled()
+
+
+def test_the_benchmark_reports_the_kernels_alone_against_each_floor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from botframework.bench import decode
+
+    passes: list[list[int]] = []
+
+    def recorded(model, rows_per_step, repeats=3):
+        passes.append(rows_per_step)
+        return 2.0 * sum(rows_per_step)  # a stand-in time: 2 ms per row
+
+    monkeypatch.setattr(decode, "kernels_ms", recorded)
+    assert main([*tiny_bench(write_bot_yaml(tmp_path)), "--rounds", "2"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    kernels, floors = result["kernels_ms"], result["floor_ms"]
+    assert set(kernels) == set(floors) == set(result["kernels_over_floor"])
+    assert len(passes) == 2 * len(floors)  # every configuration, in every round
+    # greedy: one row at each of the 3 steps; batch: 2 inputs × 2 beams after the first step
+    assert kernels["greedy_ms"] == 2.0 * 3
+    assert kernels["batch2_without_lm_ms_per_reply"] == 2.0 * (2 + 4 + 4) / 2
+    for key, floor in floors.items():  # the floors are printed rounded to 0.01 ms
+        over = result["kernels_over_floor"][key]
+        most = kernels[key] / (floor - 0.005) if floor > 0.005 else float("inf")
+        assert kernels[key] / (floor + 0.005) <= over <= most

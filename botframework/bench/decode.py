@@ -23,7 +23,13 @@ from dataclasses import dataclass
 
 import torch
 
-from botframework.bench.hardware import Hardware, floor_ms, measure_hardware, rows_per_step
+from botframework.bench.hardware import (
+    Hardware,
+    floor_ms,
+    measure_hardware,
+    kernels_ms,
+    rows_per_step,
+)
 from botframework.bench.seed_style import SeedStyleBeamSearch
 from botframework.data.tokenizer import SPECIAL_TOKENS, Tokenizer
 from botframework.decoding.context import ScoringContext
@@ -99,9 +105,11 @@ def run_decode_benchmark(
     load_at_start = os.getloadavg()[0]  # other processes on the machine skew every number
     # The timings first, the emulated bfloat16 (the slowest, least telling) last.
     fast = ("float32", "int8", "shortlist")
-    machines, measured = [], []
+    shapes = _shapes(timings, batch_size, language_model_steps([antilm]))
+    machines, kernels, measured = [], [], []
     for _ in range(rounds):
         machines.append(measure_hardware(layers=[model.output]))
+        kernels.append(_kernels(model, shapes))
         measured.append({dtype: timings.measure(dtype, batch_size) for dtype in fast})
     hardware = Hardware(
         max(machine.gemm_flops for machine in machines),
@@ -109,7 +117,8 @@ def run_decode_benchmark(
     )
     timed = {dtype: _best_of([round_[dtype] for round_ in measured]) for dtype in fast}
     float32 = timed["float32"]
-    floors = _floors(hardware, timings, batch_size, language_model_steps([antilm]))
+    floors = _floors(hardware, model, input_length, shapes)
+    least_kernels = {key: min(round_[key] for round_ in kernels) for key in shapes}
     seed_style = SeedStyleBeamSearch(model, tokenizer, beam_size, antilm.weight, reply_length)
     seed_inputs = timings.singles[:seed_style_inputs]  # no warm-up: each is thousands of calls
     seed_ms = statistics.median(_seconds(seed_style, ids) for ids in seed_inputs) * 1000
@@ -127,6 +136,8 @@ def run_decode_benchmark(
             **_over(float32, floors),
             f"batch{batch_size}": _batch_over(float32, floors, batch_size),
         },
+        "kernels_ms": {key: round(value, 2) for key, value in least_kernels.items()},
+        "kernels_over_floor": {key: round(least_kernels[key] / floors[key], 2) for key in shapes},
         "ratios": {
             **_ratios(float32, seed_ms, beam_size, batch_size),
             "batch_over_sequential_ceiling": _batch_ceiling(float32, floors, beam_size, batch_size),
@@ -247,24 +258,48 @@ class _Agreement:
         return f"{same}/{len(self.full)}"
 
 
-def _floors(
-    hardware: Hardware, timings: _Timings, batch_size: int, lm_steps: int
-) -> dict[str, float]:
-    k, length, model = timings.beam_size, timings.length, timings.model
-    source = timings.sources.ids.shape[1]
+@dataclass
+class _Shape:
+    """One timed configuration's work: the live rows of every step, over how many inputs, with
+    language-model rows or not."""
 
-    def floor(beam: int, lm: int, inputs: int = 1) -> float:
-        rows = rows_per_step(beam, length, lm, inputs)
-        return floor_ms(hardware, model, source, rows, inputs + (1 if lm else 0)) / inputs
+    rows: list[int]
+    inputs: int
+    language_model: bool
+
+
+def _shapes(timings: _Timings, batch_size: int, lm_steps: int) -> dict[str, _Shape]:
+    k, length = timings.beam_size, timings.length
+
+    def shape(beam: int, lm: int, inputs: int = 1) -> _Shape:
+        return _Shape(rows_per_step(beam, length, lm, inputs), inputs, bool(lm))
 
     return {
-        "greedy_ms": floor(1, 0),
-        f"beam{k}_ms": floor(k, 0),
-        f"beam{k}_antilm_ms": floor(k, lm_steps),
-        f"batch{batch_size}_ms_per_reply": floor(k, lm_steps, batch_size),
+        "greedy_ms": shape(1, 0),
+        f"beam{k}_ms": shape(k, 0),
+        f"beam{k}_antilm_ms": shape(k, lm_steps),
+        f"batch{batch_size}_ms_per_reply": shape(k, lm_steps, batch_size),
         # the least work any batched beam search of this model does: no language-model rows
-        f"batch{batch_size}_without_lm_ms_per_reply": floor(k, 0, batch_size),
+        f"batch{batch_size}_without_lm_ms_per_reply": shape(k, 0, batch_size),
     }
+
+
+def _floors(
+    hardware: Hardware, model: Seq2Seq, source_length: int, shapes: dict[str, _Shape]
+) -> dict[str, float]:
+    """Each configuration's floor per reply (:func:`floor_ms`); the empty source of the
+    language-model rows is one more encoding."""
+    floors = {}
+    for key, shape in shapes.items():
+        encodings = shape.inputs + (1 if shape.language_model else 0)
+        total = floor_ms(hardware, model, source_length, shape.rows, encodings)
+        floors[key] = total / shape.inputs
+    return floors
+
+
+def _kernels(model: Seq2Seq, shapes: dict[str, _Shape]) -> dict[str, float]:
+    """Each configuration's unavoidable kernels alone per reply (:func:`kernels_ms`)."""
+    return {key: kernels_ms(model, shape.rows) / shape.inputs for key, shape in shapes.items()}
 
 
 def _over(timings: dict[str, float], floors: dict[str, float]) -> dict[str, float]:

@@ -4,6 +4,10 @@ The floor of one decoding step is the larger of two times: streaming every weigh
 from memory once, and the step's multiply-adds at the measured GEMM rate. Everything else a
 decoder does (softmax, top-k, Python) is overhead above it. Both rates are measured with the
 threads torch uses now.
+
+Between the floor and a decoder's time sits what this machine's matrix library makes of the
+step's own shapes: :func:`kernels_ms` times the products and the log-softmax alone, step by step
+at the floor's row counts, through the same packed products the decoder calls.
 """
 
 from __future__ import annotations
@@ -102,6 +106,40 @@ def floor_ms(
     step, encoder = step_cost(model, source_length), encoder_cost(model, source_length)
     total = seconds(encoder, sources) + sum(seconds(step, rows) for rows in rows_per_step)
     return 1000 * total
+
+
+def product_layers(model: Seq2Seq) -> list[tuple[nn.Module, str, torch.Tensor | None]]:
+    """Every weight matrix a decoder step multiplies by, as (owner, weight name, bias): the
+    decoder RNN's, the combining layer's and, last, the projection onto the vocabulary."""
+    layers = []
+    for owner in (model.decoder, model.combine, model.output):
+        for name, weight in owner.named_parameters(recurse=False):
+            if weight.dim() == 2:
+                layers.append((owner, name, getattr(owner, name.replace("weight", "bias"), None)))
+    return layers
+
+
+def kernels_ms(model: Seq2Seq, rows_per_step: list[int], repeats: int = 3) -> float:
+    """The least time, over ``repeats`` passes, of the decoder steps' unavoidable kernels alone:
+    at each step, random features of its row count (``rows_per_step``) multiplied by every
+    weight of :func:`product_layers` through :func:`botframework.model.projection.linear`, and
+    the log-softmax over the vocabulary that full-precision scores need (in place, as the decoder
+    runs it). No attention, no search, no Python between the kernels: a decoder built on them
+    cannot go below this, with the weights as cached as a decoding loop leaves them."""
+    layers = product_layers(model)
+    features = {
+        rows: [torch.randn(rows, getattr(owner, name).shape[1]) for owner, name, _ in layers]
+        for rows in set(rows_per_step)
+    }
+
+    def run() -> None:
+        for rows in rows_per_step:
+            for (owner, name, bias), inputs in zip(layers, features[rows]):
+                product = linear(owner, name, bias, inputs)
+            torch.log_softmax(product, dim=-1, out=product)  # the last product: the vocabulary
+
+    with torch.inference_mode():
+        return 1000 * _best_seconds(run, repeats)
 
 
 def rows_per_step(
