@@ -26,8 +26,8 @@ import torch
 from botframework.bench.hardware import (
     Hardware,
     floor_ms,
-    measure_hardware,
     kernels_ms,
+    measure_hardware,
     rows_per_step,
 )
 from botframework.bench.seed_style import SeedStyleBeamSearch
