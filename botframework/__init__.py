@@ -41,6 +41,8 @@ if TYPE_CHECKING:
         apply_step_rescorers,
     )
     from botframework.evaluation.reply_quality import (
+        MAY_REPEAT,
+        ONE_GREETING,
         REPEATABLE_WORDS,
         ends_badly,
         farewell_words_after,
@@ -121,6 +123,8 @@ _LAZY: dict[str, str] = {
     "ngrams": "botframework.text",
     "words": "botframework.text",
     "REPEATABLE_WORDS": "botframework.evaluation.reply_quality",
+    "MAY_REPEAT": "botframework.evaluation.reply_quality",
+    "ONE_GREETING": "botframework.evaluation.reply_quality",
     "ends_badly": "botframework.evaluation.reply_quality",
     "greeting_words_after": "botframework.evaluation.reply_quality",
     "farewell_words_after": "botframework.evaluation.reply_quality",

@@ -37,6 +37,7 @@ BUILTIN_PLUGINS: dict[str, str] = {
     "rescorers.no_copy": "botframework_plugins.rescorers.no_copy",
     "rescorers.unprompted": "botframework_plugins.rescorers.unprompted",
     "rescorers.no_repeat_ngram": "botframework_plugins.rescorers.no_repeat_ngram",
+    "rescorers.no_repeat_word": "botframework_plugins.rescorers.no_repeat_word",
     "rescorers.no_unknown": "botframework_plugins.rescorers.no_unknown",
     "rescorers.no_masked_numbers": "botframework_plugins.rescorers.no_masked_numbers",
     "rescorers.well_formed": "botframework_plugins.rescorers.well_formed",

@@ -124,8 +124,8 @@ def test_eval_compares_checkpoints_with_plugin_metrics(
     expected = [
         "perplexity", "bigram perplexity", "reduction vs bigram",
         "distinct-1", "distinct-2", "dull-rate", "generic-rate", "average-length",
-        "broken-rate", "copy-rate", "greeting-rate", "farewell-rate", "well-formatted", "relevance",
-        "simulated-turns",
+        "broken-rate", "repeat-rate", "copy-rate", "greeting-rate", "farewell-rate",
+        "well-formatted", "relevance", "simulated-turns",
         "reward: ease_of_answering", "reward: information_flow", "reward: semantic_coherence",
         "reward", "question-rate",
     ]
@@ -139,6 +139,7 @@ def test_eval_compares_checkpoints_with_plugin_metrics(
     # "hello there", "sleep well", "i am fine thanks": 8 words, none broken, none written text
     assert rows["average-length"] == ["2.667", "2.667"]
     assert rows["broken-rate"] == rows["well-formatted"] == ["0", "0"]
+    assert rows["repeat-rate"] == ["0", "0"]  # no reply says a content word twice
 
 
 def test_eval_on_held_out_conversations_and_chosen_metrics(

@@ -23,9 +23,12 @@ from botframework.evaluation.reply_quality import (
     is_broken,
     is_well_formatted,
     opens_with_greeting,
+    repeat_rate,
+    repeated_words,
     reply_quality,
     says_farewell,
 )
+from botframework.text import words
 
 
 @pytest.mark.parametrize(
@@ -95,12 +98,37 @@ def test_well_formatted_replies(reply: str, formatted: bool) -> None:
     assert is_well_formatted(reply) is formatted
 
 
+@pytest.mark.parametrize(
+    "reply, repeated",
+    [
+        ("Probably to Europe or europe.", ["europe"]),
+        ("Hello hey hello! How's it going?", ["hey", "hello"]),  # one greeting at most
+        ("How lol what lol do you know? lol", ["lol"]),
+        ("I like dogs and I like cats.", []),  # function words and common verbs may come again
+        ("No no, I think so. Haha haha", []),
+        ("Dancing, dancing and hiking, then hiking", ["dancing", "hiking"]),
+        ("", []),
+    ],
+)
+def test_repeated_words_are_content_words_said_again_anywhere(
+    reply: str, repeated: list[str]
+) -> None:
+    assert repeated_words(words(reply)) == repeated
+
+
+def test_repeat_rate_is_the_share_of_replies_saying_a_content_word_twice() -> None:
+    replies = ["Probably to Europe or europe.", "I like dogs and I like cats.", "Hi!", "Yes yes"]
+    assert repeat_rate(replies) == 0.25
+    assert repeat_rate([]) == 0.0
+
+
 def test_reply_quality_gives_every_row_for_prompt_reply_pairs() -> None:
     rows = reply_quality(["how old are you?", "hi"], ["0 0", "Hello there, friend!"])
     assert rows == {
         "average length (words)": pytest.approx(2.5),
         "generic-reply rate, default list": 0.0,
         "broken-reply rate": 0.5,
+        "repeated-word rate": 0.5,  # "0 0"
         "copy rate": 0.0,
         "greeting rate (prompts that are not greetings)": 0.0,
         "farewell rate (prompts that are not farewells)": 0.0,

@@ -14,6 +14,7 @@ from botframework.evaluation.reply_quality import (
     format_rate,
     farewell_rate,
     greeting_rate,
+    repeat_rate,
 )
 from botframework.evaluation.run import EvalRun
 from botframework.hookspecs import hookimpl
@@ -48,6 +49,11 @@ def average_length(run: EvalRun) -> float:
 def broken_reply_rate(run: EvalRun) -> float:
     """The share of replies that end on a word that cannot end a sentence or repeat a word."""
     return broken_rate(run.replies)
+
+
+def repeated_word_rate(run: EvalRun) -> float:
+    """The share of replies that say a content word twice, anywhere ("europe or europe")."""
+    return repeat_rate(run.replies)
 
 
 def reply_copy_rate(run: EvalRun) -> float:
@@ -99,6 +105,7 @@ def register_eval_metrics(register) -> None:
     register("generic-rate", default_list_generic_rate)
     register("average-length", average_length)
     register("broken-rate", broken_reply_rate)
+    register("repeat-rate", repeated_word_rate)
     register("copy-rate", reply_copy_rate)
     register("greeting-rate", reply_greeting_rate)
     register("farewell-rate", reply_farewell_rate)

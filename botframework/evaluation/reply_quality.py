@@ -2,6 +2,8 @@
 
 * broken-reply rate (:func:`is_broken`): the reply ends on a word that cannot end a sentence, or
   says a word twice in a row;
+* repeated-word rate (:func:`repeated_words`): the reply says a content word twice, anywhere
+  ("Probably to europe or europe"), or greets twice ("Hi hey hello!");
 * copy rate (:func:`copy_share`): the share of the reply's content words already in the prompt;
 * average length in words (:func:`average_words`);
 * generic-reply rate against the default dull list (:func:`default_generic_rate`);
@@ -40,9 +42,26 @@ FUNCTION_WORDS = (
     | frozenset({"me", "him", "her", "us", "them", "i'm", "you're", "it's", "that's", "what",
                  "not", "no", "yes", "so", "too", "just", "some", "any", "these", "those"})
 )
+#: Words a reply may say more than once ("I like dogs and I like cats"): the function words, the
+#: words people say twice in a row, and common verbs and adverbs. Any other word said twice is a
+#: repeated content word (:func:`repeated_words`).
+MAY_REPEAT = (
+    FUNCTION_WORDS
+    | REPEATABLE_WORDS
+    | frozenset({"how", "when", "where", "why", "which", "as", "all", "one", "more", "much", "out",
+                 "up", "here", "then", "well", "also", "like", "love", "think", "know", "get",
+                 "got", "go", "going", "want", "i've", "i'll", "i'd", "you've", "we're",
+                 "they're", "there's", "what's", "let's", "didn't", "doesn't", "won't",
+                 "wouldn't", "aren't", "wasn't"})
+)
+#: The contractions above as people type them in chat, without the apostrophe ("im", "dont").
+MAY_REPEAT |= frozenset(word.replace("'", "") for word in MAY_REPEAT if "'" in word)
 
 #: Words a greeting opens with, and the two-word greetings ("good morning").
 GREETING_WORDS = frozenset({"hi", "hey", "hello", "hiya", "howdy", "yo", "sup", "morning", "gm"})
+#: The greeting words a reply says at most one of (:func:`repeated_words`); "morning" can follow
+#: one ("Hey, good morning!").
+ONE_GREETING = GREETING_WORDS - {"morning"}
 GREETING_PAIRS = frozenset(
     {("good", "morning"), ("good", "afternoon"), ("good", "evening"), ("whats", "up"),
      ("what's", "up")}
@@ -86,6 +105,20 @@ def ends_badly(said: list[str], question: bool) -> bool:
 def repeats_word(said: list[str]) -> bool:
     """Whether a word comes twice in a row (:data:`REPEATABLE_WORDS` words excepted)."""
     return any(a == b and a not in REPEATABLE_WORDS for a, b in zip(said, said[1:]))
+
+
+def repeated_words(said: Sequence[str]) -> list[str]:
+    """The words of ``said`` that repeat an earlier one, in order, each once, leaving out
+    :data:`MAY_REPEAT` words. Every :data:`ONE_GREETING` word counts as the same word: "Hi hey
+    hello!" greets three times."""
+    seen: set[str] = set()
+    repeated: list[str] = []
+    for word in said:
+        same = "hi" if word in ONE_GREETING else word
+        if same in seen and word not in MAY_REPEAT and word not in repeated:
+            repeated.append(word)
+        seen.add(same)
+    return repeated
 
 
 def is_broken(reply: str) -> bool:
@@ -182,6 +215,12 @@ def broken_rate(replies: Sequence[str]) -> float:
     return _share([is_broken(reply) for reply in replies])
 
 
+def repeat_rate(replies: Sequence[str]) -> float:
+    """The share of ``replies`` that say a content word twice (:func:`repeated_words`); 0 for
+    none."""
+    return _share([bool(repeated_words(words(reply))) for reply in replies])
+
+
 def copy_rate(prompts: Sequence[str], replies: Sequence[str]) -> float:
     """The mean :func:`copy_share` of each reply to its prompt; 0 for none."""
     shares = [copy_share(p, r) for p, r in zip(prompts, replies, strict=True)]
@@ -226,6 +265,7 @@ def reply_quality(prompts: Sequence[str], replies: Sequence[str]) -> dict[str, f
         "average length (words)": average_words(replies),
         "generic-reply rate, default list": default_generic_rate(replies),
         "broken-reply rate": broken_rate(replies),
+        "repeated-word rate": repeat_rate(replies),
         "copy rate": copy_rate(prompts, replies),
         "greeting rate (prompts that are not greetings)": greeting_rate(prompts, replies),
         "farewell rate (prompts that are not farewells)": farewell_rate(prompts, replies),
