@@ -15,11 +15,10 @@ from botframework.plugins import build_plugin_manager, collect_parts
 from botframework.text import words
 from tests.conftest import TINY_PAIRS
 from tests.test_beam import decode, named, train_toy
-from tests.test_well_formed import banned_after
+from tests.test_well_formed import PROMPTS, banned_after
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
-PROMPTS = [prompt for prompt, _ in TINY_PAIRS]
 #: Replies that a model fitted to them reproduces, each saying a word twice or greeting twice.
 REPEATING_PAIRS = [
     ("where would you go ?", "probably to europe or europe"),
