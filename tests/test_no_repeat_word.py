@@ -81,6 +81,14 @@ def test_only_tokens_that_start_a_word_are_banned_with_subwords() -> None:
     assert inside and not kinds.content[inside].any()
 
 
+def test_words_written_without_spaces_are_never_banned() -> None:
+    parts = collect_parts(build_plugin_manager())
+    jieba = parts.tokenizers.create("jieba", {}, where="test")
+    jieba.train(["我喜欢音乐，你喜欢什么音乐？", "我们去公园吧", "我 喜欢 music"] * 5, 200)
+    kinds = _token_kinds(jieba, frozenset())
+    assert [jieba.decode([int(i)]) for i in kinds.content.nonzero().view(-1)] == ["music"]
+
+
 def test_a_model_that_learned_repeating_replies_gives_none_of_them(tokenizer) -> None:
     model, _ = train_toy(TINY_PAIRS + REPEATING_PAIRS, steps=150, tokenizer=tokenizer)
     prompts = [prompt for prompt, _ in REPEATING_PAIRS]

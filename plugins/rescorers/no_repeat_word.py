@@ -31,8 +31,8 @@ class NoRepeatWord(TokenBan):
 
     It works on tokens that start a word: those a word tokenizer gives, and the first piece of a
     word from a subword tokenizer (which then also keeps a later word from starting with the same
-    piece). A tokenizer that writes words without spaces between them (``jieba``) has no such
-    tokens, and nothing is banned.
+    piece). Words written without spaces between them (``jieba``'s Chinese words) start no such
+    token and are never banned.
     """
 
     def __init__(self, may_repeat: list[str] | tuple[str, ...] = ()) -> None:
