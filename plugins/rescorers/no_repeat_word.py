@@ -25,9 +25,9 @@ class NoRepeatWord(TokenBan):
     "like", "know", ...) and the words listed in ``may_repeat``. Once the reply has greeted, every
     greeting word (:data:`~botframework.ONE_GREETING`: "hi", "hey", "hello", ...) counts as said.
 
-    The anti-LM rewards what the language model finds unlikely, and a word said again often is
-    ("You could romeo the romeo", "Hello hey hello!"); ``no_repeat_ngram`` cannot stop that, since
-    the words between differ.
+    The anti-LM, which rewards what the language model finds unlikely, makes such replies far more
+    common ("You could romeo the romeo", "Hello hey hello!"); ``no_repeat_ngram`` cannot stop
+    them, since the words between differ.
 
     It works on tokens that start a word: those a word tokenizer gives, and the first piece of a
     word from a subword tokenizer (which then also keeps a later word from starting with the same
