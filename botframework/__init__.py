@@ -57,6 +57,7 @@ if TYPE_CHECKING:
     from botframework.reply_parts import Button, Element, Handover, Media, QuickReply
     from botframework.reinforce.simulation import SimulatedDialogue
     from botframework.tensors import pad_sequences
+    from botframework.validation import is_finite_number
     from botframework.text import (
         DEFAULT_DULL_REPLIES,
         contains_phrase,
@@ -122,6 +123,7 @@ _LAZY: dict[str, str] = {
     "is_dull": "botframework.text",
     "ngrams": "botframework.text",
     "words": "botframework.text",
+    "is_finite_number": "botframework.validation",
     "REPEATABLE_WORDS": "botframework.evaluation.reply_quality",
     "MAY_REPEAT": "botframework.evaluation.reply_quality",
     "ONE_GREETING": "botframework.evaluation.reply_quality",

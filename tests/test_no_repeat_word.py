@@ -102,7 +102,7 @@ def test_a_model_that_learned_repeating_replies_gives_none_of_them(tokenizer) ->
             assert not repeated_words(words(reply)), reply
 
 
-def test_the_shipped_bots_use_it_after_the_other_bans() -> None:
+def test_the_shipped_bots_ban_repeats_before_the_anti_lm() -> None:
     parts = collect_parts(build_plugin_manager())
     rescorer = parts.rescorers.create("no_repeat_word", {}, "bot.yaml: decoding.rescorers")
     assert isinstance(rescorer, NoRepeatWord) and rescorer.may_repeat == frozenset()

@@ -10,6 +10,7 @@ from botframework import (
     ScoringContext,
     StepRescorer,
     hookimpl,
+    is_finite_number,
     language_model_at,
     language_model_log_probs,
     near_row_maxima,
@@ -35,12 +36,7 @@ class AntiLanguageModel(StepRescorer):
     def __init__(
         self, weight: float = 0.3, first_tokens: int = 3, plausibility: float = 0.0
     ) -> None:
-        if (
-            isinstance(weight, bool)
-            or not isinstance(weight, (int, float))
-            or not math.isfinite(weight)
-            or weight < 0
-        ):
+        if not is_finite_number(weight) or weight < 0:
             raise ValueError(f"weight (λ) must be a finite number of at least 0, got {weight!r}")
         if isinstance(first_tokens, bool) or not isinstance(first_tokens, int) or first_tokens < 1:
             raise ValueError(f"first_tokens (g) must be a positive integer, got {first_tokens!r}")

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 
-from botframework import ScoringContext, StepRescorer, hookimpl
+from botframework import ScoringContext, StepRescorer, hookimpl, is_finite_number
 
 
 class LengthBonus(StepRescorer):
@@ -17,11 +15,7 @@ class LengthBonus(StepRescorer):
     """
 
     def __init__(self, weight: float = 0.5) -> None:
-        if (
-            isinstance(weight, bool)
-            or not isinstance(weight, (int, float))
-            or not math.isfinite(weight)
-        ):
+        if not is_finite_number(weight):
             raise ValueError(f"weight (γ) must be a finite number, got {weight!r}")
         self.weight = float(weight)
 

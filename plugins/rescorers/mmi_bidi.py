@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import math
-
 from botframework import (
     Candidate,
     CandidateRescorer,
     ConfigError,
     ScoringContext,
     hookimpl,
+    is_finite_number,
     pad_sequences,
 )
 
@@ -26,7 +25,7 @@ class BidirectionalMMI(CandidateRescorer):
     def __init__(self, weight: float = 0.5, length_weight: float = 0.0) -> None:
         if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 <= weight <= 1:
             raise ValueError(f"weight (λ) must be a number from 0 to 1, got {weight!r}")
-        if not _finite(length_weight):
+        if not is_finite_number(length_weight):
             raise ValueError(f"length_weight (γ) must be a finite number, got {length_weight!r}")
         self.weight, self.length_weight = float(weight), float(length_weight)
 
@@ -61,10 +60,6 @@ class BidirectionalMMI(CandidateRescorer):
         if ctx.dialogues and ctx.dialogues[row]:
             return ctx.tokenizer.encode(ctx.dialogues[row][-1])
         return ctx.source_ids[row, : int(ctx.source_lengths[row])].tolist()
-
-
-def _finite(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 @hookimpl

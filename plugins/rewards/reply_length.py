@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import math
-
-from botframework import RewardContext, hookimpl, words
+from botframework import RewardContext, hookimpl, is_finite_number, words
 
 
 class ReplyLength:
@@ -18,9 +16,9 @@ class ReplyLength:
     """
 
     def __init__(self, target: float, tolerance: float = 0.0) -> None:
-        if not _finite_number(target) or target <= 0:
+        if not is_finite_number(target) or target <= 0:
             raise ValueError(f"target must be a positive number of words, got {target!r}")
-        if not _finite_number(tolerance) or tolerance < 0:
+        if not is_finite_number(tolerance) or tolerance < 0:
             raise ValueError(f"tolerance must be a number of words >= 0, got {tolerance!r}")
         self.target = float(target)
         self.tolerance = float(tolerance)
@@ -28,10 +26,6 @@ class ReplyLength:
     def __call__(self, ctx: RewardContext) -> float:
         off_by = abs(len(words(ctx.reply)) - self.target) - self.tolerance
         return -max(0.0, off_by) / self.target
-
-
-def _finite_number(value: object) -> bool:
-    return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
 
 
 @hookimpl
